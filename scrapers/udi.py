@@ -1,0 +1,390 @@
+"""NMPA UDI database bulk download (udi.nmpa.gov.cn/download.html): the primary structured device feed.
+
+The download page lists ZIP files (full release, weekly and daily updates) with a creation date, record count, size
+and MD5 (SOURCES.md §1). `crawl` picks the files not yet ingested, downloads each with a size cap, checks its MD5
+before anything is parsed, and hands the runs layer a lazy stream of `DeviceRecord`s: one per certificate, with the
+certificate's DIs grouped across all XML parts of the file. The archive/XML reading itself, and its defences against
+hostile files, live in `scrapers.udi_xml`.
+
+Scope: by default only class-III registrations are kept (every category: whether a device is AI is a classifier
+facet, not a filter here); `udi_scope="all_registrations"` widens it to class II. Filings (备案) are never kept.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+from urllib.parse import urljoin
+
+from bs4 import Tag
+from lxml import etree
+
+from scrapers._dates import find_date, parse_date
+from scrapers._html import element_text, make_soup, normalise_space
+from scrapers.udi_xml import ArchiveLimits, UdiArchiveError, iter_devices, iter_parts
+from tracker import certno
+from tracker.records import CrawlContext, DeviceRecord, LayoutChanged, Page, ParseStats
+
+SLUG = "udi"
+TITLE_ZH = "UDI 数据库批量下载"
+TITLE_EN = "UDI database bulk download"
+KIND = "device"
+NEEDS_BROWSER = False
+BROWSER_LIKE_HEADERS = False
+DEFAULT_BASE_URL = "https://udi.nmpa.gov.cn"
+
+LISTING_PATH = "download.html"
+SCOPES = ("class3", "all_registrations")
+DEFAULT_MAX_DOWNLOAD_BYTES = 2**30  # the full release is about 285 MB
+MODEL_SPEC_MAX_CHARS = 1000
+_KINDS = (("UDID_FULL_RELEASE_", "full"), ("UDID_WEEKLY_UPDATE_", "weekly"), ("UDID_DAY_UPDATE_", "daily"))
+_KIND_ORDER = {"full": 0, "weekly": 1, "daily": 2}
+_FILE_DATE = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+_MD5 = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
+_COUNT = re.compile(r"(?:记录数|记录|条数|数量)\D{0,4}?(\d[\d,]*)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # survives as character references (&#1;)
+
+# UDI tag → DeviceRecord field for the per-certificate facts (taken from the newest version of any of its DIs).
+_CERT_FIELDS = {
+    "cpmctymc": "product_name", "spmc": "brand", "cpms": "description", "flbm": "catalogue_code",
+    "qxlb": "device_kind", "ylqxzcrbarmc": "registrant", "ylqxzcrbarywmc": "registrant_en",
+    "tyshxydm": "credit_code",
+}
+_ROW_TAGS = frozenset(_CERT_FIELDS) | {"zxxsdycpbs", "cpbsfbrq", "tsrq", "ggxh", "versionNumber", "versionTime",
+                                       "versionStauts", "deviceRecordKey"}
+CERT_TAG = "zczbhhzbapzbh"
+
+
+@dataclass(frozen=True)
+class UdiFile:
+    """One file offered on download.html (not a store record): name, absolute URL and the facts listed with it."""
+
+    name: str
+    url: str
+    created_on: date | None
+    record_count: int | None
+    size_text: str | None
+    md5: str
+    kind: str  # "full" | "weekly" | "daily"
+
+    @property
+    def file_date(self) -> date | None:
+        """The date the file's name carries (a weekly file's end date), else the listing's creation date."""
+        return name_date(self.name) or self.created_on
+
+
+def file_kind(name: str) -> str | None:
+    """"full", "weekly" or "daily" from a UDI file name; None for any other file."""
+    upper = name.upper()
+    return next((kind for prefix, kind in _KINDS if upper.startswith(prefix)), None)
+
+
+def name_date(name: str) -> date | None:
+    """The last YYYYMMDD date in a UDI file name (a weekly file's end date), or None."""
+    found = _FILE_DATE.findall(name)
+    return parse_date(found[-1]) if found else None
+
+
+def listing_url(base_url: str) -> str:
+    """The URL of download.html below a base URL (the real site or a local sample server)."""
+    return base_url if base_url.endswith(LISTING_PATH) else base_url.rstrip("/") + "/" + LISTING_PATH
+
+
+def parse_listing(text: str, base_url: str = DEFAULT_BASE_URL) -> list[UdiFile]:
+    """The UDI files listed on download.html, in page order (newest first on the real site).
+
+    Each `.els-down-con-info` block holds an `<a download=NAME>`, a div of creation date / record count / size
+    and a div with the MD5. A page without blocks, a block without its link or MD5, or a page with no UDID_* file
+    raises LayoutChanged naming the missing part. Files of unknown kinds (not full/weekly/daily) are left out.
+    """
+    page_url = listing_url(base_url)
+    soup = make_soup(text)
+    blocks = soup.select(".els-down-con-info")
+    if not blocks:
+        raise LayoutChanged(".els-down-con-info", url=page_url)
+    files = []
+    for block in blocks:
+        link = block.find("a", attrs={"download": True}) or block.find("a", href=True)
+        if link is None or not link.get("href"):
+            raise LayoutChanged(".els-down-con-info > a[download]", url=page_url)
+        name = normalise_space(str(link.get("download") or "")) or element_text(link)
+        kind = file_kind(name)
+        if kind is None:
+            continue
+        divs = block.find_all("div", recursive=False)
+        info = divs[0] if divs else None
+        md5_match = _MD5.search(element_text(divs[1]) if len(divs) > 1 else element_text(block))
+        if md5_match is None:
+            raise LayoutChanged(f"MD5 of {name} in .els-down-con-info", url=page_url)
+        created_on, record_count, size_text = _info_facts(info)
+        files.append(UdiFile(name=name, url=urljoin(page_url, str(link["href"]).strip()), created_on=created_on,
+                             record_count=record_count, size_text=size_text, md5=md5_match.group().lower(),
+                             kind=kind))
+    if not files:
+        raise LayoutChanged("UDID_* file names in .els-down-con-info", url=page_url)
+    return files
+
+
+def _info_facts(info: Tag | None) -> tuple[date | None, int | None, str | None]:
+    """Creation date, record count and size text from the info div: label/value pairs of children, in this order.
+
+    The values are taken by position (children 1, 3, 5), as the page is known to lay them out; the count falls back
+    to a label search so a reordered div does not yield a wrong number. All three are informational only.
+    """
+    if info is None:
+        return None, None, None
+    parts = [element_text(child) for child in info.find_all(True, recursive=False)]
+    whole = element_text(info)
+    created_on = find_date(parts[1]) if len(parts) > 1 else None
+    created_on = created_on or find_date(whole)
+    count_text = parts[3] if len(parts) > 3 and re.fullmatch(r"[\d,]+", parts[3]) else None
+    if count_text is None:
+        labelled = _COUNT.search(whole)
+        count_text = labelled.group(1) if labelled else None
+    record_count = int(count_text.replace(",", "")) if count_text else None
+    size_text = (parts[5] if len(parts) > 5 else None) or None
+    return created_on, record_count, size_text
+
+
+def parse(text: str, base_url: str = DEFAULT_BASE_URL) -> list[DeviceRecord]:
+    """The in-scope (class III) certificates of one small UDI XML document, one DeviceRecord per certificate.
+
+    Anything that is not a `<udid>` document (e.g. the HTML listing: use `parse_listing`) raises
+    LayoutChanged("udid root").
+    """
+    stats = ParseStats()
+    grouper = _Grouper("class3", stats)
+    for elem in iter_devices(_StringPart(text), stats, where="XML text", encoding="utf-8"):
+        grouper.add(elem)
+    return list(grouper.records(None))
+
+
+class _StringPart:
+    """A str served to the parser as UTF-8 bytes (the parser is told the encoding, whatever the declaration says)."""
+
+    def __init__(self, text: str) -> None:
+        self._data = memoryview(text.encode("utf-8"))
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size < 0 else self._pos + size
+        chunk = bytes(self._data[self._pos:end])
+        self._pos += len(chunk)
+        return chunk
+
+
+def parse_file(path: str | Path, stats: ParseStats, *, scope: str = "class3",
+               limits: ArchiveLimits = ArchiveLimits(), source_url: str | None = None) -> Iterator[DeviceRecord]:
+    """Stream the DeviceRecords of a UDI download on disk: a .zip (nested ZIPs allowed) or a single .xml part.
+
+    `stats` is filled in as the iterator is consumed: `skipped` counts malformed device rows (no or unreadable
+    certificate number), `out_of_scope` rows outside `scope`, `notes` recovered XML errors. Raises UdiArchiveError
+    for damaged/truncated files or a safety cap (`limits`), LayoutChanged for a part whose root is not `<udid>`.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        yield from iter_records(fh, path.name, stats, scope=scope, limits=limits, source_url=source_url)
+
+
+def iter_records(source: IO[bytes], name: str, stats: ParseStats, *, scope: str = "class3",
+                 limits: ArchiveLimits = ArchiveLimits(), source_url: str | None = None) -> Iterator[DeviceRecord]:
+    """Like `parse_file`, over an open seekable binary file; a ZIP is recognised by its magic bytes."""
+    grouper = _Grouper(scope, stats)
+    head = source.read(4)
+    source.seek(0)
+    if head.startswith(b"PK"):
+        for part in iter_parts(source, name, limits, stats=stats):
+            for elem in iter_devices(part, stats):
+                grouper.add(elem)
+    else:
+        for elem in iter_devices(source, stats, where=name):
+            grouper.add(elem)
+    # Nothing is yielded before the whole file has been read: a certificate's DIs may sit in any part, and a file
+    # that turns out to be damaged at the end must yield nothing at all.
+    yield from grouper.records(source_url)
+
+
+@lru_cache(maxsize=65_536)
+def _cert(raw: str) -> certno.CertNo | None:
+    # Rows of one certificate tend to sit together, so a small cache saves most of the parsing.
+    return certno.try_parse(raw)
+
+
+def _clean(text: str | None) -> str | None:
+    if not text:
+        return None
+    text = normalise_space(_CONTROL.sub("", text))
+    return text or None
+
+
+def _version(text: str | None) -> int:
+    try:
+        return int(text) if text else 0
+    except ValueError:
+        return 0
+
+
+class _Grouper:
+    """Collects in-scope device rows by certificate, keeping only the highest version of each deviceRecordKey.
+
+    Out-of-scope rows are counted and dropped at once, so memory grows with the in-scope rows only (class III is
+    about 5 % of the database); each kept row is a small tuple, not an element.
+    """
+
+    def __init__(self, scope: str, stats: ParseStats) -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown UDI scope {scope!r} (expected one of {', '.join(SCOPES)})")
+        self.classes = (3,) if scope == "class3" else (2, 3)
+        self.stats = stats
+        self.rows = 0
+        self.superseded = 0
+        self.certs: dict[str, tuple[certno.CertNo, dict[str, tuple]]] = {}
+        self.facts: dict[str, tuple[tuple[str, int], dict[str, str | None]]] = {}
+        self.owner: dict[str, tuple[int, str]] = {}  # record key → (version, certificate) of the version kept
+
+    def add(self, elem: etree._Element) -> None:
+        """Take one `<device>` element (read before the parser moves on)."""
+        self.rows += 1
+        raw_cert = elem.findtext(CERT_TAG)
+        cert = _cert(raw_cert.strip()) if raw_cert and raw_cert.strip() else None
+        if cert is None:
+            self.stats.skipped += 1
+            return
+        if not cert.is_registration or cert.mgmt_class not in self.classes:
+            self.stats.out_of_scope += 1
+            return
+        row = {child.tag: child.text for child in elem if child.tag in _ROW_TAGS}
+        version = _version(row.get("versionNumber"))
+        di = _clean(row.get("zxxsdycpbs"))
+        key = _clean(row.get("deviceRecordKey")) or di or f"#{self.rows}"
+        previous = self.owner.get(key)
+        if previous is not None:
+            if previous[0] > version:
+                self.superseded += 1
+                return
+            self.superseded += 1
+            self.certs[previous[1]][1].pop(key, None)
+        self.owner[key] = (version, cert.normalised)
+        _, group = self.certs.setdefault(cert.normalised, (cert, {}))
+        if "删除" in (row.get("versionStauts") or ""):  # *unverified* status value: a deleted DI is not kept
+            return
+        group[key] = (di, parse_date(row.get("cpbsfbrq")), parse_date(row.get("tsrq")),
+                      (_clean(row.get("ggxh")) or "")[:200] or None)
+        rank = ((row.get("versionTime") or "").strip(), version)
+        current = self.facts.get(cert.normalised)
+        if current is None or rank >= current[0]:
+            self.facts[cert.normalised] = (rank, {field: _clean(row.get(tag)) for tag, field in _CERT_FIELDS.items()})
+
+    def records(self, source_url: str | None) -> Iterator[DeviceRecord]:
+        """One DeviceRecord per certificate, sorted by certificate number; adds a summary note to the stats."""
+        kept = 0
+        for cert_no in sorted(self.certs):
+            cert, group = self.certs[cert_no]
+            if not group:
+                continue
+            facts = self.facts[cert_no][1]
+            if not facts["product_name"]:
+                self.stats.skipped += len(group)
+                continue
+            kept += 1
+            yield _record(cert, facts, group.values(), source_url)
+        self.stats.notes.append(f"{self.rows} device rows read, {kept} certificates kept, "
+                                f"{self.superseded} superseded versions merged")
+
+
+def _record(cert: certno.CertNo, facts: dict[str, str | None], rows: Iterable[tuple],
+            source_url: str | None) -> DeviceRecord:
+    rows = list(rows)
+    dis = sorted({di for di, _, _, _ in rows if di})
+    published = [p for _, p, _, _ in rows if p]
+    withdrawn = [w for _, _, w, _ in rows]
+    models = list(dict.fromkeys(m for _, _, _, m in rows if m))
+    model_spec = "；".join(models) or None
+    if model_spec and len(model_spec) > MODEL_SPEC_MAX_CHARS:
+        model_spec = model_spec[:MODEL_SPEC_MAX_CHARS - 1] + "…"
+    return DeviceRecord(
+        cert_no=cert.normalised, mgmt_class=cert.mgmt_class, origin=cert.origin, first_reg_year=cert.year,
+        udi_di=tuple(dis), di_published_on=min(published) if published else None,
+        # A certificate is withdrawn only when every one of its DIs has a 退市日期.
+        withdrawn_on=max(withdrawn) if withdrawn and all(withdrawn) else None,  # type: ignore[type-var]
+        model_spec=model_spec, source_url=source_url, **facts)  # type: ignore[arg-type]
+
+
+def select_files(files: Iterable[UdiFile], known_keys: Iterable[str], *, bootstrap: bool = False,
+                 max_files: int | None = None) -> list[UdiFile]:
+    """The files a run should ingest, oldest first.
+
+    Daily and weekly files not in `known_keys` and newer than the newest full release already ingested; when
+    `bootstrap` is asked on an empty store, the newest listed full release first (and the updates after it).
+    At most `max_files` files (the oldest ones: the next run continues from there).
+    """
+    files = list(files)
+    known = set(known_keys)
+    floor = max((d for d in (name_date(n) for n in known if file_kind(n) == "full") if d), default=None)
+    chosen: list[UdiFile] = []
+    fulls = [f for f in files if f.kind == "full"]
+    if bootstrap and not known and fulls:
+        newest = max(fulls, key=_age_key)
+        chosen.append(newest)
+        floor = newest.file_date
+    for f in files:
+        if f.kind in ("daily", "weekly") and f.name not in known:
+            if floor is None or (f.file_date is not None and f.file_date > floor):
+                chosen.append(f)
+    chosen.sort(key=_age_key)
+    return chosen[:max_files] if max_files else chosen
+
+
+def _age_key(f: UdiFile) -> tuple[date, int, str]:
+    return (f.file_date or date.min, _KIND_ORDER[f.kind], f.name)
+
+
+def verify_md5(content: bytes, udi_file: UdiFile) -> None:
+    """Raise UdiArchiveError unless `content` has the MD5 the listing gave for `udi_file`."""
+    got = hashlib.md5(content).hexdigest()
+    if got != udi_file.md5.lower():
+        raise UdiArchiveError(f"md5 mismatch for {udi_file.name}: expected {udi_file.md5} got {got}")
+
+
+def crawl(fetcher, ctx: CrawlContext) -> Iterator[Page]:
+    """Fetch download.html (yielded as a record-less Page for provenance), then each selected file, oldest first.
+
+    Options (ctx.options): `udi_scope` ("class3" or "all_registrations"), `udi_max_download_bytes`,
+    `udi_max_unpacked_bytes`, `udi_max_members`. A file whose MD5 differs from the listing raises UdiArchiveError
+    before its Page is yielded, so nothing from it is stored. Each file's Page is keyed by the file name and marked
+    complete only for a full release.
+    """
+    scope = ctx.options.get("udi_scope", "class3")
+    if scope not in SCOPES:
+        raise ValueError(f"unknown udi_scope {scope!r} (expected one of {', '.join(SCOPES)})")
+    limits = ArchiveLimits(
+        max_unpacked_bytes=int(ctx.options.get("udi_max_unpacked_bytes", ArchiveLimits.max_unpacked_bytes)),
+        max_members=int(ctx.options.get("udi_max_members", ArchiveLimits.max_members)))
+    max_bytes = int(ctx.options.get("udi_max_download_bytes", DEFAULT_MAX_DOWNLOAD_BYTES))
+    page_url = listing_url(ctx.base_url)
+    listing = fetcher.get(page_url)
+    files = parse_listing(listing.text(), page_url)
+    yield Page(response=listing, records=[], key=None)
+    for udi_file in select_files(files, ctx.known_keys, bootstrap=ctx.bootstrap, max_files=ctx.max_pages):
+        response = fetcher.get(udi_file.url, headers={"Referer": page_url}, max_bytes=max_bytes)
+        verify_md5(response.content, udi_file)
+        stats = ParseStats(complete=udi_file.kind == "full")
+        records = _records_of(response.content, udi_file, stats, scope, limits)
+        yield Page(response=response, records=records, stats=stats, key=udi_file.name)
+
+
+def _records_of(content: bytes, udi_file: UdiFile, stats: ParseStats, scope: str,
+                limits: ArchiveLimits) -> Iterator[DeviceRecord]:
+    # The response already holds the bytes; BytesIO shares them, so no temporary file is needed.
+    yield from iter_records(io.BytesIO(content), udi_file.name, stats, scope=scope, limits=limits,
+                            source_url=udi_file.url)
+
+
+__all__ = ["SLUG", "TITLE_ZH", "TITLE_EN", "KIND", "NEEDS_BROWSER", "BROWSER_LIKE_HEADERS", "DEFAULT_BASE_URL",
+           "UdiFile", "UdiArchiveError", "ArchiveLimits", "parse", "parse_listing", "parse_file", "iter_records",
+           "select_files", "verify_md5", "crawl", "file_kind", "listing_url", "name_date"]

@@ -1,0 +1,115 @@
+"""Shared fixtures: settings in a temp folder, a migrated database per test on SQLite and on PostgreSQL.
+
+PostgreSQL tests need the server binaries; they skip only when the binaries are truly absent and
+TRACKER_REQUIRE_REAL is not set (CI sets it, so a missing server fails there instead of skipping).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.pgcluster import PgCluster, find_pg_bin
+from tracker.config import Settings
+from tracker.db import make_engine, make_session_factory
+from tracker.migrate import upgrade
+
+REQUIRE_REAL = os.environ.get("TRACKER_REQUIRE_REAL") == "1"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_counter = itertools.count()
+
+
+def require_real(what: str) -> None:
+    """Skip a test whose real tool is missing, unless TRACKER_REQUIRE_REAL=1 makes that a failure."""
+    if REQUIRE_REAL:
+        pytest.fail(f"{what} is required (TRACKER_REQUIRE_REAL=1) but missing")
+    pytest.skip(f"{what} not installed")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One PostgreSQL cluster for the whole test session, with a migrated template database."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        require_real("PostgreSQL server binaries")
+    cluster = PgCluster(bin_dir).start()
+    engine = make_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE DATABASE tracker_template"))
+    engine.dispose()
+    upgrade(cluster.url("tracker_template"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file that each test copies (migrating once keeps the suite fast)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _fresh_postgres_db(cluster: PgCluster) -> str:
+    name = f"t{os.getpid()}_{next(_counter)}"
+    engine = make_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE tracker_template'))
+    engine.dispose()
+    return cluster.url(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path, sqlite_template) -> str:
+    """A migrated, empty database; every test using it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "tracker.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    return _fresh_postgres_db(request.getfixturevalue("pg_cluster"))
+
+
+@pytest.fixture
+def settings(tmp_path, db_url) -> Settings:
+    """Settings with var/ in a temp folder and the test database."""
+    return Settings(var_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret")
+
+
+@pytest.fixture
+def engine(settings):
+    eng = make_engine(settings.database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine):
+    """A session factory on the test database."""
+    return make_session_factory(engine)
+
+
+class FixedClock:
+    """A clock for tests: starts at a fixed instant and moves only when told to."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)):
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> datetime:
+        """Move the clock forward (timedelta keyword arguments)."""
+        from datetime import timedelta
+
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()

@@ -1,0 +1,1 @@
+"""NMPA AI approval and policy tracker: domain model, store, classification and the `tracker` command."""

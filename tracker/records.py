@@ -1,0 +1,173 @@
+"""The scraper → store contract: plain frozen dataclasses, no SQLAlchemy and no I/O.
+
+A scraper's `parse` returns these; `tracker.store` is the only code that turns them into rows.
+Dates are `datetime.date`; everything textual is already whitespace-normalised by the scraper.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Iterable, Union
+
+if TYPE_CHECKING:  # the contract names the fetch layer's Response without importing it at run time
+    from tracker.fetch import Response
+
+ORIGINS = ("domestic", "imported", "hmt")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a policy page (name as shown, absolute URL, lower-case extension)."""
+
+    name: str
+    url: str
+    file_type: str
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """One registration certificate as a source describes it; `cert_no` is already normalised."""
+
+    cert_no: str
+    product_name: str
+    registrant: str | None = None
+    registrant_en: str | None = None
+    credit_code: str | None = None
+    brand: str | None = None
+    mgmt_class: int | None = None
+    origin: str | None = None
+    first_reg_year: int | None = None
+    catalogue_code: str | None = None
+    model_spec: str | None = None
+    description: str | None = None
+    device_kind: str | None = None
+    issued_on: date | None = None
+    acceptance_no: str | None = None
+    udi_di: tuple[str, ...] = ()
+    di_published_on: date | None = None
+    withdrawn_on: date | None = None
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalEvent:
+    """A row of an NMPA approval-delivery notice (批准证明文件送达信息): one certificate issued or corrected."""
+
+    cert_no: str
+    product_name: str
+    registrant: str | None
+    acceptance_no: str | None
+    issued_on: date | None
+    notice_date: date | None
+    is_correction: bool
+    raw_row: str
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class NewsRecord:
+    """An NMPA news item announcing approvals (e.g. "批准…创新产品注册"), with the products it names."""
+
+    title: str
+    url: str
+    published_on: date | None
+    summary: str | None = None
+    products: tuple[str, ...] = ()
+    companies: tuple[str, ...] = ()
+    cert_nos: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    """One policy document (law, rule, notice, guidance, draft, interpretation) as a source lists it."""
+
+    title: str
+    url: str
+    issuer: str | None = None
+    doc_no: str | None = None
+    doc_type: str | None = None
+    stage: str | None = None
+    published_on: date | None = None
+    written_on: date | None = None
+    summary: str | None = None
+    body: str | None = None
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+Record = Union[DeviceRecord, ApprovalEvent, NewsRecord, PolicyRecord]
+
+
+def to_json_dict(record: Record) -> dict[str, Any]:
+    """A JSON-ready dict of a record: dates as ISO strings, tuples as lists, a `kind` key first."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        if dataclasses.is_dataclass(value):
+            return {k: convert(v) for k, v in dataclasses.asdict(value).items()}
+        if isinstance(value, (tuple, list)):
+            return [convert(v) for v in value]
+        return value
+
+    out: dict[str, Any] = {"kind": type(record).__name__}
+    for f in dataclasses.fields(record):
+        out[f.name] = convert(getattr(record, f.name))
+    return out
+
+
+
+class LayoutChanged(Exception):
+    """A page or file no longer has an element the parser anchors on (the list, the table, the XML root).
+
+    The message names what was missing, so a run record says exactly what broke.
+    """
+
+    def __init__(self, what: str, *, url: str | None = None):
+        self.what = what
+        self.url = url
+        super().__init__(f"layout changed: {what} not found" + (f" in {url}" if url else ""))
+
+
+@dataclass(frozen=True)
+class CrawlContext:
+    """What a scraper's `crawl` may know about the store, handed in by the runs layer (scrapers never query it).
+
+    `since` is the date of the last successful run (None on a first run); `known_keys` are keys the store already has
+    for this source (e.g. UDI file names already ingested, detail URLs already stored); `options` carries
+    source-specific settings (e.g. {"udi_scope": "class3"}).
+    """
+
+    base_url: str
+    since: date | None = None
+    known_keys: frozenset[str] = frozenset()
+    bootstrap: bool = False
+    max_pages: int = 5
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass
+class ParseStats:
+    """Counters a parser fills in while it streams records: what it left out and whether the listing is complete."""
+
+    skipped: int = 0
+    out_of_scope: int = 0
+    listed: int = 0  # items a list page showed (known or not): a healthy list with nothing new is not "empty"
+    complete: bool = False
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """One fetched document and the records parsed from it; the runs layer archives `response` and links the records.
+
+    `records` may be a lazy iterator (UDI streams millions of rows); `stats` is filled in while it is consumed:
+    `stats.complete` True means the records are a complete listing of the source (only then may absent rows be marked
+    missing). `key` is what goes into `known_keys` next time (a file name, a URL).
+    """
+
+    response: "Response"
+    records: Iterable[Record]
+    stats: ParseStats = dataclasses.field(default_factory=ParseStats)
+    key: str | None = None
