@@ -5,8 +5,10 @@ table pasted from Word, one row per certificate. Each row becomes an `ApprovalEv
 device records on the normalised certificate number, so a device shows its issue date next to its DIs.
 The site sits behind a Ruishu challenge (HTTP 412), so the runs layer hands `crawl` a browser fetcher.
 
-The list template (`div.list ul li` → `a` + date `span`) and the article metadata (`meta[name=PubDate]`,
-`div.date`) are shared by the other NMPA columns, so `scrapers.nmpa_news` reuses `parse_list` and `list_page_url`.
+The list template (`div.list ul li` → `a` + date `span`, pages `index.html`, `index_1.html`, ...) and the article
+metadata (`meta[name=PubDate]`, `div.date`, `div.text`) are shared by the other NMPA and CMDE columns, so the public
+helpers here (`parse_list`, `crawl_list`, `list_page_url`, `list_entries`, `article_meta`, `content_element`) are
+reused by `nmpa_news`, `nmpa_notices` and `cmde_guidance`.
 """
 from __future__ import annotations
 
@@ -19,9 +21,9 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, Tag
 
 from scrapers._dates import find_date, parse_date
-from scrapers._html import element_text, make_soup, meta_content, squeeze_cjk
+from scrapers._html import element_text, make_soup, meta_content, normalise_space, squeeze_cjk
 from tracker import certno
-from tracker.fetch import Fetcher, FetchError
+from tracker.fetch import Fetcher, FetchError, Response
 from tracker.records import ApprovalEvent, CrawlContext, LayoutChanged, Page, ParseStats
 
 SLUG = "nmpa_approvals"
@@ -91,10 +93,11 @@ def parse_list(text: str, base_url: str = DEFAULT_BASE_URL) -> list[ListItem]:
         link = li.find("a", href=True)
         if link is None:
             continue
-        title = squeeze_cjk(str(link.get("title") or "").strip() or element_text(link))
+        # Titles keep their spaces: joint notices separate issuers with one ("国家药监局 国家卫生健康委关于…").
+        title = normalise_space(str(link.get("title") or "")) or element_text(link)
         when = None
         for span in li.find_all("span"):
-            when = parse_date(element_text(span)) or find_date(element_text(span))
+            when = find_date(element_text(span))
             if when:
                 break
         items.append(ListItem(title=title, url=urljoin(base, str(link["href"]).strip()), date=when))
@@ -108,7 +111,7 @@ def article_meta(soup: BeautifulSoup) -> tuple[str | None, date | None, str | No
         heading = soup.select_one("h2.title") or soup.find("h1") or soup.find("title")
         title = element_text(heading) or None
     published = parse_date(meta_content(soup, "PubDate")) or find_date(element_text(soup.select_one("div.date")))
-    return (squeeze_cjk(title) if title else None), published, meta_content(soup, "ColumnName")
+    return title, published, meta_content(soup, "ColumnName")
 
 
 def content_element(soup: BeautifulSoup) -> Tag | None:
@@ -191,7 +194,7 @@ def parse_detail(text: str, base_url: str = DEFAULT_BASE_URL) -> tuple[list[Appr
             product_name=_cell(cells, mapping, "product_name") or "",
             registrant=_cell(cells, mapping, "registrant"),
             acceptance_no="".join((_cell(cells, mapping, "acceptance_no") or "").split()) or None,
-            issued_on=parse_date(issued_text) or find_date(issued_text) or notice_date,
+            issued_on=find_date(issued_text) or notice_date,
             notice_date=notice_date,
             is_correction=is_correction,
             raw_row=raw_row,
@@ -220,7 +223,7 @@ def parse(text: str, base_url: str = DEFAULT_BASE_URL) -> list[ApprovalEvent]:
     raise LayoutChanged("approval list (div.list ul) or notice page (div.text)", url=base_url)
 
 
-def _fetch_list_page(fetcher: Fetcher, url: str, page: int):
+def _fetch_list_page(fetcher: Fetcher, url: str, page: int) -> Response | None:
     """The response for list page `page`, or None when a later page is missing (the list has ended)."""
     try:
         response = fetcher.get(url)

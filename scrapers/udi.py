@@ -183,7 +183,8 @@ def parse_file(path: str | Path, stats: ParseStats, *, scope: str = "class3",
     """Stream the DeviceRecords of a UDI download on disk: a .zip (nested ZIPs allowed) or a single .xml part.
 
     `stats` is filled in as the iterator is consumed: `skipped` counts malformed device rows (no or unreadable
-    certificate number), `out_of_scope` rows outside `scope`, `notes` recovered XML errors. Raises UdiArchiveError
+    certificate number), `out_of_scope` rows outside `scope`, `notes` recovered XML errors; `complete` becomes
+    True at the end for a full release (UDID_FULL_RELEASE_*). Raises UdiArchiveError
     for damaged/truncated files or a safety cap (`limits`), LayoutChanged for a part whose root is not `<udid>`.
     """
     path = Path(path)
@@ -207,6 +208,8 @@ def iter_records(source: IO[bytes], name: str, stats: ParseStats, *, scope: str 
     # Nothing is yielded before the whole file has been read: a certificate's DIs may sit in any part, and a file
     # that turns out to be damaged at the end must yield nothing at all.
     yield from grouper.records(source_url)
+    # Only a full release that was read to its end lists every certificate (absent ones may then be marked missing).
+    stats.complete = file_kind(name) == "full"
 
 
 @lru_cache(maxsize=65_536)
@@ -356,8 +359,8 @@ def crawl(fetcher, ctx: CrawlContext) -> Iterator[Page]:
 
     Options (ctx.options): `udi_scope` ("class3" or "all_registrations"), `udi_max_download_bytes`,
     `udi_max_unpacked_bytes`, `udi_max_members`. A file whose MD5 differs from the listing raises UdiArchiveError
-    before its Page is yielded, so nothing from it is stored. Each file's Page is keyed by the file name and marked
-    complete only for a full release.
+    before its Page is yielded, so nothing from it is stored. Each file's Page is keyed by the file name; its stats
+    become `complete` only for a full release, once its records have been consumed.
     """
     scope = ctx.options.get("udi_scope", "class3")
     if scope not in SCOPES:
@@ -373,7 +376,7 @@ def crawl(fetcher, ctx: CrawlContext) -> Iterator[Page]:
     for udi_file in select_files(files, ctx.known_keys, bootstrap=ctx.bootstrap, max_files=ctx.max_pages):
         response = fetcher.get(udi_file.url, headers={"Referer": page_url}, max_bytes=max_bytes)
         verify_md5(response.content, udi_file)
-        stats = ParseStats(complete=udi_file.kind == "full")
+        stats = ParseStats()  # `complete` is set once a full release has been read to its end
         records = _records_of(response.content, udi_file, stats, scope, limits)
         yield Page(response=response, records=records, stats=stats, key=udi_file.name)
 

@@ -86,11 +86,12 @@ class _Budget:
 
 
 class _PartReader:
-    """File-like `read` over an XML part: counts bytes against the budget and deletes illegal control bytes."""
+    """File-like `read` over a member: counts bytes against the budget and (for XML) deletes illegal control bytes."""
 
-    def __init__(self, raw: IO[bytes], budget: _Budget | None, where: str) -> None:
+    def __init__(self, raw: IO[bytes], budget: _Budget | None, where: str, *, clean: bool = True) -> None:
         self._raw = raw
         self._budget = budget
+        self._clean = clean
         self.where = where
         self.removed = 0
 
@@ -104,6 +105,8 @@ class _PartReader:
                 return b""
             if self._budget is not None:
                 self._budget.add_bytes(len(data), self.where)
+            if not self._clean:
+                return data
             cleaned = data.translate(None, _ILLEGAL_BYTES)
             self.removed += len(data) - len(cleaned)
             # An empty chunk would tell the parser the file ended: read on when a chunk held only illegal bytes.
@@ -126,7 +129,7 @@ def _spool_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budg
     """Copy a nested ZIP out of its parent (counted), because zipfile needs a cheaply seekable file."""
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
     with archive.open(info) as member:
-        shutil.copyfileobj(_PartReader(member, budget, where), spool)  # type: ignore[misc]
+        shutil.copyfileobj(_PartReader(member, budget, where, clean=False), spool)  # type: ignore[misc]
     spool.seek(0)
     return spool  # type: ignore[return-value]
 

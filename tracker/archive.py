@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -92,7 +93,7 @@ class Archive:
         return self.read_record(warc_path, offset)[1]
 
     def read_record(self, warc_path: str, offset: int) -> tuple[dict[str, Any], bytes]:
-        """Headers and body of one record, for an "archived raw copy" view.
+        """Headers and body of one record, for an "archived raw copy" view (ValueError when no record is there).
 
         The dict holds `warc` (WARC header fields), `http` (HTTP headers, lower-case keys; empty for a resource
         record) and `status` (the HTTP status line, or None).
@@ -102,7 +103,10 @@ class Archive:
         path = self.resolve(warc_path)
         with path.open("rb") as fh:
             fh.seek(offset)
-            record = next(iter(ArchiveIterator(fh)), None)
+            try:
+                record = next(iter(ArchiveIterator(fh)), None)
+            except ArchiveLoadFailed as exc:
+                raise ValueError(f"no WARC record at {warc_path}@{offset}: {exc}") from exc
             if record is None:
                 raise ValueError(f"no WARC record at {warc_path}@{offset}")
             payload = record.raw_stream.read()

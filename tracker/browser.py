@@ -70,10 +70,12 @@ class BrowserFetcher:
                 evidence, html = self._settle(page, navigations)
                 if evidence is None:
                     break
+            if not navigations:
+                raise FetchError(f"browser saw no page response for {url}", url=url)
             if evidence is not None:
-                response = self._build(page, navigations[-1], html) if navigations else None
+                response = self._build(page, navigations[-1], html)
                 raise Blocked(f"{evidence} (url: {url}; still challenged after 2 browser loads)", url=url,
-                              status=response.status if response else None, response=response)
+                              status=response.status, response=response)
         finally:
             page.remove_listener("response", on_response)
         response = self._build(page, navigations[-1], html)
@@ -151,8 +153,11 @@ class BrowserFetcher:
                 # The document went away mid-read: the challenge is reloading the page. Look again shortly.
                 page.wait_for_timeout(POLL_SECONDS * 1000)
                 continue
-            status = navigations[-1].status if navigations else 0
-            evidence = detect_challenge(status, b"", html) if navigations else "no main-document response seen"
+            if not navigations:
+                evidence = "no main-document response seen"
+                page.wait_for_timeout(POLL_SECONDS * 1000)
+                continue
+            evidence = detect_challenge(navigations[-1].status, b"", html)
             if evidence is None:
                 try:
                     page.wait_for_load_state("networkidle", timeout=NETWORKIDLE_CAP_SECONDS * 1000)

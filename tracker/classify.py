@@ -15,6 +15,8 @@ Decisions worth knowing:
   the code prefix or `taxonomy.get(code).parent`.
 - Diseases are tagged only when named; a modality or site never implies one.
 - Policy stage is single-valued (draft > repealed > revised > issued); `in_force` needs dates, which no rule sees.
+  Issuers come from the issuer field, the document-number prefix (国发, 国办发, 国卫…) and the words before 关于 in
+  a title ("国家药监局关于…"); that last one is reported as field "title".
 """
 from __future__ import annotations
 
@@ -154,7 +156,9 @@ def _conditions(fields: dict[str, str], mgmt_class: int | str | None) -> dict[st
     return out
 
 
-def _fire(c: _Compiled, fields: dict[str, str], conds: dict[str, tuple[tuple[str, str], ...]]):
+def _fire(
+    c: _Compiled, fields: dict[str, str], conds: dict[str, tuple[tuple[str, str], ...]]
+) -> tuple[float, tuple[Evidence, ...]] | None:
     """(confidence, evidence) of one rule on one entity, or None when it does not fire."""
     rule = c.rule
     if any(req not in conds for req in rule.requires):

@@ -81,7 +81,7 @@ RULES: tuple[Rule, ...] = (
     _r("ai.name.explicit", "ai", "ai", "人工智能 AI 深度学习", _N, 0.95, beats_veto=True),
     _r("ai.name.assist_software", "ai", "ai", "辅助诊断 辅助检测 辅助分诊 辅助评估 辅助决策 辅助筛查 辅助识别"
        " 辅助勾画 辅助分析", _N, 0.9, requires=("software",)),
-    _r("ai.name.smart_software", "ai", "ai", "智能", _N, 0.7, requires=("software",)),
+    _r("ai.name.smart_software", "ai", "ai", "智能", _N, 0.7, requires=("software",), mask="人工智能"),
     _r("ai.name.assist_device", "ai", "ai", "辅助诊断 辅助检测 辅助分诊 辅助评估 辅助决策 辅助筛查", _N, 0.6,
        unless=("软件",)),
     _r("ai.text.technique", "ai", "ai", AI_TECHNIQUE, _DEVICE_TEXT, 0.95, beats_veto=True),
@@ -95,7 +95,7 @@ RULES: tuple[Rule, ...] = (
     _r("ai.veto.plain_imaging", "ai", "ai", "影像处理 图像处理 图像存档 影像存档 存档与传输 PACS 后处理 工作站"
        " 影像浏览 图像浏览", _N, 0.3, kind="veto"),
     _r("ai.policy.terms", "ai", "ai", "人工智能 AI 大模型 深度学习 机器学习 神经网络 生成式", _P, 0.95),
-    _r("ai.policy.smart", "ai", "ai", "智能", ("title",), 0.6),
+    _r("ai.policy.smart", "ai", "ai", "智能", ("title",), 0.6, mask="人工智能"),
     # --- application areas ----------------------------------------------------------------------------------
     _r("area.ct", "area", "medical_imaging.ct", "CT CTA 计算机断层 计算机体层", _AREA_FIELDS, 0.9),
     _r("area.mr", "area", "medical_imaging.mr", "磁共振 MR MRI 核磁", _AREA_FIELDS, 0.9),
@@ -145,7 +145,7 @@ RULES: tuple[Rule, ...] = (
     _r("site.breast", "site", "breast", "乳腺 乳房", _D, 0.9),
     _r("site.bone_joint", "site", "bone_joint", "骨 关节 脊柱 椎", _D, 0.9),
     _r("site.eye", "site", "eye", "眼 视网膜", _D, 0.9),
-    _r("site.abdomen_liver", "site", "abdomen_liver", "腹部 肝脏 肝癌 肝硬化 肝纤维化 胆囊 胆道 胰腺 胃 肠",
+    _r("site.abdomen_liver", "site", "abdomen_liver", "腹部 腹腔 肝脏 肝癌 肝硬化 肝纤维化 胆囊 胆道 胰腺 胃 肠",
        _D, 0.8),
     _r("site.thyroid", "site", "thyroid", "甲状腺", _D, 0.9),
     _r("site.cervix", "site", "cervix", "宫颈", _D, 0.9),
@@ -171,7 +171,7 @@ RULES: tuple[Rule, ...] = (
     _r("ptype.law", "policy_type", "law", "条例 中华人民共和国", ("title",), 0.8),
     _r("ptype.dept_rule.doc_no", "policy_type", "dept_rule", "令", ("doc_no",), 0.9),
     _r("ptype.dept_rule.title", "policy_type", "dept_rule", "管理办法 规定", ("title",), 0.5),
-    _r("ptype.normative", "policy_type", "normative", "意见 通知 办法", ("title",), 0.5),
+    _r("ptype.normative", "policy_type", "normative", "意见 通知 办法", ("title",), 0.5, mask="征求意见"),
     _r("ptype.announcement", "policy_type", "announcement", "公告 通告", ("title",), 0.8),
     _r("ptype.announcement.doc_no", "policy_type", "announcement", "公告 通告 年第", ("doc_no",), 0.7),
     _r("ptype.guidance", "policy_type", "guidance", "指导原则", ("title",), 0.95),

@@ -45,7 +45,9 @@ ISSUER_ALIASES = {
     "科学技术部": "科技部",
     "国家医疗保障局": "国家医保局",
     "国家市场监督管理总局": "市场监管总局",
+    "总局": "国家食品药品监督管理总局",  # titles of 2013–2018 CFDA notices open with "总局关于…"
 }
+_ISSUER_SEPARATORS = re.compile(r"[\s、，,;；]+")
 _ISSUER_IN_TITLE = re.compile(r"^(?P<issuer>[\u4e00-\u9fff]{2,20}?)关于")
 
 
@@ -63,21 +65,22 @@ def _compact(text: str) -> str:
 def classify(title: str, column: str | None = None) -> PolicyClass:
     """Type and stage of a document from its title and, when known, the site column listing it (e.g. "征求意见").
 
-    Title rules, first match wins: a draft marker → 征求意见稿 / draft; 审评要点; 指导原则; 解读 → 政策解读; 规划 →
-    发展规划; 公告/通告 → 公告通告; 条例 or a law's 法 → 法律法规; 办法/规定 → 部门规章; otherwise 规范性文件.
-    审评要点 and 指导原则 come before 公告通告 because NMPA publishes guidance *as* a 通告 ("关于发布…指导原则的通告").
+    Rules, first match wins: a draft marker or a 征求意见 column → 征求意见稿 / draft; 解读 or a 政策解读 column →
+    政策解读 (an interpretation of a guidance is not the guidance); 审评要点; 指导原则; 规划 → 发展规划; 公告/通告 →
+    公告通告; 条例 or a law's 法 → 法律法规; 办法/规定 → 部门规章; otherwise 规范性文件. 审评要点 and 指导原则
+    come before 公告通告 because NMPA publishes guidance *as* a 通告 ("关于发布…指导原则的通告").
     The stage is draft for drafts, repealed / revised when the title says so (修订版 editions count), else issued.
     """
     t = _compact(title)
     col = _compact(column) if column else ""
     if _DRAFT.search(t) or col in DRAFT_COLUMNS:
         return PolicyClass("征求意见稿", "draft")
-    if "审评要点" in t:
+    if "解读" in t or col in INTERPRETATION_COLUMNS:
+        doc_type = "政策解读"
+    elif "审评要点" in t:
         doc_type = "审评要点"
     elif "指导原则" in t:
         doc_type = "指导原则"
-    elif "解读" in t or col in INTERPRETATION_COLUMNS:
-        doc_type = "政策解读"
     elif "规划" in t:
         doc_type = "发展规划"
     elif "公告" in t or "通告" in t:
@@ -97,13 +100,7 @@ def classify(title: str, column: str | None = None) -> PolicyClass:
     return PolicyClass(doc_type, stage)
 
 
-def canonical_issuer(name: str | None) -> str | None:
-    """The short issuer label for a name (NFKC, blanks dropped, aliases of ISSUER_ALIASES mapped); None for blank."""
-    if not name:
-        return None
-    compact = _compact(name)
-    if not compact:
-        return None
+def _one_issuer(compact: str) -> str:
     if compact in ISSUER_ALIASES:
         return ISSUER_ALIASES[compact]
     # "国家药品监督管理局综合司" → "国家药监局综合司": a department keeps its name under the short parent label.
@@ -111,6 +108,17 @@ def canonical_issuer(name: str | None) -> str | None:
         if len(full) >= 6 and compact.startswith(full):
             return ISSUER_ALIASES[full] + compact[len(full):]
     return compact
+
+
+def canonical_issuer(name: str | None) -> str | None:
+    """The short issuer label for a name (aliases of ISSUER_ALIASES mapped), None for blank.
+
+    Joint issuers, which sources separate by blanks or 、 ("中共中央办公厅 国务院办公厅"), come back joined by 、.
+    """
+    if not name:
+        return None
+    parts = [p for p in _ISSUER_SEPARATORS.split(unicodedata.normalize("NFKC", name)) if p]
+    return "、".join(_one_issuer(p) for p in parts) or None
 
 
 def issuer_from_title(title: str) -> str | None:

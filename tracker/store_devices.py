@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, Iterable
 
 from sqlalchemy import select, update
@@ -179,16 +180,28 @@ def ensure_companies(session: Session, records: Iterable[DeviceRecord], ctx: Wri
 
 
 def upsert_approval_events(session: Session, events: Iterable[ApprovalEvent], ctx: WriteContext) -> DeviceWrite:
-    """Store approval-notice rows and merge what they say into the device of their certificate."""
+    """Store approval-notice rows and merge what they say into the device of their certificate.
+
+    Only the newest notice of a certificate (by notice date, a correction after the notice it corrects) speaks for
+    the device: re-reading an older notice must not undo a correction, or every re-run would flip the fields back.
+    """
     events = list(events)
+    newest_stored = _newest_event_keys(session, {e.cert_no for e in events})
+    newest: dict[str, ApprovalEvent] = {}
+    for e in events:
+        if _event_key(e) >= newest_stored.get(e.cert_no, _event_key(e)) and (
+                e.cert_no not in newest or _event_key(e) >= _event_key(newest[e.cert_no])):
+            newest[e.cert_no] = e
     device_records = [
         DeviceRecord(
             cert_no=e.cert_no, product_name=e.product_name, registrant=e.registrant,
             issued_on=e.issued_on, acceptance_no=e.acceptance_no, source_url=e.source_url,
         )
-        for e in events
+        for e in newest.values()
     ]
     out = upsert_devices(session, device_records, ctx)
+    stale = {e.cert_no for e in events} - set(newest)
+    out.unchanged += len(stale)
     ids = dict(session.execute(
         select(Device.cert_no, Device.id).where(Device.cert_no.in_({e.cert_no for e in events}))
     ).all()) if events else {}
@@ -201,12 +214,29 @@ def upsert_approval_events(session: Session, events: Iterable[ApprovalEvent], ct
         }
         for e in events
     ]
+    link_sources(session, "device", [ids[cert] for cert in stale], ctx)  # older notices are provenance too
     if rows:
         stmt = insert_for(session, ApprovalEventRow.__table__).on_conflict_do_nothing(
             index_elements=["cert_no", "notice_url", "acceptance_no"]
         )
         session.execute(stmt, rows)
     return out
+
+
+def _event_key(event: ApprovalEvent) -> tuple:
+    return (event.notice_date or date.min, event.is_correction)
+
+
+def _newest_event_keys(session: Session, certs: set[str]) -> dict[str, tuple]:
+    rows = session.execute(
+        select(ApprovalEventRow.cert_no, ApprovalEventRow.notice_date, ApprovalEventRow.is_correction)
+        .where(ApprovalEventRow.cert_no.in_(certs))
+    ).all() if certs else []
+    newest: dict[str, tuple] = {}
+    for cert, notice_date, is_correction in rows:
+        key = (notice_date or date.min, is_correction)
+        newest[cert] = max(newest.get(cert, key), key)
+    return newest
 
 
 def upsert_news(session: Session, items: Iterable[NewsRecord], ctx: WriteContext) -> Counts:

@@ -84,6 +84,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=600), nullable=False),
     sa.Column('title', sa.String(length=1000), nullable=False),
+    sa.Column('title_key', sa.String(length=600), nullable=False),
     sa.Column('issuer', sa.String(length=300), nullable=True),
     sa.Column('doc_no', sa.String(length=120), nullable=True),
     sa.Column('doc_type', sa.String(length=32), nullable=True),
@@ -113,6 +114,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_policy_issuer'), ['issuer'], unique=False)
         batch_op.create_index(batch_op.f('ix_policy_published_on'), ['published_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_policy_stage'), ['stage'], unique=False)
+        batch_op.create_index(batch_op.f('ix_policy_title_key'), ['title_key'], unique=False)
 
     op.create_table('scrape_run',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -384,6 +386,7 @@ def downgrade() -> None:
     op.drop_table('scrape_run')
     with op.batch_alter_table('policy', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_policy_stage'))
+        batch_op.drop_index(batch_op.f('ix_policy_title_key'))
         batch_op.drop_index(batch_op.f('ix_policy_published_on'))
         batch_op.drop_index(batch_op.f('ix_policy_issuer'))
         batch_op.drop_index(batch_op.f('ix_policy_is_ai'))

@@ -1,0 +1,96 @@
+"""The dependency rules of DESIGN.md §2, checked by reading imports, and the one-slug-everywhere rule."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import scrapers
+from tracker import taxonomy
+
+ROOT = Path(__file__).resolve().parent.parent
+# docno and policytype are the policy-side twins of certno: pure parsing of identifiers and titles.
+SCRAPER_ALLOWED_TRACKER = {
+    "tracker.records", "tracker.certno", "tracker.fetch", "tracker.charset", "tracker.docno", "tracker.policytype",
+}
+SCRAPER_ALLOWED_THIRD_PARTY = {"httpx", "bs4", "lxml"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports (absolute names; relative imports resolved against its package)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                names.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                names.add(node.module)
+                if node.module in ("tracker", "scrapers", "web"):  # `from tracker import certno` → tracker.certno
+                    names.update(f"{node.module}.{alias.name}" for alias in node.names)
+                    names.discard(node.module)
+    return names
+
+
+def python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", python_files("scrapers"), ids=lambda p: p.name)
+def test_scrapers_import_only_the_contract_stdlib_and_parsers(path):
+    import sys
+
+    for name in imported_modules(path):
+        top = name.split(".")[0]
+        if top in ("scrapers", "__future__") or top in sys.stdlib_module_names:
+            continue
+        if top == "tracker":
+            assert name in SCRAPER_ALLOWED_TRACKER, f"{path.name} imports {name}"
+            continue
+        assert top in SCRAPER_ALLOWED_THIRD_PARTY, f"{path.name} imports {name} (no DB, Flask or other libraries)"
+
+
+@pytest.mark.parametrize("path", python_files("tracker"), ids=lambda p: p.name)
+def test_tracker_never_imports_web_or_scrapers_outside_the_cli(path):
+    composition_roots = {"cli.py", "devrun.py", "runs.py", "schedule.py"}
+    for name in imported_modules(path):
+        top = name.split(".")[0]
+        if top == "web":
+            assert path.name in composition_roots, f"{path.name} imports {name}"
+        if top == "scrapers":
+            assert path.name in composition_roots, f"{path.name} imports {name}"
+
+
+def test_no_module_reads_the_environment_at_import_time():
+    offenders = []
+    for path in python_files("tracker") + python_files("scrapers") + python_files("web"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module-level statements; bodies of functions and classes run later
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if "os.environ" in ast.unparse(node) or "getenv" in ast.unparse(node):
+                offenders.append(path.name)
+    assert offenders == []
+
+
+@pytest.mark.parametrize("slug", sorted(scrapers.SOURCES))
+def test_every_source_uses_its_slug_everywhere(slug):
+    module = scrapers.SOURCES[slug]
+    assert module.__name__ == f"scrapers.{slug}" and module.SLUG == slug
+    assert (ROOT / "tests" / "fixtures" / slug).is_dir(), f"tests/fixtures/{slug}/ missing"
+    assert (ROOT / "tests" / "scrapers" / f"test_{slug}.py").is_file(), f"tests/scrapers/test_{slug}.py missing"
+    assert (ROOT / "samples" / slug).is_dir(), f"samples/{slug}/ missing"
+    for name in ("TITLE_ZH", "TITLE_EN", "KIND", "NEEDS_BROWSER", "BROWSER_LIKE_HEADERS", "DEFAULT_BASE_URL"):
+        assert hasattr(module, name), f"scrapers.{slug} lacks {name}"
+    assert callable(module.parse) and callable(module.crawl)
+    assert module.KIND in ("device", "policy")
+
+
+def test_taxonomy_codes_are_stable_lowercase_dotted():
+    for node in taxonomy.all_nodes():
+        assert node.code == node.code.lower() and " " not in node.code
