@@ -175,5 +175,11 @@ def runs_cmd(state: AppState, source: str | None, limit: int) -> None:
             click.echo("no runs yet")
 
 
+from tracker.audit_cli import audit_group, user_group  # noqa: E402 - registered last, after `main` exists
+
+main.add_command(user_group)
+main.add_command(audit_group)
+
+
 if __name__ == "__main__":
     main()

@@ -149,6 +149,16 @@ def test_version_order_does_not_matter(tmp_path):
         assert record.model_spec == "新型号"
 
 
+def test_only_a_full_release_read_to_its_end_is_complete():
+    full = SAMPLES / "attachments" / "UDID_FULL_RELEASE_20261101.zip"
+    stats = ParseStats()
+    records = udi.parse_file(full, stats)
+    first = next(records)
+    assert first.cert_no and stats.complete is False  # not before the last record has been handed over
+    assert len(list(records)) >= 4 and stats.complete is True
+    assert parse_path(WEEKLY)[1].complete is False
+
+
 def test_withdrawn_only_when_every_di_is_withdrawn():
     daily, _ = parse_path(DAILY)
     stent = next(r for r in daily if r.cert_no == "国械注准20193139910")
@@ -379,6 +389,9 @@ def test_updates_older_than_an_ingested_full_release_are_skipped():
     chosen = udi.select_files(files, {"UDID_FULL_RELEASE_20261115.zip"})
     assert [f.name for f in chosen] == ["UDID_DAY_UPDATE_20261119.zip", "UDID_DAY_UPDATE_20261120.zip"]
     assert udi.select_files(files, {f.name for f in files}) == []
+    # bootstrap only applies to an empty store: with anything known, no full release is fetched again
+    again = udi.select_files(files, {"UDID_DAY_UPDATE_20261119.zip"}, bootstrap=True)
+    assert [f.kind for f in again] == ["weekly", "daily"]
 
 
 def test_crawl_scope_option_widens_the_scope():

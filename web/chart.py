@@ -1,0 +1,98 @@
+"""Geometry of the server-rendered SVG charts (no JavaScript): a stacked bar chart of devices per area per year.
+
+The template draws what this module computes; colours are SVG presentation attributes (`fill`), which a strict CSP
+allows, unlike inline `style` attributes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+# Twelve calm, distinguishable colours (one per top-level application area, in taxonomy order).
+PALETTE = (
+    "#2f6f8f", "#e07b39", "#4c9a6a", "#b8474f", "#7a5ea8", "#c9a227",
+    "#3f8fc4", "#8c6d4f", "#d16ba5", "#5b7553", "#6c7a89", "#e0a7a0",
+)
+WIDTH, HEIGHT = 760, 320
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 12, 16, 34
+
+
+@dataclass(frozen=True)
+class Rect:
+    """One bar segment, with the tooltip text shown on hover."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    title: str
+
+
+@dataclass
+class StackedChart:
+    """Everything the template needs to draw the chart."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    rects: list[Rect] = field(default_factory=list)
+    x_labels: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, int]] = field(default_factory=list)
+    legend: list[tuple[str, str, int]] = field(default_factory=list)  # (colour, label, total)
+    plot_left: float = MARGIN_LEFT
+    plot_right: float = WIDTH - MARGIN_RIGHT
+    baseline: float = HEIGHT - MARGIN_BOTTOM
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to draw."""
+        return not self.rects
+
+
+def nice_step(maximum: int, ticks: int = 5) -> int:
+    """A round tick step (1, 2, 5 × 10^n) giving at most `ticks` intervals up to `maximum`."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if maximum <= step * factor * ticks:
+                return step * factor
+        step *= 10
+
+
+def stacked_by_year(
+    matrix: Mapping[str, Mapping[int, int]], series: Sequence[str], label: Callable[[str], str],
+) -> StackedChart:
+    """Stack `series` (area codes, bottom first) per year; years without devices inside the range stay as gaps."""
+    chart = StackedChart()
+    years = sorted({year for code in series for year in matrix.get(code, {})})
+    if not years:
+        return chart
+    years = list(range(years[0], years[-1] + 1))
+    totals = {year: sum(matrix.get(code, {}).get(year, 0) for code in series) for year in years}
+    step = nice_step(max(totals.values()))
+    top = step * max(1, -(-max(totals.values()) // step))
+    plot_h = chart.baseline - MARGIN_TOP
+    slot = (chart.plot_right - chart.plot_left) / len(years)
+    bar_w = min(48.0, slot * 0.68)
+    scale = plot_h / top
+    colours = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate(series)}
+    for value in range(0, top + 1, step):
+        chart.y_ticks.append((chart.baseline - value * scale, value))
+    label_every = max(1, -(-len(years) // 14))
+    for i, year in enumerate(years):
+        x = chart.plot_left + i * slot + (slot - bar_w) / 2
+        if i % label_every == 0:
+            chart.x_labels.append((x + bar_w / 2, str(year)))
+        y = chart.baseline
+        for code in series:
+            n = matrix.get(code, {}).get(year, 0)
+            if n:
+                h = n * scale
+                y -= h
+                chart.rects.append(Rect(round(x, 1), round(y, 1), round(bar_w, 1), round(h, 1), colours[code],
+                                        f"{label(code)} · {year}: {n}"))
+    for code in series:
+        total = sum(matrix.get(code, {}).values())
+        if total:
+            chart.legend.append((colours[code], label(code), total))
+    return chart

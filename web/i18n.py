@@ -1,0 +1,292 @@
+"""UI strings in Chinese (first) and English, and the language of a request.
+
+The language comes from `?lang=zh|en` (then remembered in a cookie), else the cookie, else Chinese. Taxonomy labels
+are not here: they come from `tracker.taxonomy.label(code, lang)`. A key missing from the catalogue is shown as the
+key itself, so a forgotten string is visible rather than blank.
+"""
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+from tracker import taxonomy
+
+LANGS = ("zh", "en")
+COOKIE = "lang"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # navigation and chrome
+    "site_title": ("NMPA 人工智能医疗器械与政策追踪", "NMPA AI device & policy tracker"),
+    "site_short": ("AI 医疗器械追踪", "AI device tracker"),
+    "nav_dashboard": ("总览", "Dashboard"),
+    "nav_devices": ("批准器械", "Approvals"),
+    "nav_policies": ("政策", "Policies"),
+    "nav_taxonomy": ("分类体系", "Taxonomy"),
+    "nav_companies": ("注册人", "Companies"),
+    "nav_sources": ("数据源", "Sources"),
+    "nav_api": ("API", "API"),
+    "switch_lang": ("English", "中文"),
+    "footer": ("数据来自国家药监局、器审中心和中国政府网的公开信息；每条记录均可追溯到存档的原始文件。",
+               "Data from public NMPA, CMDE and gov.cn pages; every record links to its archived source."),
+    "sample_badge": ("样例数据", "sample"),
+    "sample_note": ("本记录来自离线样例数据，并非真实批准信息。", "This record comes from offline sample data, not a real approval."),
+    "ai_badge": ("AI", "AI"),
+    # dashboard
+    "dash_title": ("总览", "Overview"),
+    "new_devices": ("新收录器械", "New devices"),
+    "new_policies": ("新发布政策", "New policies"),
+    "this_week": ("近 7 天", "last 7 days"),
+    "this_month": ("近 30 天", "last 30 days"),
+    "ai_devices_total": ("AI 器械总数", "AI devices in total"),
+    "policies_total": ("政策总数", "Policies in total"),
+    "per_area": ("各应用领域 AI 器械数", "AI devices per application area"),
+    "per_area_year": ("各领域每年首次注册的 AI 器械", "AI devices per area by first-registration year"),
+    "chart_desc": ("堆叠柱状图：横轴为首次注册年份，纵轴为器械数量，颜色表示应用领域。",
+                   "Stacked bars: first-registration year across, number of devices up, colour = application area."),
+    "no_data": ("暂无数据", "No data yet"),
+    "crowding": ("热门病种与冷门病种", "Crowded versus open diseases"),
+    "crowded": ("热门", "crowded"),
+    "open": ("冷门", "open"),
+    "unplaced": ("未归类", "not placed"),
+    "crowding_note": ("依据《2024 AI 医疗趋势报告》：心脑血管、骨关节等同类产品超过 15 个为热门病种，肠息肉等为冷门病种。",
+                      "After the 2024 AI-in-healthcare trends report: cardio/cerebrovascular and bone/joint diseases "
+                      "with more than 15 similar products are crowded; e.g. colorectal polyps are open."),
+    "source_health": ("数据源状态", "Source health"),
+    "all_sources": ("查看全部数据源", "All sources"),
+    # lists and filters
+    "devices_title": ("批准器械", "Approved devices"),
+    "policies_title": ("政策文件", "Policy documents"),
+    "search": ("搜索", "Search"),
+    "search_devices_ph": ("产品名称、注册人、注册证号、商品名、描述", "Product, registrant, certificate no., brand, description"),
+    "search_policies_ph": ("标题、文号、发文机关、摘要", "Title, document no., issuer, summary"),
+    "filters": ("筛选", "Filters"),
+    "apply": ("应用", "Apply"),
+    "reset": ("清除筛选", "Clear filters"),
+    "any": ("全部", "Any"),
+    "area": ("应用领域", "Area"),
+    "sub_area": ("影像细分", "Sub-area"),
+    "function": ("功能", "Function"),
+    "disease": ("病种", "Disease"),
+    "site": ("部位", "Body site"),
+    "signal": ("信号", "Signal"),
+    "ai_only": ("仅 AI 器械", "AI only"),
+    "ai_only_policies": ("仅 AI 相关", "AI-related only"),
+    "class": ("管理类别", "Class"),
+    "class_n": ("第{n}类", "Class {n}"),
+    "origin": ("产地", "Origin"),
+    "origin_domestic": ("境内", "Domestic"),
+    "origin_imported": ("进口", "Imported"),
+    "origin_hmt": ("港澳台", "HK/Macao/Taiwan"),
+    "year": ("首次注册年份", "First-registration year"),
+    "issued_from": ("批准日期自", "Issued from"),
+    "issued_to": ("批准日期至", "Issued to"),
+    "seen_from": ("收录日期自", "Recorded since"),
+    "registrant": ("注册人", "Registrant"),
+    "catalogue": ("分类编码", "Catalogue code"),
+    "data": ("数据", "Data"),
+    "data_live": ("真实数据", "Live"),
+    "data_sample": ("样例数据", "Sample"),
+    "sort": ("排序", "Sort"),
+    "sort_-issued": ("批准日期（新→旧）", "Issue date (newest)"),
+    "sort_issued": ("批准日期（旧→新）", "Issue date (oldest)"),
+    "sort_-seen": ("收录时间（新→旧）", "Recorded (newest)"),
+    "sort_name": ("产品名称", "Product name"),
+    "sort_registrant": ("注册人", "Registrant"),
+    "sort_-year": ("注册年份（新→旧）", "Year (newest)"),
+    "sort_cert": ("注册证号", "Certificate no."),
+    "sort_-date": ("发布日期（新→旧）", "Date (newest)"),
+    "sort_date": ("发布日期（旧→新）", "Date (oldest)"),
+    "sort_title": ("标题", "Title"),
+    "sort_issuer": ("发文机关", "Issuer"),
+    "results": ("共 {n} 条", "{n} results"),
+    "page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    "prev": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "export": ("导出", "Export"),
+    "feed": ("订阅 Atom", "Atom feed"),
+    "share_hint": ("当前网址即包含全部筛选条件，可直接分享。", "This page's URL holds every filter: share it as is."),
+    "nothing_found": ("没有符合条件的记录。", "Nothing matches these filters."),
+    "product_name": ("产品名称", "Product name"),
+    "cert_no": ("注册证编号", "Certificate no."),
+    "issued_on": ("批准日期", "Issued on"),
+    "tags": ("分类标签", "Tags"),
+    "policy_type": ("类型", "Type"),
+    "issuer": ("发文机关", "Issuer"),
+    "stage": ("阶段", "Stage"),
+    "scenario": ("应用场景", "Scenario"),
+    "date_from": ("发布日期自", "Published from"),
+    "date_to": ("发布日期至", "Published to"),
+    "published_on": ("发布日期", "Published"),
+    "doc_no": ("文号", "Document no."),
+    "title": ("标题", "Title"),
+    # device detail
+    "fields": ("基本信息", "Fields"),
+    "brand": ("商品名称", "Brand"),
+    "registrant_en": ("注册人（英文）", "Registrant (English)"),
+    "credit_code": ("统一社会信用代码", "Credit code"),
+    "mgmt_class": ("管理类别", "Management class"),
+    "first_reg_year": ("首次注册年份", "First-registration year"),
+    "category_code": ("类别代码", "Category code"),
+    "catalogue_code": ("分类编码", "Catalogue code"),
+    "model_spec": ("规格型号", "Models"),
+    "description": ("产品描述", "Description"),
+    "device_kind": ("器械类别", "Device kind"),
+    "acceptance_no": ("受理号", "Acceptance no."),
+    "di_published_on": ("DI 首次发布", "DI first published"),
+    "withdrawn_on": ("退市日期", "Withdrawn on"),
+    "status": ("状态", "Status"),
+    "status_active": ("有效", "active"),
+    "status_missing": ("源中缺失", "missing from source"),
+    "status_cancelled": ("已注销", "cancelled"),
+    "is_ai": ("AI 器械", "AI device"),
+    "ai_confidence": ("AI 置信度", "AI confidence"),
+    "first_seen": ("首次收录", "First recorded"),
+    "updated_at": ("最近更新", "Last updated"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "identifiers": ("产品标识（UDI-DI）", "Device identifiers (UDI-DI)"),
+    "events": ("批准证明文件送达信息", "Approval notices"),
+    "notice_date": ("公告日期", "Notice date"),
+    "correction": ("纠错", "correction"),
+    "raw_row": ("原始行", "Raw row"),
+    "news": ("相关新闻", "News"),
+    "link_reason": ("关联依据", "Why linked"),
+    "tags_evidence": ("分类标签与依据", "Tags and their evidence"),
+    "facet": ("维度", "Facet"),
+    "code": ("代码", "Code"),
+    "method": ("方式", "Method"),
+    "method_rule": ("规则", "rule"),
+    "method_reviewer": ("审核人", "reviewer"),
+    "evidence": ("依据", "Evidence"),
+    "matched_words": ("匹配词", "matched words"),
+    "in_field": ("字段", "field"),
+    "rule": ("规则", "rule"),
+    "version": ("版本", "version"),
+    "confidence": ("置信度", "confidence"),
+    "inactive": ("已失效", "inactive"),
+    "removed_by_reviewer": ("审核人已移除", "removed by a reviewer"),
+    "linked_policies": ("相关政策", "Linked policies"),
+    "linked_devices": ("相关器械", "Linked devices"),
+    "provenance": ("数据来源", "Provenance"),
+    "fetched_at": ("抓取时间", "Fetched"),
+    "http_status": ("HTTP 状态", "HTTP status"),
+    "sha256": ("SHA-256", "SHA-256"),
+    "source": ("数据源", "Source"),
+    "raw_copy": ("存档原文", "Archived raw copy"),
+    "no_archive": ("无存档", "not archived"),
+    "history": ("修改历史", "History"),
+    "changed_at": ("时间", "When"),
+    "field": ("字段", "Field"),
+    "old_value": ("原值", "Old value"),
+    "new_value": ("新值", "New value"),
+    "run": ("运行", "Run"),
+    "as_of": ("历史版本", "As of date"),
+    "as_of_show": ("查看", "Show"),
+    "as_of_current": ("返回当前", "Back to current"),
+    "as_of_heading": ("{date} 时的记录", "The record as of {date}"),
+    "as_of_missing": ("该日期时尚未收录此记录。", "The tracker had not recorded this entry yet on that date."),
+    "none": ("无", "none"),
+    # policy detail
+    "body": ("正文", "Body text"),
+    "summary": ("摘要", "Summary"),
+    "attachments": ("附件", "Attachments"),
+    "written_on": ("成文日期", "Written on"),
+    "subject": ("主题分类", "Subject"),
+    "url": ("原文链接", "Original URL"),
+    "final_version": ("正式版本", "Final version"),
+    "stage_draft": ("征求意见", "draft"),
+    "stage_issued": ("发布", "issued"),
+    "stage_in_force": ("施行", "in force"),
+    "stage_revised": ("修订", "revised"),
+    "stage_repealed": ("废止", "repealed"),
+    # taxonomy, companies, sources
+    "taxonomy_title": ("分类体系", "Taxonomy"),
+    "taxonomy_intro": ("分类体系来自 shared/seeds 中的五份行业报告；每个节点注明出处，数字为当前带该标签的器械和政策数。",
+                       "The taxonomy comes from the five industry reports in shared/seeds; each node names its "
+                       "reports, and the numbers count devices and policies carrying the tag."),
+    "devices_n": ("器械", "devices"),
+    "policies_n": ("政策", "policies"),
+    "reports": ("出处", "Reports"),
+    "facet_area": ("应用领域", "Application areas"),
+    "facet_function": ("功能", "Functions"),
+    "facet_signal": ("信号", "Signals"),
+    "facet_site": ("部位", "Body sites"),
+    "facet_disease": ("病种", "Diseases"),
+    "facet_policy_type": ("政策类型", "Policy types"),
+    "facet_issuer": ("发文机关", "Issuers"),
+    "facet_stage": ("政策阶段", "Policy stages"),
+    "facet_scenario": ("卫健委应用场景", "NHC scenarios"),
+    "facet_ai": ("AI", "AI"),
+    "companies_title": ("注册人", "Registrants"),
+    "company": ("注册人", "Registrant"),
+    "certificates": ("注册证", "Certificates"),
+    "ai_certificates": ("AI 注册证", "AI certificates"),
+    "years": ("注册年份", "Years"),
+    "certs_over_time": ("逐年注册证", "Certificates over time"),
+    "sources_title": ("数据源", "Sources"),
+    "last_runs": ("最近运行", "Last runs"),
+    "last_good": ("最近成功", "Last good run"),
+    "never": ("从未", "never"),
+    "ago_days": ("{n} 天前", "{n} days ago"),
+    "ago_hours": ("{n} 小时前", "{n} hours ago"),
+    "ago_minutes": ("{n} 分钟前", "{n} minutes ago"),
+    "outcome": ("结果", "Outcome"),
+    "outcome_ok": ("成功", "ok"),
+    "outcome_empty": ("无内容", "empty"),
+    "outcome_blocked": ("被拦截", "blocked"),
+    "outcome_failed": ("失败", "failed"),
+    "outcome_running": ("运行中", "running"),
+    "outcome_interrupted": ("中断", "interrupted"),
+    "started_at": ("开始", "Started"),
+    "counts": ("计数", "Counts"),
+    "fetched": ("抓取", "fetched"),
+    "new": ("新增", "new"),
+    "changed": ("变更", "changed"),
+    "unchanged": ("未变", "unchanged"),
+    "skipped": ("跳过", "skipped"),
+    "missing": ("缺失", "missing"),
+    "error": ("错误", "Error"),
+    "no_runs": ("尚未运行", "no runs yet"),
+    "not_found": ("未找到", "Not found"),
+    "not_found_text": ("请求的页面或记录不存在。", "The page or record you asked for does not exist."),
+    "bad_request": ("请求无效", "Bad request"),
+}
+
+
+def lang() -> str:
+    """The language of the current request ("zh" or "en")."""
+    if "lang" not in g:
+        asked = request.args.get("lang")
+        g.lang = asked if asked in LANGS else (request.cookies.get(COOKIE) if request.cookies.get(COOKIE) in LANGS
+                                                 else "zh")
+    return g.lang
+
+
+def gettext(key: str, **values: object) -> str:
+    """The UI string `key` in the request's language, with `{name}` placeholders filled in."""
+    pair = MESSAGES.get(key)
+    text = key if pair is None else pair[LANGS.index(lang())]
+    return text.format(**values) if values else text
+
+
+def label(code: str | None) -> str:
+    """A taxonomy code's label in the request's language (the code itself when the taxonomy does not know it)."""
+    if not code:
+        return ""
+    try:
+        return taxonomy.label(code, lang())
+    except KeyError:
+        return code
+
+
+def remember(response: Response) -> Response:
+    """Store an explicitly chosen language in a cookie, so later pages keep it."""
+    asked = request.args.get("lang")
+    if asked in LANGS and request.cookies.get(COOKIE) != asked:
+        response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Make `_`, `label` and `lang` available to templates and remember the chosen language."""
+    app.after_request(remember)
+    app.jinja_env.globals.update(_=gettext, label=label, lang=lang)
