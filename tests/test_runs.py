@@ -77,6 +77,9 @@ def test_challenge_makes_the_run_blocked_with_evidence_and_stores_nothing(settin
         assert (run.outcome, run.new, run.finished_at is not None) == ("blocked", 0, True)
         assert run.evidence and "412" in run.evidence
         assert count(session, Device) == 0
+        [page] = session.execute(select(SourceDocument)).scalars().all()  # the challenge page, kept as evidence
+        assert page.http_status == 412 and page.run_id == run.id and page.key is None
+    assert Archive(settings.archive_dir).read_payload((page.warc_path, page.warc_offset)) == CHALLENGE.read_bytes()
     assert len(httpserver.log) == 1  # a challenge is never retried
 
 

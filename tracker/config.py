@@ -35,6 +35,10 @@ class Settings:
     user_agent: str = "nmpa-ai-tracker/0.1 (+https://github.com/; self-hosted regulatory tracker)"
     chromium_path: str = "/usr/bin/chromium"
     sample_mode: bool = False
+    require_login_for_lists: bool = False
+    # ≥ 5 s between pages per host is the rule for real sites; a local stand-in (make run's sample server) may be
+    # read faster. Only ever applied to loopback hosts.
+    loopback_browser_interval: float = 0.2
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -76,8 +80,10 @@ class Settings:
                 kwargs[name] = env[var]
         if env.get("TRACKER_ADMIN_EMAILS"):
             kwargs["admin_emails"] = tuple(a.strip() for a in env["TRACKER_ADMIN_EMAILS"].split(",") if a.strip())
-        if env.get("TRACKER_SAMPLE_MODE"):
-            kwargs["sample_mode"] = env["TRACKER_SAMPLE_MODE"].lower() in ("1", "true", "yes")
+        for var, name in (("TRACKER_SAMPLE_MODE", "sample_mode"),
+                          ("TRACKER_REQUIRE_LOGIN_FOR_LISTS", "require_login_for_lists")):
+            if env.get(var):
+                kwargs[name] = env[var].lower() in ("1", "true", "yes")
         prefix, suffix = "TRACKER_SOURCE_", "_URL"
         kwargs["source_urls"] = {
             key[len(prefix):-len(suffix)].lower(): value

@@ -354,7 +354,14 @@ BROWSER_MIN_INTERVAL = 5.0
 _HTTP_ONLY_KW = {"user_agent", "browser_like", "max_attempts", "backoff_base", "validators", "transport"}
 
 
-def make_fetcher(*, needs_browser: bool, browser_like_headers: bool, **kw: Any) -> Fetcher:
+def is_loopback(url: str | None) -> bool:
+    """True for URLs on this machine (127.0.0.0/8, ::1, localhost)."""
+    host = (httpx.URL(url).host if url else "") or ""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def make_fetcher(*, needs_browser: bool, browser_like_headers: bool, base_url: str | None = None,
+                 **kw: Any) -> Fetcher:
     """The fetcher a source needs: a BrowserFetcher for challenged sites, else an HttpFetcher.
 
     `kw` are HttpFetcher arguments; for the browser, the HTTP-only ones are dropped, `browser_user_agent` becomes its
@@ -364,7 +371,9 @@ def make_fetcher(*, needs_browser: bool, browser_like_headers: bool, **kw: Any) 
         from tracker.browser import BrowserFetcher  # imported lazily: Playwright is only needed for these sources
 
         browser_kw = {k: v for k, v in kw.items() if k not in _HTTP_ONLY_KW and k != "browser_user_agent"}
-        browser_kw["min_interval"] = max(float(kw.get("min_interval", BROWSER_MIN_INTERVAL)), BROWSER_MIN_INTERVAL)
+        interval = float(kw.get("min_interval", BROWSER_MIN_INTERVAL))
+        # The 5 s floor protects real sites; a loopback stand-in (the sample server of `make run`) may go faster.
+        browser_kw["min_interval"] = interval if is_loopback(base_url) else max(interval, BROWSER_MIN_INTERVAL)
         if kw.get("browser_user_agent"):
             browser_kw["user_agent"] = kw["browser_user_agent"]
         return BrowserFetcher(**browser_kw)

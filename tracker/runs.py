@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.archive import Archive, ArchiveWriter
 from tracker.config import Settings
-from tracker.fetch import Blocked, Fetcher, Response, make_fetcher
+from tracker.fetch import Blocked, Fetcher, Response, is_loopback, make_fetcher
 from tracker.models import ScrapeRun, SourceDocument
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats
 from tracker.store import WriteContext, mark_missing, record_document
@@ -87,10 +87,14 @@ def run_source(
             options={"udi_scope": settings.udi_scope},
         )
     if own_fetcher:
+        extra: dict = {}
+        if module.NEEDS_BROWSER:
+            extra["executable_path"] = settings.chromium_path
+            if is_loopback(ctx.base_url):
+                extra["min_interval"] = settings.loopback_browser_interval
         fetcher = make_fetcher(
             needs_browser=module.NEEDS_BROWSER, browser_like_headers=module.BROWSER_LIKE_HEADERS,
-            user_agent=settings.user_agent, **({"executable_path": settings.chromium_path}
-                                               if module.NEEDS_BROWSER else {}),
+            base_url=ctx.base_url, user_agent=settings.user_agent, **extra,
         )
     try:
         return _run(settings, sessions, slug, lambda: module.crawl(fetcher, ctx), trigger, settings.sample_mode, now)
@@ -145,6 +149,7 @@ def _run(
     except Blocked as exc:
         result.outcome, result.evidence = "blocked", exc.evidence
         result.error = f"blocked by an anti-bot challenge at {exc.url or '?'}"
+        _archive_evidence(archive, sessions, slug, run_id, exc.response, is_sample, now)
     except LayoutChanged as exc:
         result.outcome, result.error = "failed", str(exc)
     except (KeyboardInterrupt, SystemExit) as exc:
@@ -155,6 +160,22 @@ def _run(
         result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
     finish_run(sessions, result, now())
     return result
+
+
+def _archive_evidence(archive: Archive, sessions: sessionmaker[Session], slug: str, run_id: int,
+                      response: Response | None, is_sample: bool, now: Clock) -> None:
+    """Keep the challenge page a blocked run met, so an auditor can see what the site answered."""
+    if response is None:
+        return
+    with archive.writer(f"{slug}-run{run_id}", now=now()) as warc:
+        ref = warc.write_response(response)
+    with sessions.begin() as session:
+        record_document(
+            session, source=slug, url=response.url, fetched_at=response.fetched_at, sha256=ref.sha256,
+            size=len(response.content), http_status=response.status,
+            content_type=response.headers.get("content-type"), warc_path=ref.warc_path, warc_offset=ref.offset,
+            warc_length=ref.length, run_id=run_id, is_sample=is_sample,
+        )
 
 
 def _store_page(

@@ -6,6 +6,8 @@ key itself, so a forgotten string is visible rather than blank.
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, Response, g, request
 
 from tracker import taxonomy
@@ -278,6 +280,13 @@ def label(code: str | None) -> str:
         return code
 
 
+def switch_url() -> str:
+    """The current page in the other language (same path and arguments, `lang` swapped)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = ["en" if lang() == "zh" else "zh"]
+    return request.path + "?" + urlencode(args, doseq=True)
+
+
 def remember(response: Response) -> Response:
     """Store an explicitly chosen language in a cookie, so later pages keep it."""
     asked = request.args.get("lang")
@@ -289,4 +298,4 @@ def remember(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Make `_`, `label` and `lang` available to templates and remember the chosen language."""
     app.after_request(remember)
-    app.jinja_env.globals.update(_=gettext, label=label, lang=lang)
+    app.jinja_env.globals.update(_=gettext, label=label, lang=lang, switch_url=switch_url)

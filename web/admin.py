@@ -1,0 +1,225 @@
+"""The admin side: review queue and reviewer decisions, the audit log with filters, accounts, audit bundle download.
+
+Every route here needs a login: the blueprint refuses anonymous and viewer accounts before any view runs (so a route
+added later without a decorator is still closed), and views that need more say so with `role_required`. State
+changes are POST forms (CSRF-checked by Flask-WTF for the whole app), each in its own transaction together with its
+audit-log row.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from tracker import audit, auditlog, review, taxonomy, users
+from tracker.models import AuditLog, Device, Policy, Revision, Tag
+from tracker.store_tags import effective_codes
+from web import context
+from web.auth import require_role, role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PER_PAGE = 50
+FACETS = ("ai",) + taxonomy.FACETS
+
+
+@bp.before_request
+def _reviewers_only():
+    return require_role("reviewer")
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@role_required("reviewer")
+def index():
+    """Overview: queue size and the latest audit entries."""
+    db = context.db()
+    _items, waiting = review.review_queue(db, limit=1)
+    latest = auditlog.query(db, limit=10)
+    return render_template("admin/index.html", waiting=waiting, latest=latest)
+
+
+@bp.get("/review")
+@role_required("reviewer")
+def queue():
+    """Devices whose classification needs a person."""
+    page = _page()
+    items, total = review.review_queue(context.db(), limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("admin/queue.html", items=items, total=total, page=page, per_page=PER_PAGE)
+
+
+def _entity_or_404(entity_type: str, entity_id: int):
+    model = {"device": Device, "policy": Policy}.get(entity_type)
+    entity = context.db().get(model, entity_id) if model else None
+    if entity is None:
+        abort(404)
+    return entity
+
+
+def _render_review(entity_type: str, entity_id: int, error: str | None = None, status: int = 200):
+    db = context.db()
+    entity = _entity_or_404(entity_type, entity_id)
+    tags = db.execute(select(Tag).where(Tag.entity_type == entity_type, Tag.entity_id == entity_id)
+                      .order_by(Tag.facet, Tag.code, Tag.method)).scalars().all()
+    history = db.execute(select(Revision).where(
+        Revision.entity_type == entity_type, Revision.entity_id == entity_id,
+        Revision.field.startswith("review:") | Revision.field.in_(("tags", "is_ai")),
+    ).order_by(Revision.changed_at.desc(), Revision.id.desc())).scalars().all()
+    log = auditlog.query(db, auditlog.AuditFilter(target_type=entity_type, target_id=str(entity_id)), limit=200)
+    page = render_template(
+        "admin/review.html", entity_type=entity_type, entity=entity, tags=tags, history=history, log=log,
+        effective=effective_codes(db, entity_type, entity_id), facets=FACETS, decisions=review.DECISIONS,
+        codes={f: [n.code for n in taxonomy.nodes(f)] for f in taxonomy.FACETS} | {"ai": ["ai"]}, error=error,
+    )
+    return page, status
+
+
+@bp.get("/review/<any(device, policy):entity_type>/<int:entity_id>")
+@role_required("reviewer")
+def review_entity(entity_type: str, entity_id: int):
+    """An entity's tags with their evidence, the decision forms and the history of decisions."""
+    return _render_review(entity_type, entity_id)
+
+
+@bp.post("/review/<any(device, policy):entity_type>/<int:entity_id>")
+@role_required("reviewer")
+def decide(entity_type: str, entity_id: int):
+    """Record a decision (confirm, remove or add one tag) with its reason."""
+    _entity_or_404(entity_type, entity_id)
+    form = request.form
+    try:
+        with context.state().sessions.begin() as db:
+            review.decide(db, entity_type=entity_type, entity_id=entity_id, facet=form.get("facet", ""),
+                          code=form.get("code", "").strip(), decision=form.get("decision", ""),
+                          reason=form.get("reason", ""), reviewer=current_user.username, now=context.now())
+    except ValueError as exc:
+        return _render_review(entity_type, entity_id, error=str(exc), status=400)
+    flash("已记录 / Decision recorded.")
+    return redirect(url_for("admin.review_entity", entity_type=entity_type, entity_id=entity_id))
+
+
+@bp.get("/audit")
+@role_required("reviewer")
+def audit_log():
+    """The audit log, newest first, filtered by actor, action, target, period and words of the reason."""
+    args = request.args
+    first, last = _parse_date(args.get("from")), _parse_date(args.get("to"))
+    tz = context.state().settings.timezone
+    since = audit.period_bounds(first, first, tz)[0] if first else None
+    until = audit.period_bounds(last, last, tz)[1] if last else None
+    flt = auditlog.AuditFilter(
+        actor=args.get("actor") or None, action=args.get("action") or None,
+        target_type=args.get("target_type") or None, target_id=args.get("target_id") or None,
+        since=since, until=until, text=args.get("q") or None,
+    )
+    page = _page()
+    db = context.db()
+    entries = auditlog.query(db, flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    actors = db.execute(select(AuditLog.actor).distinct().order_by(AuditLog.actor)).scalars().all()
+    return render_template(
+        "admin/audit.html", entries=entries, total=auditlog.count(db, flt), page=page, per_page=PER_PAGE,
+        actions=auditlog.known_actions(db), actors=actors, args=args,
+    )
+
+
+@bp.get("/users")
+@role_required("admin")
+def user_list():
+    """Accounts, with forms to create one, change a role or disable one."""
+    return render_template("admin/users.html", users=users.list_users(context.db()), roles=users.ROLES, error=None)
+
+
+def _user_change(action):
+    try:
+        with context.state().sessions.begin() as db:
+            action(db)
+    except (ValueError, LookupError) as exc:
+        page = render_template("admin/users.html", users=users.list_users(context.db()), roles=users.ROLES,
+                               error=str(exc))
+        return page, 400
+    flash("已保存 / Saved.")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.post("/users")
+@role_required("admin")
+def user_create():
+    """Create an account."""
+    form = request.form
+    return _user_change(lambda db: users.create_user(
+        db, form.get("username", "").strip(), form.get("password", ""), form.get("role", ""),
+        email=form.get("email") or None, actor=current_user.username, now=context.now(),
+        reason=form.get("reason") or None))
+
+
+@bp.post("/users/<username>/role")
+@role_required("admin")
+def user_role(username: str):
+    """Change an account's role."""
+    return _user_change(lambda db: users.set_role(db, username, request.form.get("role", ""),
+                                                  actor=current_user.username, now=context.now(),
+                                                  reason=request.form.get("reason") or None))
+
+
+@bp.post("/users/<username>/disable")
+@role_required("admin")
+def user_disable(username: str):
+    """Disable an account (not one's own: an admin could lock everyone out)."""
+    def change(db):
+        if username == current_user.username:
+            raise ValueError("you cannot disable your own account")
+        users.disable_user(db, username, actor=current_user.username, now=context.now(),
+                           reason=request.form.get("reason") or None)
+
+    return _user_change(change)
+
+
+@bp.get("/export")
+@role_required("reviewer")
+def export_form():
+    """The form to download an audit bundle."""
+    today = context.today()
+    return render_template("admin/export.html", first=today - timedelta(days=30), last=today, error=None)
+
+
+@bp.post("/export")
+@role_required("reviewer")
+def export_bundle():
+    """Build the audit bundle of a period and send it as a download (the export itself is audited)."""
+    first, last = _parse_date(request.form.get("from")), _parse_date(request.form.get("to"))
+    settings = context.state().settings
+    if first is None or last is None or last < first:
+        page = render_template("admin/export.html", first=first, last=last,
+                               error="请填写有效的起止日期 / Give a valid first and last day.")
+        return page, 400
+    start, end = audit.period_bounds(first, last, settings.timezone)
+    folder = Path(tempfile.mkdtemp(prefix="audit-bundle-"))
+    name = f"audit-{first.isoformat()}-{last.isoformat()}.zip"
+    try:
+        with context.state().sessions.begin() as db:
+            summary = audit.export_bundle(db, settings.archive_dir, start=start, end=end, out=folder / name,
+                                          now=context.now())
+            auditlog.record(db, actor=current_user.username, action="audit.export", now=context.now(),
+                            target_type="bundle", detail={"from": start.isoformat(), "to": end.isoformat(),
+                                                          "counts": summary.counts,
+                                                          "manifest_sha256": summary.manifest_sha256})
+        response = send_file(folder / name, mimetype="application/zip", as_attachment=True, download_name=name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return response

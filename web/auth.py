@@ -1,0 +1,153 @@
+"""Logging in and out (Flask-Login), roles on views, and the optional "lists need a login" gate.
+
+- Passwords are checked by tracker.users (scrypt); every attempt is a `login_attempt` row, and after too many failures
+  per address or username the login answers 429 until the window has passed.
+- The session stores `users.session_token(user)`, not the bare id: changing a password or disabling an account
+  changes the token, which ends every session opened before.
+- The session cookie is HttpOnly and SameSite=Lax, and Secure when the site is served over https.
+- `next` after login is followed only when it is a path on this site (no scheme, no host, no `//` or backslash).
+- Logout is a POST (CSRF-protected like every state change), so a third-party page cannot log a user out.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from tracker import users
+from web import context
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+# Blueprints reachable without a login even when lists require one: logging in, and the links in emails.
+OPEN_BLUEPRINTS = frozenset({"auth", "subscribe"})
+OPEN_ENDPOINTS = frozenset({"static"})
+
+
+class AuthUser(UserMixin):
+    """The logged-in account as the web side sees it (a detached copy: no database session is kept)."""
+
+    def __init__(self, user) -> None:
+        self.token = users.session_token(user)
+        self.user_id = user.id
+        self.username = user.username
+        self.role = user.role
+
+    def get_id(self) -> str:
+        """What Flask-Login stores in the session."""
+        return self.token
+
+    def has_role(self, role: str) -> bool:
+        """True when the account's role is `role` or higher."""
+        return users.role_at_least(self.role, role)
+
+
+def _load_user(token: str) -> AuthUser | None:
+    user = users.user_for_token(context.db(), token)
+    return AuthUser(user) if user is not None else None
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None (so a login link cannot send anyone elsewhere)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def role_required(role: str) -> Callable:
+    """Decorator: the view needs a logged-in account with `role` or higher (login page if anonymous, else 403)."""
+    users.role_at_least(None, role)  # an unknown role is a programming error: fail at import, not per request
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_role = role  # type: ignore[attr-defined]  # lets tests list every route's role
+        return wrapped
+
+    return decorate
+
+
+def require_role(role: str):
+    """For a blueprint's before_request: None when the current account may go on, else the refusal response."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not current_user.has_role(role):
+        abort(403)
+    return None
+
+
+def _lists_gate():
+    settings = context.state().settings
+    if not getattr(settings, "require_login_for_lists", False) or current_user.is_authenticated:
+        return None
+    if request.endpoint is None or request.endpoint in OPEN_ENDPOINTS or request.blueprint in OPEN_BLUEPRINTS:
+        return None
+    if request.path.startswith("/api/"):
+        abort(401)
+    return current_app.login_manager.unauthorized()
+
+
+def init_app(app: Flask) -> None:
+    """Install Flask-Login, the cookie settings, the lists gate and the login/logout routes."""
+    https = context.state().settings.public_base_url.lower().startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=https,
+    )
+    manager = LoginManager()
+    manager.login_view = "auth.login"
+    manager.login_message = None  # type: ignore[assignment]
+    manager.session_protection = "strong"
+    manager.user_loader(_load_user)
+    manager.init_app(app)
+    app.before_request(_lists_gate)
+    app.register_blueprint(bp)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login form; on success, back to `next` (a local path) or the admin overview."""
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/login.html", next=target, error=None)
+    username = (request.form.get("username") or "").strip()[:80]
+    password = request.form.get("password") or ""
+    ip = request.remote_addr or "unknown"
+    with context.state().sessions.begin() as db:
+        result = users.authenticate(db, username, password, ip=ip, now=context.now())
+        user = AuthUser(result.user) if result.status == "ok" else None
+    if result.status == "limited":
+        minutes = max(1, -(-result.retry_after // 60))
+        page = render_template("auth/login.html", next=target, username=username,
+                               error=f"登录失败次数过多，请 {minutes} 分钟后再试 / Too many failed attempts: "
+                                     f"try again in {minutes} min.")
+        return page, 429, {"Retry-After": str(result.retry_after)}
+    if user is None:
+        page = render_template("auth/login.html", next=target, username=username,
+                               error="用户名或密码错误 / Wrong username or password.")
+        return page, 401
+    session.clear()  # nothing from before the login survives it (session fixation)
+    login_user(user)
+    return redirect(target or url_for("admin.index"))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the session."""
+    logout_user()
+    session.clear()
+    flash("已退出 / Logged out.")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,80 @@
+"""Plain dicts of devices, policies and runs for the JSON API and the CSV / XLSX / JSON exports (one shape for all)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from sqlalchemy.orm import Session
+
+from tracker import queries
+from tracker.models import Device, Policy, ScrapeRun
+
+DEVICE_FIELDS = (
+    "id", "cert_no", "product_name", "brand", "registrant", "registrant_en", "credit_code", "mgmt_class", "origin",
+    "first_reg_year", "category_code", "catalogue_code", "model_spec", "description", "device_kind", "issued_on",
+    "acceptance_no", "di_published_on", "withdrawn_on", "status", "is_ai", "ai_confidence", "is_sample",
+    "first_seen", "updated_at",
+)
+POLICY_FIELDS = (
+    "id", "title", "issuer", "doc_no", "doc_type", "stage", "published_on", "written_on", "url", "summary",
+    "subject", "status", "is_ai", "is_sample", "final_version_id", "first_seen", "updated_at",
+)
+RUN_FIELDS = (
+    "id", "source", "trigger", "started_at", "finished_at", "outcome", "complete", "is_sample", "fetched", "new",
+    "changed", "unchanged", "skipped", "out_of_scope", "missing", "error",
+)
+# Spreadsheet programs run a cell that starts with one of these as a formula; scraped text must never be one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready value: ISO strings for dates and times, everything else unchanged."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def tag_map(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int, list[str]]:
+    """Effective "facet:code" tags per entity id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for start in range(0, len(ids), 900):
+        rows = session.execute(queries.tags_for(entity_type, ids[start:start + 900])).scalars()
+        for entity_id, pairs in queries.effective_by_entity(rows).items():
+            out[entity_id] = [f"{facet}:{code}" for facet, code in pairs]
+    return out
+
+
+def device_dict(device: Device, tags: list[str]) -> dict[str, Any]:
+    """A device as a flat dict (tags as "facet:code" strings)."""
+    return {**{name: plain(getattr(device, name)) for name in DEVICE_FIELDS}, "tags": tags}
+
+
+def policy_dict(policy: Policy, tags: list[str], *, body: bool = False) -> dict[str, Any]:
+    """A policy as a flat dict; the (long) body text only when asked for."""
+    out = {name: plain(getattr(policy, name)) for name in POLICY_FIELDS}
+    out["attachments"] = [a for a in (policy.attachments or []) if isinstance(a, dict)]
+    if body:
+        out["body"] = policy.body
+    out["tags"] = tags
+    return out
+
+
+def run_dict(run: ScrapeRun) -> dict[str, Any]:
+    """A scrape run as a flat dict."""
+    return {name: plain(getattr(run, name)) for name in RUN_FIELDS}
+
+
+def cell(value: Any) -> Any:
+    """A value for a CSV or XLSX cell: lists joined with "; ", booleans as true/false, formula starts neutralised."""
+    if isinstance(value, list):
+        value = "; ".join(str(v.get("url", v)) if isinstance(v, dict) else str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
