@@ -76,7 +76,7 @@ def _plain(value: Any) -> str:
 
 
 def _doc_no(raw: str | None, issuer: str | None, title: str) -> str | None:
-    """The normalised, qualified number when `raw` parses, the raw text when it does not, else one found in the title."""
+    """The normalised, qualified number if `raw` parses, else `raw` as printed; without `raw`, one in the title."""
     parsed = docno.try_parse(raw) if raw else docno.find(title)
     if parsed is not None:
         return docno.qualify(parsed, issuer, title).normalised

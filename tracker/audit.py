@@ -98,15 +98,16 @@ class ExportSummary:
 class _BundleWriter:
     """Writes files into the zip while building the manifest."""
 
-    def __init__(self, zf: zipfile.ZipFile) -> None:
+    def __init__(self, zf: zipfile.ZipFile, now: datetime) -> None:
         self.zf = zf
+        self.date_time = now.astimezone(ZoneInfo("UTC")).timetuple()[:6]
         self.files: dict[str, dict[str, Any]] = {}
         self.records: dict[str, list[list[Any]]] = {}
 
     def write_records(self, kind: str, rows: Iterable[dict[str, Any]]) -> int:
         name = f"records/{kind}.jsonl"
         digest, size, lines = hashlib.sha256(), 0, []
-        with self.zf.open(name, "w") as out:
+        with self.zf.open(self.info(name, zipfile.ZIP_DEFLATED), "w") as out:
             for row in rows:
                 line = canonical_line(row)
                 out.write(line)
@@ -117,14 +118,20 @@ class _BundleWriter:
         self.records[name] = lines
         return len(lines)
 
+    def info(self, name: str, compression: int) -> zipfile.ZipInfo:
+        """A member entry dated with the export time (the same data and time give the same bundle)."""
+        info = zipfile.ZipInfo(name, date_time=self.date_time)
+        info.compress_type = compression
+        return info
+
     def write_bytes(self, name: str, data: bytes) -> None:
-        self.zf.writestr(name, data)
+        self.zf.writestr(self.info(name, zipfile.ZIP_DEFLATED), data)
         self.files[name] = {"sha256": _sha(data), "size": len(data)}
 
     def copy_file(self, name: str, path: Path) -> None:
         # WARC files are gzip already: stored uncompressed so verification can seek to a record's offset.
         digest, size = hashlib.sha256(), 0
-        with path.open("rb") as src, self.zf.open(zipfile.ZipInfo(name), "w") as out:
+        with path.open("rb") as src, self.zf.open(self.info(name, zipfile.ZIP_STORED), "w") as out:
             for block in iter(lambda: src.read(1 << 20), b""):
                 digest.update(block)
                 size += len(block)
@@ -186,7 +193,7 @@ def export_bundle(session: Session, archive_root: Path | str, *, start: datetime
 
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        bundle = _BundleWriter(zf)
+        bundle = _BundleWriter(zf, now)
         counts = {
             "devices": bundle.write_records("devices", map(row_dict, _rows_by_id(session, Device, chosen["device"]))),
             "policies": bundle.write_records("policies",
@@ -211,8 +218,8 @@ def export_bundle(session: Session, archive_root: Path | str, *, start: datetime
         }
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
         manifest_sha = _sha(manifest_bytes)
-        zf.writestr(MANIFEST, manifest_bytes)
-        zf.writestr(MANIFEST_DIGEST, f"{manifest_sha}  {MANIFEST}\n")
+        zf.writestr(bundle.info(MANIFEST, zipfile.ZIP_DEFLATED), manifest_bytes)
+        zf.writestr(bundle.info(MANIFEST_DIGEST, zipfile.ZIP_DEFLATED), f"{manifest_sha}  {MANIFEST}\n")
     return ExportSummary(out, counts, len(warc_paths), len(digests), manifest_sha)
 
 
@@ -348,7 +355,7 @@ def _verify_payloads(zf: zipfile.ZipFile, names: set[str], rows: dict[str, list[
         try:
             payload = _warc_payload(zf, member, int(doc.get("warc_offset") or 0))
         except Exception as exc:  # noqa: BLE001 - a damaged gzip member fails in many ways; each is a finding
-            report.problems.append(f"{where}: WARC record cannot be read ({type(exc).__name__}: {exc})")
+            report.problems.append(f"{where}: WARC record cannot be read ({type(exc).__name__}: {str(exc)[:80]!r})")
             continue
         report.payloads_checked += 1
         if _sha(payload) != doc.get("sha256"):

@@ -28,6 +28,7 @@ from tracker.writer import write_records
 
 Clock = Callable[[], datetime]
 BINARY_SUFFIXES = (".zip", ".xml")
+INGEST_SUFFIXES = (".html", ".htm", ".shtml", ".json", ".xml", ".zip")  # READMEs and manifests beside them are not
 
 
 def utcnow() -> datetime:
@@ -105,7 +106,7 @@ def run_source(
 
 def ingest_path(
     settings: Settings, sessions: sessionmaker[Session], slug: str, path: Path, *, is_sample: bool | None = None,
-    trigger: str = "ingest", now: Clock = utcnow,
+    base_url: str | None = None, trigger: str = "ingest", now: Clock = utcnow,
 ) -> RunResult:
     """Parse local files (a file or every file in a folder, sorted) and store them exactly as a scheduled run would."""
     module = scraper_module(slug)
@@ -113,12 +114,22 @@ def ingest_path(
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
     sample = is_sample if is_sample is not None else (settings.sample_mode or "samples" in path.resolve().parts)
-    return _run(settings, sessions, slug, lambda: _file_pages(module, path, now), trigger, sample, now)
+    return _run(settings, sessions, slug, lambda: _file_pages(module, path, now, base_url), trigger, sample, now)
 
 
-def _file_pages(module: ModuleType, path: Path, now: Clock) -> Iterator[Page]:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None) -> Iterator[Page]:
+    if path.is_dir():
+        # Files named _* are the sample server's routing metadata, not documents of the source.
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INGEST_SUFFIXES
+                       and not p.name.startswith("_"))
+    else:
+        files = [path]
+    root = path if path.is_dir() else path.parent
+    base = (base_url or module.DEFAULT_BASE_URL).rstrip("/")
     for file in files:
+        # A saved page's own URL is unknown; the folder layout mirrors the site below its base URL (as samples/ do),
+        # so that is the URL its records get. Provenance keeps the true origin: the file:// URI of the document.
+        page_url = f"{base}/{file.relative_to(root).as_posix()}"
         content = file.read_bytes()
         response = Response(
             url=file.resolve().as_uri(), status=200, headers={}, content=content, fetched_at=now(),
@@ -127,7 +138,7 @@ def _file_pages(module: ModuleType, path: Path, now: Clock) -> Iterator[Page]:
         if file.suffix.lower() in BINARY_SUFFIXES and hasattr(module, "parse_file"):
             records: Iterable = module.parse_file(file, stats)
         else:
-            records = module.parse(response.text(), module.DEFAULT_BASE_URL)
+            records = module.parse(response.text(), page_url)
         yield Page(response=response, records=records, stats=stats, key=file.name)
 
 

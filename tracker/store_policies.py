@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from tracker import docno
+from tracker import classify, docno
 from tracker.models import Device, Policy, PolicyDevice, Tag
 from tracker.records import PolicyRecord
 from tracker.store import Counts, WriteContext, add_revisions, insert_for, link_sources, merge_fields
@@ -150,6 +150,16 @@ def _rule_codes(session: Session, entity_type: str, entity_ids: Iterable[int] | 
     return out
 
 
+def scope_codes(title: str) -> set[str]:
+    """The device tags a guidance title names, read the way a product name is read.
+
+    A guidance is named after the products it covers (肺结节CT图像辅助检测软件注册审查指导原则 covers CT, detection,
+    肺结节), so the device classifier reads its core title; the policy's own tags say nothing about diseases.
+    """
+    result = classify.classify_device(name=docno.core_title(title))
+    return {f"{t.facet}:{t.code}" for t in result.tags if t.facet in SPECIFIC_FACETS}
+
+
 def policy_device_rule(policy_codes: set[str]) -> tuple[str, set[str]] | None:
     """Which link rule a policy's tags call for: ("specific", the device tags required) or ("ai_general", {"ai:ai"}).
 
@@ -193,7 +203,7 @@ def link_policies_to_devices(session: Session, ctx: WriteContext) -> int:
     device_codes = _rule_codes(session, "device")
     added = 0
     for policy_id, title in guidance:
-        rule = policy_device_rule(policy_codes.get(policy_id, set()))
+        rule = policy_device_rule(policy_codes.get(policy_id, set()) | scope_codes(title))
         wanted: dict[int, tuple[str, str]] = {}
         if rule is not None:
             rule_id, required = rule

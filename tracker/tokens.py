@@ -14,6 +14,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 PURPOSES = ("confirm", "unsubscribe", "manage")
+# The web routes these tokens open (web/subscribe.py registers exactly these paths).
+PATHS = {"confirm": "/subscribe/confirm/{token}", "manage": "/subscribe/manage/{token}",
+         "unsubscribe": "/unsubscribe/{token}"}
 
 
 class InvalidToken(Exception):
@@ -44,6 +47,12 @@ def _serializer(secret_key: str, purpose: str) -> URLSafeSerializer:
 def make_token(secret_key: str, purpose: str, subscriber_id: int, email: str) -> str:
     """A URL-safe signed token for `purpose` naming the subscriber and address."""
     return _serializer(secret_key, purpose).dumps({"s": int(subscriber_id), "e": email})
+
+
+def link(settings, purpose: str, subscriber_id: int, email: str) -> str:
+    """The absolute URL (Settings.public_base_url + route) that carries a fresh token for `purpose`."""
+    token = make_token(settings.secret_key, purpose, subscriber_id, email)
+    return settings.public_base_url.rstrip("/") + PATHS[purpose].format(token=token)
 
 
 def read_token(secret_key: str, purpose: str, token: str, *, max_age: int = CONFIRM_MAX_AGE,

@@ -20,7 +20,7 @@ from tracker.db import make_engine, make_session_factory
 # One blueprint per area, each a module with a `bp` attribute; the admin side and others add theirs here.
 BLUEPRINTS = (
     "web.dashboard", "web.devices", "web.policies", "web.taxonomy_page", "web.companies", "web.sources",
-    "web.exports", "web.api",
+    "web.exports", "web.api", "web.admin",
 )
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -33,7 +33,7 @@ def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None, migrate: bool = False,
 ) -> Flask:
     """Build the web app for `settings`; `clock` replaces the wall clock (tests), `migrate` upgrades the database."""
-    from web import context, i18n, security, templating
+    from web import auth, context, i18n, security, templating
 
     settings = settings if settings is not None else Settings.from_env()
     if migrate:
@@ -56,6 +56,7 @@ def create_app(
     security.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
+    auth.init_app(app)
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
     return app

@@ -80,8 +80,10 @@ def _render_review(entity_type: str, entity_id: int, error: str | None = None, s
         Revision.field.startswith("review:") | Revision.field.in_(("tags", "is_ai")),
     ).order_by(Revision.changed_at.desc(), Revision.id.desc())).scalars().all()
     log = auditlog.query(db, auditlog.AuditFilter(target_type=entity_type, target_id=str(entity_id)), limit=200)
+    detail_url = (url_for("devices.detail", device_id=entity_id) if entity_type == "device"
+                  else url_for("policies.detail", policy_id=entity_id))
     page = render_template(
-        "admin/review.html", entity_type=entity_type, entity=entity, tags=tags, history=history, log=log,
+        "admin/review.html", entity_type=entity_type, entity=entity, detail_url=detail_url, tags=tags, history=history, log=log,
         effective=effective_codes(db, entity_type, entity_id), facets=FACETS, decisions=review.DECISIONS,
         codes={f: [n.code for n in taxonomy.nodes(f)] for f in taxonomy.FACETS} | {"ai": ["ai"]}, error=error,
     )
@@ -130,9 +132,13 @@ def audit_log():
     db = context.db()
     entries = auditlog.query(db, flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     actors = db.execute(select(AuditLog.actor).distinct().order_by(AuditLog.actor)).scalars().all()
+    total = auditlog.count(db, flt)
+    kept = {k: v for k, v in args.items() if k != "page" and v}
+    prev_url = url_for("admin.audit_log", **kept, page=page - 1) if page > 1 else None
+    next_url = url_for("admin.audit_log", **kept, page=page + 1) if page * PER_PAGE < total else None
     return render_template(
-        "admin/audit.html", entries=entries, total=auditlog.count(db, flt), page=page, per_page=PER_PAGE,
-        actions=auditlog.known_actions(db), actors=actors, args=args,
+        "admin/audit.html", entries=entries, total=total, page=page, per_page=PER_PAGE,
+        actions=auditlog.known_actions(db), actors=actors, args=args, prev_url=prev_url, next_url=next_url,
     )
 
 

@@ -253,6 +253,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_request": ("请求无效", "Bad request"),
 }
 
+# The five seed reports (tracker.taxonomy.REPORTS, by file stem) as a reader would cite them.
+REPORT_TITLES: dict[str, tuple[str, str]] = {
+    "2020_ai_medical_bluebook_36kr": ("36氪 2020 人工智能医疗产业蓝皮书", "36Kr, 2020 AI-in-healthcare blue book"),
+    "2022_china_medical_ai_insight_36kr": ("36氪研究院《2022年中国医疗AI行业洞察报告》",
+                                           "36Kr Research, 2022 China medical AI insight"),
+    "2023_china_ai_health_atlas_analysys": ("易观分析《中国医疗健康人工智能行业应用发展图谱2023》",
+                                            "Analysys, 2023 China AI-in-health atlas"),
+    "2024_ai_medical_trends_report": ("《2024年人工智能在医疗领域的发展趋势深度报告》", "2024 AI-in-healthcare trends report"),
+    "2024_china_ai_medical_report_jiazi": ("甲子光年《2024中国AI医疗产业研究报告》", "Jiazi Guangnian, 2024 China AI medical report"),
+}
+
+
+def report_title(stem: str) -> str:
+    """The citation of a seed report in the request's language (the file stem when unknown)."""
+    pair = REPORT_TITLES.get(stem)
+    return stem if pair is None else pair[LANGS.index(lang())]
+
 
 def lang() -> str:
     """The language of the current request ("zh" or "en")."""
@@ -298,4 +315,5 @@ def remember(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Make `_`, `label` and `lang` available to templates and remember the chosen language."""
     app.after_request(remember)
-    app.jinja_env.globals.update(_=gettext, label=label, lang=lang, switch_url=switch_url)
+    app.jinja_env.globals.update(_=gettext, label=label, lang=lang, switch_url=switch_url,
+                                  report_title=report_title)

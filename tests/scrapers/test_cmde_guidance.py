@@ -74,17 +74,11 @@ def test_review_points_page() -> None:
     assert "深度学习" in points.body
 
 
-@pytest.mark.parametrize(
-    "fixture, missing",
-    [
-        ("changed_layout.html", ".list ul li (list page) or div.text, #ivs_content or .TRS_Editor (article page)"),
-        ("article_without_body.html", ".list ul li (list page) or div.text, #ivs_content or .TRS_Editor (article page)"),
-    ],
-)
-def test_changed_layout_names_what_is_missing(fixture: str, missing: str) -> None:
+@pytest.mark.parametrize("fixture", ["changed_layout.html", "article_without_body.html"])
+def test_changed_layout_names_what_is_missing(fixture: str) -> None:
     with pytest.raises(LayoutChanged) as caught:
         scraper.parse((FIXTURES / fixture).read_text(encoding="utf-8"), url(LIST))
-    assert caught.value.what == missing
+    assert caught.value.what == ".list ul li (list page) or div.text, #ivs_content or .TRS_Editor (article page)"
 
 
 def test_crawl_uses_the_list_date_as_publication_date() -> None:

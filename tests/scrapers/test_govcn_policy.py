@@ -1,5 +1,5 @@
 """govcn_policy: search responses and document pages parsed from samples, and the crawl over a fake and a real
-(local) server that answers the search the way samples/govcn_policy/search-gov/manifest.json says."""
+(local) server that answers the search the way samples/govcn_policy/search-gov/_manifest.json says."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,7 @@ SAMPLES = ROOT / "samples" / "govcn_policy"
 FIXTURES = ROOT / "tests" / "fixtures" / "govcn_policy"
 BASE = "http://govcn.test"
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
-MANIFEST = json.loads((SAMPLES / "search-gov" / "manifest.json").read_text(encoding="utf-8"))
+MANIFEST = json.loads((SAMPLES / "search-gov" / "_manifest.json").read_text(encoding="utf-8"))
 QUERIES = ["人工智能 医疗", "人工智能 医疗器械"]
 
 PLAN_2017 = "/zhengce/content/2017-07/20/content_5211996.htm"
@@ -89,7 +89,7 @@ def test_search_page_with_categories_strips_highlights_and_resolves_urls() -> No
     assert plan.url == BASE + PLAN_2017
     assert (plan.issuer, plan.doc_no, plan.published_on) == ("国务院", "国发〔2017〕35号", date(2017, 7, 20))
     assert (plan.doc_type, plan.stage) == ("发展规划", "issued")
-    assert plan.summary.startswith("提出面向2030年我国新一代人工智能发展")
+    assert plan.summary.startswith("规划到2030年新一代人工智能发展")
     assert plan.body is None  # a search entry is a partial record
     assert records[0].issuer == "中共中央办公厅、国务院办公厅"
     assert records[0].doc_no is None  # empty pcode
@@ -217,7 +217,7 @@ def test_first_crawl_pages_through_and_fetches_every_document_once() -> None:
     by_url = {r.url: r for r in records}
     plan = by_url[BASE + PLAN_2017]
     assert (plan.doc_no, plan.written_on) == ("国发〔2017〕35号", date(2017, 7, 8))
-    assert plan.summary.startswith("提出面向2030年")  # from the search entry
+    assert plan.summary.startswith("规划到2030年")  # from the search entry
     assert by_url[BASE + AI_DEVICE_2022].doc_no == "国家药监局通告2022年第8号"
     search_pages = [p for p in pages if not p.key]
     assert all(p.records == [] for p in search_pages)  # every entry was fetched as a document
@@ -281,7 +281,8 @@ def test_documents_on_other_hosts_are_listed_not_fetched() -> None:
             return super().get(url, **kw)
 
     fetcher = OffsiteFetcher()
-    pages = list(scraper.crawl(fetcher, ctx(options={"govcn_queries": ["医疗"], "govcn_libraries": ["zhengcelibrary_bm"]})))
+    options = {"govcn_queries": ["医疗"], "govcn_libraries": ["zhengcelibrary_bm"]}
+    pages = list(scraper.crawl(fetcher, ctx(options=options)))
     assert fetcher.documents() == []
     [page] = pages
     [entry] = page.records

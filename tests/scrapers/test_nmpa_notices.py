@@ -95,7 +95,10 @@ def test_notice_article_with_attachment() -> None:
     assert (notice.issuer, notice.doc_no, notice.published_on) == ("国家药监局", "国家药监局通告2022年第8号",
                                                                    date(2022, 3, 9))
     assert (notice.doc_type, notice.stage) == ("指导原则", "issued")
-    assert notice.body.split("\n")[0].startswith("（样例摘要）为加强人工智能医疗器械全生命周期管理")
+    # one line per paragraph; the <br>-separated attachment list keeps its lines
+    assert notice.body.split("\n") == [
+        "（样例摘要）国家药监局发布《人工智能医疗器械注册审查指导原则》，用于指导注册申请人规范人工智能医疗器械的注册申报。",
+        "指导原则全文见附件。", "附件：", "1.人工智能医疗器械注册审查指导原则.docx", "国家药监局"]
     assert [(a.name, a.url, a.file_type) for a in notice.attachments] == [
         ("人工智能医疗器械注册审查指导原则.docx", url("directory/web/nmpa/images/sample-2022-8-ai-device-guidance.docx"),
          "docx")]
@@ -176,8 +179,9 @@ def test_crawl_stops_at_the_last_successful_run_and_skips_known_articles() -> No
     context = CrawlContext(base_url=BASE, since=date(2021, 1, 1), known_keys=frozenset({url(AI_CLASSIFICATION)}),
                            options={"nmpa_columns": [GGTG]})
     pages = list(scraper.crawl(fetcher, context))
-    assert fetcher.requested == [url(f"{GGTG}/index.html"), url(AI_DEVICE)]
-    assert [p.key for p in pages] == [None, url(AI_DEVICE)]
+    # page 1 is all newer than the last run, so page 2 is read; its 2017 entry is older and ends the walk
+    assert fetcher.requested == [url(f"{GGTG}/index.html"), url(AI_DEVICE), url(f"{GGTG}/index_1.html")]
+    assert [p.key for p in pages] == [None, url(AI_DEVICE), None]
 
 
 def test_max_pages_caps_paging() -> None:

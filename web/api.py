@@ -1,0 +1,170 @@
+"""The read-only JSON API, versioned under /api/v1/: devices, policies, tags, runs, and its OpenAPI document.
+
+Lists take exactly the URL arguments of the HTML lists (tracker.queries filters) and answer with the items, the
+paging state, the filter as understood (unknown or malformed arguments are dropped, so a client can see what was
+applied) and the next/previous page URLs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request, url_for
+
+from tracker import queries, taxonomy
+from tracker.asof import as_of, end_of_day
+from web import context, stats
+from web.context import db
+from web.detail import EntityDetail, load_device, load_policy
+from web.devices import asof_date
+from web.openapi import openapi_document
+from web.serialize import device_dict, plain, policy_dict, run_dict, tag_map
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+RUN_OUTCOMES = ("running", "ok", "empty", "blocked", "failed", "interrupted")
+
+
+def _page_links(endpoint: str, f, total: int) -> dict[str, str | None]:
+    last = max(1, -(-total // f.per_page))
+    return {
+        "next": url_for(endpoint, **f.replace(page=f.page + 1).to_args()) if f.page < last else None,
+        "prev": url_for(endpoint, **f.replace(page=f.page - 1).to_args()) if f.page > 1 else None,
+    }
+
+
+def _listing(kind: str):
+    session = db()
+    if kind == "devices":
+        f = queries.DeviceFilter.from_args(request.args)
+        stmt, page, entity_type, to_dict = queries.device_select(f), queries.device_page(f), "device", device_dict
+    else:
+        f = queries.PolicyFilter.from_args(request.args)
+        stmt, page, entity_type, to_dict = queries.policy_select(f), queries.policy_page(f), "policy", policy_dict
+    total = session.execute(queries.count_of(stmt)).scalar_one()
+    rows = list(session.execute(page).scalars())
+    tags = tag_map(session, entity_type, [r.id for r in rows])
+    return jsonify({
+        "items": [to_dict(r, tags.get(r.id, [])) for r in rows], "total": total, "page": f.page,
+        "per_page": f.per_page, "filter": f.to_args(), **_page_links(f"api.{kind}", f, total),
+    })
+
+
+def _detail_extras(d: EntityDetail) -> dict[str, Any]:
+    return {
+        "tag_details": [
+            {"facet": t.row.facet, "code": t.row.code, "method": t.row.method, "decision": t.row.decision,
+             "active": t.row.active, "effective": t.effective, "confidence": t.row.confidence,
+             "rule_ids": t.row.rule_ids, "rule_version": t.row.rule_version,
+             "taxonomy_version": t.row.taxonomy_version, "evidence": t.evidence, "reason": t.row.reason}
+            for t in d.tags
+        ],
+        "sources": [
+            {"id": doc.id, "source": doc.source, "url": doc.url, "fetched_at": plain(doc.fetched_at),
+             "http_status": doc.http_status, "sha256": doc.sha256, "content_type": doc.content_type,
+             "raw_url": url_for("sources.raw", document_id=doc.id) if doc.warc_path else None}
+            for doc, _link in d.sources
+        ],
+        "revisions": [
+            {"field": r.field, "old_value": r.old_value, "new_value": r.new_value,
+             "changed_at": plain(r.changed_at), "run_id": r.run_id, "actor": r.actor}
+            for r in d.revisions
+        ],
+    }
+
+
+def _as_of(entity_type: str, entity_id: int) -> dict[str, Any] | None:
+    day = asof_date()
+    if day is None:
+        return None
+    state = as_of(db(), entity_type, entity_id, end_of_day(day, context.state().settings.timezone))
+    return {"date": day.isoformat(), "existed": state.existed, "fields": state.fields,
+            "identifiers": state.identifiers, "tags": state.tags}
+
+
+@bp.get("/")
+def root():
+    """Links to every collection and to the OpenAPI document."""
+    return jsonify({"version": "v1", "openapi": url_for("api.openapi"), "collections": {
+        name: url_for(f"api.{name}") for name in ("devices", "policies", "tags", "runs")}})
+
+
+@bp.get("/devices")
+def devices():
+    """Devices with the approvals list's filters and paging."""
+    return _listing("devices")
+
+
+@bp.get("/devices/<int:device_id>")
+def device(device_id: int):
+    """One device with DIs, notices, news, tags with evidence, policies, sources and history (`?asof=` too)."""
+    d = load_device(db(), device_id)
+    if d is None:
+        abort(404)
+    body = device_dict(d.entity, [f"{f}:{c}" for f, c in d.effective])
+    body.update(
+        identifiers=[i.udi_di for i in d.identifiers],
+        events=[{"notice_url": e.notice_url, "notice_date": plain(e.notice_date), "issued_on": plain(e.issued_on),
+                 "acceptance_no": e.acceptance_no, "is_correction": e.is_correction, "raw_row": e.raw_row}
+                for e in d.events],
+        news=[{"title": n.title, "url": n.url, "published_on": plain(n.published_on), "reason": reason}
+              for n, reason in d.news],
+        policies=[{"id": p.id, "title": p.title, "rule_id": link.rule_id, "reason": link.reason}
+                  for p, link in d.links],
+        **_detail_extras(d), as_of=_as_of("device", device_id),
+    )
+    return jsonify(body)
+
+
+@bp.get("/policies")
+def policies():
+    """Policies with the policies list's filters and paging."""
+    return _listing("policies")
+
+
+@bp.get("/policies/<int:policy_id>")
+def policy(policy_id: int):
+    """One policy with body, attachments, linked devices and why, tags with evidence, sources and history."""
+    d = load_policy(db(), policy_id)
+    if d is None:
+        abort(404)
+    body = policy_dict(d.entity, [f"{f}:{c}" for f, c in d.effective], body=True)
+    body.update(
+        devices=[{"id": dev.id, "cert_no": dev.cert_no, "product_name": dev.product_name, "rule_id": link.rule_id,
+                  "reason": link.reason} for dev, link in d.links],
+        **_detail_extras(d), as_of=_as_of("policy", policy_id),
+    )
+    return jsonify(body)
+
+
+@bp.get("/tags")
+def tags():
+    """The taxonomy nodes (optionally of one `facet`) with the number of devices and policies carrying each."""
+    facet = request.args.get("facet")
+    if facet is not None and facet not in taxonomy.FACETS:
+        abort(400)
+    counts = stats.taxonomy_counts(db())
+    nodes = taxonomy.nodes(facet) if facet else taxonomy.all_nodes()
+    return jsonify({"taxonomy_version": taxonomy.TAXONOMY_VERSION, "items": [
+        {"code": n.code, "facet": n.facet, "parent": n.parent, "zh": n.zh, "en": n.en, "reports": list(n.reports),
+         "devices": counts["device"].get(n.code, 0), "policies": counts["policy"].get(n.code, 0)}
+        for n in nodes
+    ]})
+
+
+@bp.get("/runs")
+def runs():
+    """Scrape runs, newest first, optionally of one `source` and `outcome`, paged."""
+    source = (request.args.get("source") or "")[:40] or None
+    outcome = request.args.get("outcome") if request.args.get("outcome") in RUN_OUTCOMES else None
+    page = max(1, min(queries.MAX_PAGE, request.args.get("page", 1, type=int) or 1))
+    per_page = max(1, min(queries.MAX_PER_PAGE, request.args.get("per_page", queries.DEFAULT_PER_PAGE, type=int)
+                          or queries.DEFAULT_PER_PAGE))
+    stmt = queries.runs_select(source, outcome)
+    total = db().execute(queries.count_of(stmt)).scalar_one()
+    rows = db().execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars()
+    return jsonify({"items": [run_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(openapi_document(url_for("api.root")))

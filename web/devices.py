@@ -1,0 +1,67 @@
+"""Approvals: the filtered, searchable list of devices and a device's detail page with tags, provenance and history."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+
+from tracker import queries, taxonomy
+from tracker.asof import as_of, end_of_day
+from tracker.models import Device
+from web import context
+from web.context import db
+from web.detail import load_device
+from web.i18n import gettext, label
+
+bp = Blueprint("devices", __name__)
+
+DEVICE_SORT_CHOICES = ("-issued", "issued", "-seen", "name", "registrant", "-year", "cert")
+
+
+def filter_options() -> dict[str, list[tuple[str, str]]]:
+    """The choices of every select in the filter form, in the request's language."""
+    years = db().execute(select(Device.first_reg_year).where(Device.first_reg_year.is_not(None)).distinct()
+                         .order_by(Device.first_reg_year.desc())).scalars()
+    facet = lambda name, **kw: [(n.code, label(n.code)) for n in taxonomy.nodes(name)  # noqa: E731
+                                if kw.get("top") is None or bool(n.parent) != kw["top"]]
+    return {
+        "area": facet("area", top=True), "sub": facet("area", top=False), "function": facet("function"),
+        "disease": facet("disease"), "site": facet("site"), "signal": facet("signal"),
+        "class": [(str(n), gettext("class_n", n=n)) for n in (3, 2, 1)],
+        "origin": [(o, gettext(f"origin_{o}")) for o in queries.ORIGINS],
+        "year": [(str(y), str(y)) for y in years],
+        "data": [(d, gettext(f"data_{d}")) for d in queries.DATA_KINDS],
+        "sort": [(s, gettext(f"sort_{s}")) for s in DEVICE_SORT_CHOICES],
+    }
+
+
+@bp.get("/devices")
+def index():
+    """The approvals list: filters, search, sorting and pages, all in the URL."""
+    f = queries.DeviceFilter.from_args(request.args)
+    session = db()
+    total = session.execute(queries.count_of(queries.device_select(f))).scalar_one()
+    rows = list(session.execute(queries.device_page(f)).scalars())
+    tags = queries.effective_by_entity(session.execute(queries.tags_for("device", [d.id for d in rows])).scalars())
+    return render_template("devices/list.html", f=f, total=total, rows=rows, tags=tags, options=filter_options())
+
+
+def asof_date() -> date | None:
+    """The `asof` argument as a date (None when absent or malformed)."""
+    try:
+        return date.fromisoformat(request.args.get("asof", "")[:10])
+    except ValueError:
+        return None
+
+
+@bp.get("/devices/<int:device_id>")
+def detail(device_id: int):
+    """All of one device: fields, DIs, notices, news, tags with evidence, policies, sources, history, as-of view."""
+    d = load_device(db(), device_id)
+    if d is None:
+        abort(404)
+    day = asof_date()
+    state = as_of(db(), "device", device_id, end_of_day(day, context.state().settings.timezone)) if day else None
+    return render_template("devices/detail.html", d=d, device=d.entity, asof=state, asof_day=day,
+                           today=context.today())

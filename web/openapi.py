@@ -1,0 +1,143 @@
+"""The OpenAPI 3.1 document of the JSON API, written as data (served at /api/v1/openapi.json).
+
+The list parameters mirror tracker.queries.DeviceFilter / PolicyFilter argument by argument; a test checks that
+every filter argument is documented, so the two cannot drift apart silently.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tracker import queries, taxonomy
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_DATE = {"type": "string", "format": "date"}
+_FLAG = {"type": "string", "enum": ["1"]}
+
+
+def _codes(facet: str, top: bool | None = None) -> dict[str, Any]:
+    return {"type": "string", "enum": [n.code for n in taxonomy.nodes(facet)
+                                       if top is None or bool(n.parent) != top]}
+
+
+PAGING = [
+    ("page", {"type": "integer", "minimum": 1, "maximum": queries.MAX_PAGE, "default": 1}, "Page number."),
+    ("per_page", {"type": "integer", "minimum": 1, "maximum": queries.MAX_PER_PAGE,
+                  "default": queries.DEFAULT_PER_PAGE}, "Rows per page."),
+]
+DEVICE_PARAMS = [
+    ("q", {"type": "string", "maxLength": queries.MAX_QUERY_CHARS},
+     "Search product name, registrant, certificate no., brand and description; every blank-separated term must "
+     "occur. Plain text: no operators or wildcards."),
+    ("area", _codes("area", top=True), "Top-level application area (includes its sub-areas)."),
+    ("sub", _codes("area", top=False), "Medical-imaging sub-area."),
+    ("function", _codes("function"), "Function tag."),
+    ("disease", _codes("disease"), "Disease tag."),
+    ("site", _codes("site"), "Body-site tag."),
+    ("signal", _codes("signal"), "Signal tag (non-image AI)."),
+    ("ai", _FLAG, "Only devices classified as AI."),
+    ("class", {"type": "integer", "enum": [1, 2, 3]}, "Management class."),
+    ("origin", {"type": "string", "enum": list(queries.ORIGINS)}, "Domestic, imported or Hong Kong/Macao/Taiwan."),
+    ("year", _INT, "First-registration year (from the certificate number)."),
+    ("issued_from", _DATE, "Issue date on or after."),
+    ("issued_to", _DATE, "Issue date on or before."),
+    ("seen_from", _DATE, "First recorded by the tracker on or after."),
+    ("registrant", _STR, "Registrant name contains."),
+    ("catalogue", _STR, "Catalogue code starts with (e.g. 21-04)."),
+    ("company", _INT, "Company id of the registrant."),
+    ("data", {"type": "string", "enum": list(queries.DATA_KINDS)}, "Live or sample data only."),
+    ("sort", {"type": "string", "enum": [p + s for s in queries.DEVICE_SORTS for p in ("", "-")],
+              "default": "-issued"}, "Sort key; a leading '-' sorts descending."),
+    *PAGING,
+]
+POLICY_PARAMS = [
+    ("q", {"type": "string", "maxLength": queries.MAX_QUERY_CHARS},
+     "Search title, document no., issuer and summary; plain text."),
+    ("area", _codes("area"), "Application area (a top-level area includes its sub-areas)."),
+    ("type", _codes("policy_type"), "Policy type."),
+    ("issuer", _codes("issuer"), "Issuing authority."),
+    ("stage", {"type": "string", "enum": list(queries.POLICY_STAGES)}, "Stage."),
+    ("scenario", _codes("scenario"), "NHC AI application scenario."),
+    ("date_from", _DATE, "Published on or after."),
+    ("date_to", _DATE, "Published on or before."),
+    ("ai", _FLAG, "Only AI-related policies."),
+    ("data", {"type": "string", "enum": list(queries.DATA_KINDS)}, "Live or sample data only."),
+    ("sort", {"type": "string", "enum": [p + s for s in queries.POLICY_SORTS for p in ("", "-")],
+              "default": "-date"}, "Sort key; a leading '-' sorts descending."),
+    *PAGING,
+]
+
+
+def _params(rows: list[tuple[str, dict[str, Any], str]]) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in rows]
+
+
+def _id_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+_ASOF = {"name": "asof", "in": "query", "required": False, "schema": _DATE,
+         "description": "Also return the record as it stood at the end of this day (Asia/Shanghai)."}
+
+
+def _list_response(item: str) -> dict[str, Any]:
+    return {"200": {"description": "One page of results.", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["items", "total", "page", "per_page"],
+        "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+                       "total": _INT, "page": _INT, "per_page": _INT, "filter": {"type": "object"},
+                       "next": {"type": ["string", "null"]}, "prev": {"type": ["string", "null"]}}}}}}}
+
+
+def _object(description: str) -> dict[str, Any]:
+    return {"200": {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "404": {"description": "No such record."}}
+
+
+def openapi_document(server: str) -> dict[str, Any]:
+    """The OpenAPI document, with `server` (the API root path) as its server URL."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "NMPA AI device & policy tracker API", "version": "1.0.0",
+                 "description": "Read-only access to tracked NMPA class-III (AI) device approvals and AI-in-healthcare "
+                                "policies, with taxonomy tags, provenance and history."},
+        "servers": [{"url": server.rstrip("/")}],
+        "paths": {
+            "/devices": {"get": {"summary": "List devices", "operationId": "listDevices",
+                                 "parameters": _params(DEVICE_PARAMS), "responses": _list_response("Device")}},
+            "/devices/{device_id}": {"get": {"summary": "One device with tags, provenance and history",
+                                             "operationId": "getDevice",
+                                             "parameters": [_id_param("device_id"), _ASOF],
+                                             "responses": _object("The device.")}},
+            "/policies": {"get": {"summary": "List policies", "operationId": "listPolicies",
+                                  "parameters": _params(POLICY_PARAMS), "responses": _list_response("Policy")}},
+            "/policies/{policy_id}": {"get": {"summary": "One policy with linked devices, provenance and history",
+                                              "operationId": "getPolicy",
+                                              "parameters": [_id_param("policy_id"), _ASOF],
+                                              "responses": _object("The policy.")}},
+            "/tags": {"get": {"summary": "Taxonomy nodes with counts", "operationId": "listTags",
+                              "parameters": [{"name": "facet", "in": "query", "required": False,
+                                              "schema": {"type": "string", "enum": list(taxonomy.FACETS)}}],
+                              "responses": {"200": {"description": "Every node of the taxonomy (or of one facet)."},
+                                            "400": {"description": "Unknown facet."}}}},
+            "/runs": {"get": {"summary": "Scrape runs, newest first", "operationId": "listRuns",
+                              "parameters": _params([
+                                  ("source", _STR, "Source slug."),
+                                  ("outcome", {"type": "string", "enum": ["running", "ok", "empty", "blocked",
+                                                                          "failed", "interrupted"]}, "Outcome."),
+                                  *PAGING]),
+                              "responses": _list_response("Run")}},
+        },
+        "components": {"schemas": {
+            "Device": {"type": "object", "required": ["id", "cert_no", "product_name", "tags"],
+                       "properties": {"id": _INT, "cert_no": _STR, "product_name": _STR,
+                                      "registrant": {"type": ["string", "null"]}, "is_ai": {"type": "boolean"},
+                                      "is_sample": {"type": "boolean"},
+                                      "tags": {"type": "array", "items": _STR}}},
+            "Policy": {"type": "object", "required": ["id", "title", "tags"],
+                       "properties": {"id": _INT, "title": _STR, "issuer": {"type": ["string", "null"]},
+                                      "published_on": {"type": ["string", "null"]}, "is_sample": {"type": "boolean"},
+                                      "tags": {"type": "array", "items": _STR}}},
+            "Run": {"type": "object", "required": ["id", "source", "outcome"],
+                    "properties": {"id": _INT, "source": _STR, "outcome": _STR, "started_at": _STR}},
+        }},
+    }
