@@ -147,6 +147,21 @@ def classify_cmd(text: str, description: str | None, policy: bool, as_json: bool
     _echo_json(result.to_json())
 
 
+@main.command("reclassify")
+@click.pass_obj
+def reclassify_cmd(state: AppState) -> None:
+    """Run the classifier over every stored device and policy (after a rules change); reviewer decisions stay."""
+    from tracker.classify import RULES_VERSION
+    from tracker.runs import utcnow
+    from tracker.store import WriteContext
+    from tracker.writer import reclassify_all
+
+    with state.sessions.begin() as session:
+        devices, policies = reclassify_all(session, WriteContext(source="reclassify", now=utcnow(),
+                                                                 actor=f"classifier rules v{RULES_VERSION}"))
+    click.echo(f"rules v{RULES_VERSION}: tags changed on {devices} devices and {policies} policies")
+
+
 @main.command("runs")
 @click.option("--source", default=None, help="Only this source.")
 @click.option("--limit", default=3, show_default=True, help="Runs per source.")
@@ -180,6 +195,14 @@ from tracker.audit_cli import audit_group, user_group  # noqa: E402 - registered
 
 main.add_command(user_group)
 main.add_command(audit_group)
+
+from tracker.devrun import dev_command  # noqa: E402
+from tracker.digest_cli import digest_group  # noqa: E402
+from tracker.schedule import schedule_command  # noqa: E402
+
+main.add_command(schedule_command)
+main.add_command(digest_group)
+main.add_command(dev_command)
 
 
 if __name__ == "__main__":

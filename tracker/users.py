@@ -8,6 +8,7 @@ window refuse further attempts until the window has passed.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -154,7 +155,7 @@ def retry_after(session: Session, username: str, ip: str, now: datetime) -> int:
         ).scalars().all()
         if len(times) >= MAX_FAILURES:
             # Allowed again once the oldest of the last MAX_FAILURES failures leaves the window.
-            waits.append(int((times[-1] + FAILURE_WINDOW - now).total_seconds()) + 1)
+            waits.append(max(1, math.ceil((times[-1] + FAILURE_WINDOW - now).total_seconds())))
     return max(waits, default=0)
 
 

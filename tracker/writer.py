@@ -16,7 +16,7 @@ from tracker.models import Device, Policy
 from tracker.records import ApprovalEvent, DeviceRecord, NewsRecord, PolicyRecord, Record
 from tracker.store import WriteContext
 from tracker.store_devices import DeviceWrite, link_news_to_devices, upsert_approval_events, upsert_devices, upsert_news
-from tracker.store_tags import apply_classification
+from tracker.store_tags import apply_classifications
 
 BATCH = 2000
 
@@ -82,22 +82,40 @@ def classify_devices(session: Session, ids: Iterable[int], ctx: WriteContext) ->
     """Classify devices by id and store their tags; returns how many changed tags."""
     changed = 0
     ids = sorted(ids)
+    columns = (Device.id, Device.product_name, Device.description, Device.catalogue_code, Device.mgmt_class,
+               Device.category_code)
     for start in range(0, len(ids), 500):
-        for device in session.execute(select(Device).where(Device.id.in_(ids[start:start + 500]))).scalars():
-            result = classify.classify_device(
-                name=device.product_name, description=device.description,
-                catalogue_code=device.catalogue_code, mgmt_class=device.mgmt_class, category=device.category_code,
+        results = {
+            row.id: classify.classify_device(
+                name=row.product_name, description=row.description, catalogue_code=row.catalogue_code,
+                mgmt_class=row.mgmt_class, category=row.category_code,
             )
-            changed += apply_classification(session, "device", device.id, result, ctx)
+            for row in session.execute(select(*columns).where(Device.id.in_(ids[start:start + 500])))
+        }
+        changed += apply_classifications(session, "device", results, ctx)
     return changed
 
 
 def classify_policies(session: Session, ids: Iterable[int], ctx: WriteContext) -> int:
     """Classify policies by id and store their tags; returns how many changed tags."""
-    changed = 0
-    for policy in session.execute(select(Policy).where(Policy.id.in_(sorted(ids)))).scalars():
-        result = classify.classify_policy(
+    results = {
+        policy.id: classify.classify_policy(
             title=policy.title, body=policy.body or policy.summary, issuer=policy.issuer, doc_no=policy.doc_no,
         )
-        changed += apply_classification(session, "policy", policy.id, result, ctx)
+        for policy in session.execute(select(Policy).where(Policy.id.in_(sorted(ids)))).scalars()
+    }
+    return apply_classifications(session, "policy", results, ctx)
+
+
+def reclassify_all(session: Session, ctx: WriteContext) -> tuple[int, int]:
+    """Classify every device and policy again (after a rules change); returns (devices, policies) whose tags changed.
+
+    Reviewer decisions are untouched: the classifier only ever writes rule tags.
+    """
+    device_ids = list(session.execute(select(Device.id)).scalars())
+    policy_ids = list(session.execute(select(Policy.id)).scalars())
+    changed = classify_devices(session, device_ids, ctx), classify_policies(session, policy_ids, ctx)
+    from tracker.store_policies import link_policies_to_devices
+
+    link_policies_to_devices(session, ctx)
     return changed

@@ -21,6 +21,7 @@ from tracker.db import make_engine, make_session_factory
 BLUEPRINTS = (
     "web.dashboard", "web.devices", "web.policies", "web.taxonomy_page", "web.companies", "web.sources",
     "web.exports", "web.api", "web.admin",
+    "web.subscribe",
 )
 MAX_REQUEST_BYTES = 64 * 1024
 

@@ -187,6 +187,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "as_of_heading": ("{date} 时的记录", "The record as of {date}"),
     "as_of_missing": ("该日期时尚未收录此记录。", "The tracker had not recorded this entry yet on that date."),
     "none": ("无", "none"),
+    "udi_di": ("产品标识 DI", "UDI-DI"),
+    "final_version_id": ("正式版本", "Final version"),
+    "documents_n": ("{n} 份文件", "{n} documents"),
+    "records_n": ("{n} 条记录", "{n} records"),
+    "ev_name": ("产品名称", "name"),
+    "ev_description": ("产品描述", "description"),
+    "ev_structure": ("结构及组成", "structure"),
+    "ev_scope": ("适用范围", "scope"),
+    "ev_category": ("类别代码", "category"),
+    "ev_catalogue_code": ("分类编码", "catalogue code"),
+    "ev_mgmt_class": ("管理类别", "class"),
+    "ev_title": ("标题", "title"),
+    "ev_body": ("正文", "body"),
+    "ev_issuer": ("发文机关", "issuer"),
+    "ev_doc_no": ("文号", "document no."),
     # policy detail
     "body": ("正文", "Body text"),
     "summary": ("摘要", "Summary"),
@@ -253,22 +268,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_request": ("请求无效", "Bad request"),
 }
 
-# The five seed reports (tracker.taxonomy.REPORTS, by file stem) as a reader would cite them.
-REPORT_TITLES: dict[str, tuple[str, str]] = {
-    "2020_ai_medical_bluebook_36kr": ("36氪 2020 人工智能医疗产业蓝皮书", "36Kr, 2020 AI-in-healthcare blue book"),
-    "2022_china_medical_ai_insight_36kr": ("36氪研究院《2022年中国医疗AI行业洞察报告》",
-                                           "36Kr Research, 2022 China medical AI insight"),
-    "2023_china_ai_health_atlas_analysys": ("易观分析《中国医疗健康人工智能行业应用发展图谱2023》",
-                                            "Analysys, 2023 China AI-in-health atlas"),
-    "2024_ai_medical_trends_report": ("《2024年人工智能在医疗领域的发展趋势深度报告》", "2024 AI-in-healthcare trends report"),
-    "2024_china_ai_medical_report_jiazi": ("甲子光年《2024中国AI医疗产业研究报告》", "Jiazi Guangnian, 2024 China AI medical report"),
+# The five seed reports (tracker.taxonomy.REPORTS, by file stem): (short zh, short en, full zh, full en).
+REPORT_TITLES: dict[str, tuple[str, str, str, str]] = {
+    "2020_ai_medical_bluebook_36kr": ("36氪 2020 蓝皮书", "36Kr blue book 2020",
+                                      "36氪 2020 人工智能医疗产业蓝皮书", "36Kr, 2020 AI-in-healthcare blue book"),
+    "2022_china_medical_ai_insight_36kr": ("36氪 2022 洞察", "36Kr insight 2022",
+                                           "36氪研究院《2022年中国医疗AI行业洞察报告》",
+                                           "36Kr Research, 2022 China medical AI insight report"),
+    "2023_china_ai_health_atlas_analysys": ("易观 2023 图谱", "Analysys atlas 2023",
+                                            "易观分析《中国医疗健康人工智能行业应用发展图谱2023》",
+                                            "Analysys, 2023 atlas of AI applications in China's health sector"),
+    "2024_ai_medical_trends_report": ("2024 趋势报告", "Trends report 2024",
+                                      "《2024年人工智能在医疗领域的发展趋势深度报告》",
+                                      "2024 in-depth report on AI trends in healthcare"),
+    "2024_china_ai_medical_report_jiazi": ("甲子光年 2024", "Jiazi 2024",
+                                           "甲子光年《2024中国AI医疗产业研究报告》",
+                                           "Jiazi Guangnian, 2024 China AI medical industry report"),
 }
 
 
-def report_title(stem: str) -> str:
-    """The citation of a seed report in the request's language (the file stem when unknown)."""
-    pair = REPORT_TITLES.get(stem)
-    return stem if pair is None else pair[LANGS.index(lang())]
+def report_title(stem: str, full: bool = False) -> str:
+    """A seed report's short (or full) citation in the request's language (the file stem when unknown)."""
+    names = REPORT_TITLES.get(stem)
+    if names is None:
+        return stem
+    return names[LANGS.index(lang()) + (2 if full else 0)]
 
 
 def lang() -> str:
@@ -291,6 +315,8 @@ def label(code: str | None) -> str:
     """A taxonomy code's label in the request's language (the code itself when the taxonomy does not know it)."""
     if not code:
         return ""
+    if code == "ai":  # the AI flag is a tag of its own facet, outside the taxonomy tree
+        return "AI"
     try:
         return taxonomy.label(code, lang())
     except KeyError:
@@ -302,6 +328,12 @@ def switch_url() -> str:
     args = request.args.to_dict(flat=False)
     args["lang"] = ["en" if lang() == "zh" else "zh"]
     return request.path + "?" + urlencode(args, doseq=True)
+
+
+def evidence_field(name: str | None) -> str:
+    """The label of a classifier evidence field ("name", "description", ...); the name itself when unknown."""
+    key = f"ev_{name}"
+    return gettext(key) if key in MESSAGES else (name or "")
 
 
 def remember(response: Response) -> Response:
@@ -316,4 +348,4 @@ def init_app(app: Flask) -> None:
     """Make `_`, `label` and `lang` available to templates and remember the chosen language."""
     app.after_request(remember)
     app.jinja_env.globals.update(_=gettext, label=label, lang=lang, switch_url=switch_url,
-                                  report_title=report_title)
+                                  report_title=report_title, evidence_field=evidence_field)

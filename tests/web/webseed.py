@@ -5,18 +5,26 @@ policy URL is a javascript: URL, and one device is sample data. `seed()` returns
 """
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
 
 from tracker.archive import Archive
+from tracker.config import Settings
+from tracker.db import make_engine, make_session_factory
 from tracker.fetch import Response
 from tracker.models import Device, Policy
 from tracker.records import ApprovalEvent, Attachment, DeviceRecord, NewsRecord, PolicyRecord
 from tracker.runs import RunResult, finish_run, start_run
 from tracker.store import WriteContext, record_document
 from tracker.writer import write_records
+from web import create_app
 
 T0 = datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)
 T1 = datetime(2026, 11, 15, 2, 0, tzinfo=timezone.utc)
@@ -150,3 +158,56 @@ def seed(settings, sessions) -> Seeded:
                         "draft": titles["肺结节CT图像辅助检测软件注册审查指导原则（征求意见稿）"],
                         "xss": titles[XSS_POLICY]}
     return out
+
+
+@dataclass
+class WebEnv:
+    """A seeded database and an app on it, shared by the read-only tests of one module."""
+
+    app: Flask
+    settings: Settings
+    sessions: object
+    ids: Seeded
+
+
+_names = itertools.count()
+
+
+def _database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "web.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    cluster = request.getfixturevalue("pg_cluster")
+    name = f"web{os.getpid()}_{next(_names)}"
+    engine = make_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE tracker_template'))
+    engine.dispose()
+    return cluster.url(name)
+
+
+def build_env(request, tmp_path) -> WebEnv:
+    """Create a migrated database (SQLite or PostgreSQL, after request.param), seed it and build the app."""
+    url = _database_url(request, tmp_path)
+    settings = Settings(var_dir=tmp_path / "var", database_url=url, secret_key="test-secret")
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    ids = seed(settings, sessions)
+    engine.dispose()
+    return WebEnv(create_app(settings, clock=lambda: NOW), settings, make_session_factory(make_engine(url)), ids)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def web_env(request, tmp_path_factory):
+    """One seeded database per module and backend; tests using it must not write."""
+    env = build_env(request, tmp_path_factory.mktemp("web"))
+    yield env
+    env.app.extensions["tracker"].engine.dispose()
+    env.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def client(web_env):
+    """A Flask test client on the shared seeded app."""
+    return web_env.app.test_client()

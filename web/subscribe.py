@@ -1,0 +1,316 @@
+"""Subscriptions: sign up with filters and a frequency, double opt-in, manage preferences, one-click unsubscribe.
+
+Every step that changes consent appends a `consent` row (time, address, the exact wording shown, IP, user agent).
+The form never reveals whether an address is already known: the answer is always "check your inbox". An address
+that is already active is not changed from the public form (anyone can type any address); it gets a confirmation
+email whose link leads to its manage page.
+
+Unsubscribing follows RFC 8058: the `List-Unsubscribe` URL answers GET with a confirmation page and POST (a mail
+client's one-click `List-Unsubscribe=One-Click`, without cookies or a CSRF token) by unsubscribing at once. That one
+POST view is exempt from CSRF: the signed token in its URL is the proof, and unsubscribing is harmless to repeat.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from tracker import taxonomy
+from tracker.digest import FREQUENCIES, normalize_filters
+from tracker.models import Consent, Subscriber, Subscription
+from tracker.outbox import queue_confirmation
+from tracker.tokens import PATHS, InvalidToken, read_token
+from web import context
+from web.i18n import lang
+
+bp = Blueprint("subscribe", __name__)
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+
+# (zh, en); the consent wordings are stored verbatim with each consent record.
+TEXT = {
+    "title": ("订阅邮件摘要", "Subscribe to email digests"),
+    "intro": ("选择关心的领域、功能、病种、注册人、关键词或政策类型，按所选频率接收新批准器械与新政策的邮件摘要。",
+              "Choose the areas, functions, diseases, companies, keywords or policy types you care about and get "
+              "new approvals and policies by email at the frequency you pick."),
+    "email": ("邮箱地址", "Email address"),
+    "frequency": ("频率", "Frequency"),
+    "immediate": ("即时（每 5 分钟检查一次）", "Immediately (checked every 5 minutes)"),
+    "daily": ("每日（北京时间 8:00）", "Daily (08:00 Beijing time)"),
+    "weekly": ("每周（周一 8:10）", "Weekly (Monday 08:10)"),
+    "what": ("内容", "Content"),
+    "devices": ("批准器械", "Device approvals"),
+    "policies": ("政策文件", "Policies"),
+    "ai_only": ("仅人工智能相关", "AI-related only"),
+    "areas": ("应用领域", "Application areas"),
+    "functions": ("功能", "Functions"),
+    "diseases": ("病种", "Diseases"),
+    "policy_types": ("政策类型", "Policy types"),
+    "companies": ("注册人（逗号分隔）", "Companies / registrants (comma-separated)"),
+    "keywords": ("关键词（逗号分隔）", "Keywords (comma-separated)"),
+    "filters_hint": ("同一项内任选其一即可，不同项须同时满足；不选表示不限。",
+                     "Any value within a group matches; every group you fill must match; empty means any."),
+    "consent": ("我同意接收上述邮件摘要。", "I agree to receive these email digests."),
+    "submit": ("订阅", "Subscribe"),
+    "save": ("保存设置", "Save preferences"),
+    "check_inbox": ("请查收邮件", "Check your inbox"),
+    "check_inbox_text": ("如果该地址可以订阅，我们已发送一封确认邮件。点击其中的链接后才会开始发送摘要。",
+                         "If this address can subscribe, we have sent a confirmation email. Digests start only "
+                         "after you follow its link."),
+    "bad_email": ("请输入有效的邮箱地址。", "Please enter a valid email address."),
+    "need_consent": ("请勾选同意。", "Please tick the consent box."),
+    "need_content": ("请至少选择器械或政策之一。", "Choose devices, policies or both."),
+    "confirm_title": ("确认订阅", "Confirm your subscription"),
+    "confirm_text": ("确认以 {email} 接收邮件摘要？", "Receive email digests at {email}?"),
+    "confirm_button": ("确认订阅", "Confirm"),
+    "confirmed": ("订阅已确认。您可以在此修改设置。", "Subscription confirmed. You can change your preferences here."),
+    "manage_title": ("管理订阅", "Manage your subscription"),
+    "saved": ("设置已保存。", "Preferences saved."),
+    "unsub_title": ("退订", "Unsubscribe"),
+    "unsub_text": ("确定不再向 {email} 发送任何摘要？", "Stop sending any digest to {email}?"),
+    "unsub_button": ("退订", "Unsubscribe"),
+    "unsubscribed": ("已退订：{email} 不会再收到摘要。", "Unsubscribed: {email} will get no more digests."),
+    "resubscribe": ("重新订阅", "Subscribe again"),
+    "unsub_link": ("退订全部邮件", "Unsubscribe from everything"),
+    "bad_link": ("链接无效", "This link is not valid"),
+    "bad_link_text": ("链接已损坏或已失效。确认链接 7 天内有效，请重新订阅。",
+                      "The link is damaged or no longer valid. Confirmation links last 7 days: please subscribe "
+                      "again."),
+    "status": ("状态", "Status"),
+}
+CONSENT_WORDING = {
+    "subscribe": "订阅邮件摘要：我同意 NMPA AI 追踪按所选频率和筛选条件向此邮箱发送新批准器械与政策的摘要；每封邮件都有管理和"
+                 "一键退订链接。/ I agree that the NMPA AI tracker sends digests of new approvals and policies "
+                 "matching my filters to this address at the frequency I chose; every email has a manage and a "
+                 "one-click unsubscribe link.",
+    "confirm": "确认订阅 / Confirm subscription: I confirm that I asked for these digests at this address.",
+    "change": "保存设置 / Save preferences: send digests matching these preferences.",
+    "unsubscribe": "退订 / Unsubscribe: stop sending any digest to this address.",
+}
+
+
+def t(key: str, **values: object) -> str:
+    """A string of this blueprint in the request's language."""
+    text = TEXT[key][0 if lang() == "zh" else 1]
+    return text.format(**values) if values else text
+
+
+def _options() -> dict[str, list[tuple[str, str]]]:
+    def pairs(facet: str) -> list[tuple[str, str]]:
+        return [(n.code, ("— " if n.parent else "") + taxonomy.label(n.code, lang())) for n in taxonomy.nodes(facet)]
+
+    return {"areas": pairs("area"), "functions": pairs("function"), "diseases": pairs("disease"),
+            "policy_types": pairs("policy_type")}
+
+
+def _form_values(source) -> dict:
+    """Preferences from a submitted form (or from URL arguments, to pre-fill the form from a list page)."""
+    filters = normalize_filters({
+        "areas": source.getlist("areas"), "functions": source.getlist("functions"),
+        "diseases": source.getlist("diseases"), "policy_types": source.getlist("policy_types"),
+        "companies": source.get("companies", ""), "keywords": source.get("keywords", ""),
+        "ai_only": source.get("ai_only") in ("1", "on", "true") if "frequency" in source else True,
+    })
+    frequency = source.get("frequency") if source.get("frequency") in FREQUENCIES else "daily"
+    submitted = "frequency" in source
+    return {
+        "filters": filters, "frequency": frequency,
+        "include_devices": source.get("include_devices") in ("1", "on") if submitted else True,
+        "include_policies": source.get("include_policies") in ("1", "on") if submitted else True,
+    }
+
+
+def _render_form(template: str, prefs: dict, **extra):
+    return render_template(f"subscribe/{template}", t=t, prefs=prefs, options=_options(), frequencies=FREQUENCIES,
+                           consent_wording=CONSENT_WORDING["subscribe"], **extra)
+
+
+def _consent(session, subscriber: Subscriber, action: str, prefs: dict | None = None) -> None:
+    wording = CONSENT_WORDING[action]
+    if prefs is not None:
+        wording += "\n\n[preferences] " + json.dumps(prefs, ensure_ascii=False, sort_keys=True)
+    session.add(Consent(subscriber_id=subscriber.id, action=action, email=subscriber.email, wording=wording,
+                        ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:500] or None,
+                        at=context.now()))
+
+
+def _message(title_key: str, text: str, status: int = 200, **extra):
+    return render_template("subscribe/message.html", t=t, title=t(title_key), text=text, **extra), status
+
+
+def _subscriber(purpose: str, token: str) -> tuple[Subscriber | None, str | None]:
+    """The subscriber a token names (None + the reason when the token or the row does not hold)."""
+    try:
+        data = read_token(current_app.config["SECRET_KEY"], purpose, token)
+    except InvalidToken as exc:
+        return None, str(exc)
+    subscriber = context.db().get(Subscriber, data.subscriber_id)
+    if subscriber is None or subscriber.email != data.email:
+        return None, "unknown subscriber"
+    return subscriber, None
+
+
+def _subscription(session, subscriber_id: int) -> Subscription | None:
+    return session.execute(select(Subscription).where(Subscription.subscriber_id == subscriber_id)
+                           .order_by(Subscription.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def _prefs_of(sub: Subscription | None) -> dict:
+    if sub is None:
+        return {"filters": normalize_filters({}), "frequency": "daily", "include_devices": True,
+                "include_policies": True}
+    return {"filters": normalize_filters(sub.filters), "frequency": sub.frequency,
+            "include_devices": sub.include_devices, "include_policies": sub.include_policies}
+
+
+def _apply(sub: Subscription, prefs: dict) -> None:
+    sub.filters = prefs["filters"]
+    sub.frequency = prefs["frequency"]
+    sub.include_devices = prefs["include_devices"]
+    sub.include_policies = prefs["include_policies"]
+    sub.updated_at = context.now()
+
+
+@bp.get("/subscribe")
+def form():
+    """The sign-up form (URL arguments such as ?areas=medical_imaging pre-fill it)."""
+    return _render_form("form.html", _form_values(request.args), email="", errors=[])
+
+
+@bp.post("/subscribe")
+def submit():
+    """Store a pending subscription and its consent, queue the opt-in email; always answer 'check your inbox'."""
+    email = (request.form.get("email") or "").strip()
+    local, _, domain = email.rpartition("@")
+    email = f"{local}@{domain.lower()}" if local else email  # domains are case-insensitive, local parts need not be
+    prefs = _form_values(request.form)
+    errors = []
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        errors.append(t("bad_email"))
+    if request.form.get("consent") not in ("1", "on"):
+        errors.append(t("need_consent"))
+    if not (prefs["include_devices"] or prefs["include_policies"]):
+        errors.append(t("need_content"))
+    if errors:
+        return _render_form("form.html", prefs, email=email, errors=errors), 400
+    state = context.state()
+    now = context.now()
+    with state.sessions.begin() as session:
+        subscriber = session.execute(select(Subscriber).where(Subscriber.email == email)).scalar_one_or_none()
+        if subscriber is None:
+            subscriber = Subscriber(email=email, status="pending", lang=lang(), created_at=now)
+            session.add(subscriber)
+            session.flush()
+        sub = _subscription(session, subscriber.id)
+        if subscriber.status != "active":
+            # Pending or unsubscribed: the form's preferences apply once the address confirms.
+            subscriber.status, subscriber.lang = "pending", lang()
+            if sub is None:
+                sub = Subscription(subscriber_id=subscriber.id, created_at=now, updated_at=now, active=True)
+                session.add(sub)
+            _apply(sub, prefs)
+            sub.active = True
+            session.flush()
+            _consent(session, subscriber, "subscribe", prefs)
+        queue_confirmation(session, state.settings, subscriber, sub.id, CONSENT_WORDING["subscribe"], now)
+    return _message("check_inbox", t("check_inbox_text"))
+
+
+@bp.get(PATHS["confirm"].replace("{token}", "<token>"))
+def confirm_page(token: str):
+    """A page with one button: following a link alone confirms nothing (mail scanners open links)."""
+    subscriber, error = _subscriber("confirm", token)
+    if subscriber is None:
+        return _message("bad_link", t("bad_link_text"), 404)
+    return render_template("subscribe/confirm.html", t=t, subscriber=subscriber, token=token)
+
+
+@bp.post(PATHS["confirm"].replace("{token}", "<token>"))
+def confirm(token: str):
+    """Activate the subscriber (double opt-in done) and show the manage page."""
+    subscriber, error = _subscriber("confirm", token)
+    if subscriber is None:
+        return _message("bad_link", t("bad_link_text"), 404)
+    now = context.now()
+    with context.state().sessions.begin() as session:
+        row = session.get(Subscriber, subscriber.id)
+        if row.status != "active":
+            row.status, row.confirmed_at, row.unsubscribed_at = "active", now, None
+            sub = _subscription(session, row.id)
+            if sub is not None:
+                # The window of the first digest starts at confirmation, not at the form.
+                sub.created_at = sub.updated_at = now
+            _consent(session, row, "confirm", _prefs_of(sub))
+    from tracker.tokens import make_token
+
+    manage = make_token(current_app.config["SECRET_KEY"], "manage", subscriber.id, subscriber.email)
+    return redirect(url_for("subscribe.manage", token=manage, done="confirmed"), code=303)
+
+
+@bp.route(PATHS["manage"].replace("{token}", "<token>"), methods=["GET", "POST"])
+def manage(token: str):
+    """View and change preferences (reached from every email)."""
+    subscriber, error = _subscriber("manage", token)
+    if subscriber is None:
+        return _message("bad_link", t("bad_link_text"), 404)
+    notice = {"confirmed": t("confirmed")}.get(request.args.get("done", ""))
+    errors: list[str] = []
+    if request.method == "POST":
+        prefs = _form_values(request.form)
+        if not (prefs["include_devices"] or prefs["include_policies"]):
+            errors.append(t("need_content"))
+        else:
+            now = context.now()
+            with context.state().sessions.begin() as session:
+                row = session.get(Subscriber, subscriber.id)
+                sub = _subscription(session, row.id)
+                if sub is None:
+                    sub = Subscription(subscriber_id=row.id, created_at=now, updated_at=now, active=True)
+                    session.add(sub)
+                _apply(sub, prefs)
+                session.flush()
+                _consent(session, row, "change", prefs)
+            notice = t("saved")
+    else:
+        prefs = _prefs_of(_subscription(context.db(), subscriber.id))
+    from tracker.tokens import make_token
+
+    unsub = make_token(current_app.config["SECRET_KEY"], "unsubscribe", subscriber.id, subscriber.email)
+    return _render_form("manage.html", prefs, subscriber=subscriber, notice=notice, errors=errors,
+                        unsubscribe_url=url_for("subscribe.unsubscribe_page", token=unsub)), 400 if errors else 200
+
+
+@bp.get(PATHS["unsubscribe"].replace("{token}", "<token>"))
+def unsubscribe_page(token: str):
+    """RFC 8058: a GET (a person, or a link scanner) only shows a confirmation page."""
+    subscriber, error = _subscriber("unsubscribe", token)
+    if subscriber is None:
+        return _message("bad_link", t("bad_link_text"), 404)
+    return render_template("subscribe/unsubscribe.html", t=t, subscriber=subscriber, token=token)
+
+
+@bp.post(PATHS["unsubscribe"].replace("{token}", "<token>"))
+def unsubscribe(token: str):
+    """RFC 8058 one-click: a POST unsubscribes at once (and repeating it is harmless)."""
+    subscriber, error = _subscriber("unsubscribe", token)
+    if subscriber is None:
+        abort(404)
+    now = context.now()
+    with context.state().sessions.begin() as session:
+        row = session.get(Subscriber, subscriber.id)
+        if row.status != "unsubscribed":
+            row.status, row.unsubscribed_at = "unsubscribed", now
+            for sub in session.execute(select(Subscription).where(Subscription.subscriber_id == row.id)).scalars():
+                sub.active, sub.updated_at = False, now
+            _consent(session, row, "unsubscribe")
+    return _message("unsub_title", t("unsubscribed", email=subscriber.email),
+                    link=(url_for("subscribe.form"), t("resubscribe")))
+
+
+@bp.record_once
+def _exempt_one_click(state) -> None:
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(unsubscribe)
