@@ -212,7 +212,7 @@ def iter_records(source: IO[bytes], name: str, stats: ParseStats, *, scope: str 
     stats.complete = file_kind(name) == "full"
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=1_024)
 def _cert(raw: str) -> certno.CertNo | None:
     # Rows of one certificate tend to sit together, so a small cache saves most of the parsing.
     return certno.try_parse(raw)

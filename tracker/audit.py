@@ -93,6 +93,7 @@ class ExportSummary:
     warc_files: int
     digest_files: int
     manifest_sha256: str
+    missing_warc_files: list[dict[str, str]] = field(default_factory=list)
 
 
 class _BundleWriter:
@@ -105,6 +106,7 @@ class _BundleWriter:
         self.records: dict[str, list[list[Any]]] = {}
 
     def write_records(self, kind: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Write records/<kind>.jsonl, one canonical line per row, noting each line's hash; returns the count."""
         name = f"records/{kind}.jsonl"
         digest, size, lines = hashlib.sha256(), 0, []
         with self.zf.open(self.info(name, zipfile.ZIP_DEFLATED), "w") as out:
@@ -125,13 +127,15 @@ class _BundleWriter:
         return info
 
     def write_bytes(self, name: str, data: bytes) -> None:
+        """Write one small file and list it in the manifest."""
         self.zf.writestr(self.info(name, zipfile.ZIP_DEFLATED), data)
         self.files[name] = {"sha256": _sha(data), "size": len(data)}
 
     def copy_file(self, name: str, path: Path) -> None:
+        """Copy a (large) file into the bundle in blocks and list it in the manifest."""
         # WARC files are gzip already: stored uncompressed so verification can seek to a record's offset.
         digest, size = hashlib.sha256(), 0
-        with path.open("rb") as src, self.zf.open(self.info(name, zipfile.ZIP_STORED), "w") as out:
+        with path.open("rb") as src, self.zf.open(self.info(name, zipfile.ZIP_STORED), "w", force_zip64=True) as out:
             for block in iter(lambda: src.read(1 << 20), b""):
                 digest.update(block)
                 size += len(block)
@@ -206,21 +210,25 @@ def export_bundle(session: Session, archive_root: Path | str, *, start: datetime
             "audit_log": bundle.write_records("audit_log", map(row_dict, audit_rows)),
             "digests": bundle.write_records("digests", (row_dict(d, _DIGEST_FIELDS_LEFT_OUT) for d in digests)),
         }
-        warc_paths = sorted({d.warc_path for d in documents if d.warc_path})
+        warc_paths, missing = sorted({d.warc_path for d in documents if d.warc_path}), []
         for warc_path in warc_paths:
-            bundle.copy_file(f"warc/{warc_path}", archive.resolve(warc_path))
+            try:
+                bundle.copy_file(f"warc/{warc_path}", archive.resolve(warc_path))
+            except (ValueError, OSError) as exc:
+                # The bundle is still written: verification then names every document whose raw copy is missing.
+                missing.append({"warc_path": warc_path, "error": f"{type(exc).__name__}: {exc}"})
         for digest in digests:
             bundle.write_bytes(f"digests/{digest.id}.eml", (digest.raw_message or "").encode("utf-8"))
         manifest = {
             "format": FORMAT, "version": VERSION, "created_at": now.isoformat(),
             "period": {"from": start.isoformat(), "to": end.isoformat()},
-            "counts": counts, "files": bundle.files, "records": bundle.records,
+            "counts": counts, "files": bundle.files, "records": bundle.records, "missing_warc_files": missing,
         }
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
         manifest_sha = _sha(manifest_bytes)
         zf.writestr(bundle.info(MANIFEST, zipfile.ZIP_DEFLATED), manifest_bytes)
         zf.writestr(bundle.info(MANIFEST_DIGEST, zipfile.ZIP_DEFLATED), f"{manifest_sha}  {MANIFEST}\n")
-    return ExportSummary(out, counts, len(warc_paths), len(digests), manifest_sha)
+    return ExportSummary(out, counts, len(warc_paths) - len(missing), len(digests), manifest_sha, missing)
 
 
 # --- verification -------------------------------------------------------------------------------------------------

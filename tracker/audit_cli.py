@@ -123,7 +123,8 @@ def user_list(state) -> None:
     with state.sessions() as session:
         for user in users.list_users(session):
             last = user.last_login_at.isoformat(timespec="seconds") if user.last_login_at else "-"
-            click.echo(f"{user.username:24} {user.role:9} {'active' if user.active else 'disabled':9} last login {last}")
+            state = "active" if user.active else "disabled"
+            click.echo(f"{user.username:24} {user.role:9} {state:9} last login {last}")
 
 
 @click.group("audit")
@@ -152,6 +153,8 @@ def audit_export(state, first: datetime, last: datetime, out: Path) -> None:
     counts = " ".join(f"{k}={v}" for k, v in summary.counts.items())
     click.echo(f"{out}: {counts} warc_files={summary.warc_files} digest_files={summary.digest_files}")
     click.echo(f"manifest sha256 {summary.manifest_sha256}")
+    for gone in summary.missing_warc_files:
+        click.echo(f"warning: archive file {gone['warc_path']} could not be copied ({gone['error']})", err=True)
 
 
 @audit_group.command("verify")

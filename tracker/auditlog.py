@@ -85,7 +85,8 @@ def query(session: Session, flt: AuditFilter | None = None, *, limit: int = 100,
 
 def count(session: Session, flt: AuditFilter | None = None) -> int:
     """How many entries match `flt`."""
-    return session.execute(select(func.count()).select_from(AuditLog).where(*(flt or AuditFilter()).where())).scalar_one()
+    stmt = select(func.count()).select_from(AuditLog).where(*(flt or AuditFilter()).where())
+    return session.execute(stmt).scalar_one()
 
 
 def known_actions(session: Session) -> list[str]:

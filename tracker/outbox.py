@@ -117,8 +117,8 @@ def enqueue_digests(
         rows = [digest_row(settings, d, now) for d in full[start:start + CHUNK]]
         with sessions.begin() as session:
             stmt = insert_for(session, Outbox.__table__).on_conflict_do_nothing(
-                index_elements=["subscription_id", "period_key"])
-            result.queued += session.execute(stmt, rows).rowcount or 0
+                index_elements=["subscription_id", "period_key"]).returning(Outbox.__table__.c.id)
+            result.queued += len(session.execute(stmt, rows).all())
     return result
 
 

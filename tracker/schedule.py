@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 import click
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -361,6 +362,7 @@ def run_scheduler(
         scheduler, store = make_scheduler(settings, blocking=True)
         for job_id, state in sync_jobs(scheduler, store, specs, settings.timezone).items():
             log.info("job %s: %s", job_id, state)
+        scheduler.add_listener(_log_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         lost = threading.Event()
         scheduler.add_job(_check_leader, IntervalTrigger(seconds=LEADER_CHECK_SECONDS), args=(lock, lost, stop),
                           id="leader:check", jobstore="local", misfire_grace_time=LEADER_CHECK_SECONDS)
@@ -375,6 +377,15 @@ def run_scheduler(
         lock.release()
         _restore_signals(previous)
         log.info("scheduler stopped (pid %d)", os.getpid())
+
+
+def _log_job(event) -> None:
+    if event.job_id == "leader:check":
+        return
+    if event.exception is not None:
+        log.error("job %s failed: %s", event.job_id, event.exception)
+    else:
+        log.info("job %s done: %s", event.job_id, event.retval)
 
 
 def _check_leader(lock, lost: threading.Event, stop: threading.Event) -> None:
@@ -445,5 +456,6 @@ def schedule_command(state, jobs: tuple[str, ...], limits: tuple[str, ...], stan
                        f"misfire_grace={spec.misfire_grace_time}s{limit}  ({triggers[spec.id]})")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # we log each job's outcome ourselves
     raise SystemExit(run_scheduler(settings, overrides=overrides, time_limits=time_limits,
                                    standby_poll=standby_poll))

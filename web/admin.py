@@ -83,7 +83,8 @@ def _render_review(entity_type: str, entity_id: int, error: str | None = None, s
     detail_url = (url_for("devices.detail", device_id=entity_id) if entity_type == "device"
                   else url_for("policies.detail", policy_id=entity_id))
     page = render_template(
-        "admin/review.html", entity_type=entity_type, entity=entity, detail_url=detail_url, tags=tags, history=history, log=log,
+        "admin/review.html", entity_type=entity_type, entity=entity, detail_url=detail_url, tags=tags,
+        history=history, log=log,
         effective=effective_codes(db, entity_type, entity_id), facets=FACETS, decisions=review.DECISIONS,
         codes={f: [n.code for n in taxonomy.nodes(f)] for f in taxonomy.FACETS} | {"ai": ["ai"]}, error=error,
     )

@@ -247,3 +247,18 @@ def test_export_needs_aware_datetimes(sessions, settings, tmp_path):
         audit.export_bundle(session, settings.archive_dir, start=datetime(2026, 11, 1), end=datetime(2026, 11, 2),
                             out=tmp_path / "x.zip", now=datetime(2026, 11, 2, tzinfo=timezone.utc))
 
+
+
+def test_a_lost_archive_file_still_exports_and_verification_names_its_documents(settings, sessions, clock, tmp_path,
+                                                                                 period_data):
+    with sessions() as session:
+        docs = session.execute(select(SourceDocument).order_by(SourceDocument.id)).scalars().all()
+    (settings.archive_dir / docs[0].warc_path).unlink()
+    start, end = audit.period_bounds(DAY, DAY, settings.timezone)
+    with sessions() as session:
+        summary = audit.export_bundle(session, settings.archive_dir, start=start, end=end, out=tmp_path / "l.zip",
+                                      now=clock())
+    assert [m["warc_path"] for m in summary.missing_warc_files] == [docs[0].warc_path]
+    problems = audit.verify_bundle(tmp_path / "l.zip").problems
+    assert problems == [f"source_document id={d.id} (warc/{d.warc_path} @ {d.warc_offset}): WARC file missing from "
+                        "the bundle" for d in docs]

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tracker import review, tokens
 from tracker.archive import Archive
 from tracker.fetch import Response as FetchResponse
-from tracker.models import AuditLog, Company, Device, Policy, SourceDocument, User
+from tracker.models import AuditLog, Company, Device, Policy, Subscriber, Subscription, User
 from tracker.records import DeviceRecord, NewsRecord, PolicyRecord
 from tracker.store import WriteContext, record_document
 from tracker.writer import write_records
@@ -35,8 +35,39 @@ HARMFUL_FORMS = {
     "admin.user_disable": {"reason": "intrusion"},
     "admin.export_bundle": {"from": "2026-11-01", "to": "2026-11-30"},
 }
+# RFC 8058 one-click unsubscribe: a mail client POSTs without cookies or a form token; the signed link is the proof
+# (test_one_click_unsubscribe_needs_a_genuine_token_for_that_address).
+CSRF_EXEMPT = {"subscribe.unsubscribe"}
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 EVIL_URL = "javascript:alert(1)"
+
+
+def link_token(app, rule_path: str, subscriber: tuple[int, str]) -> str:
+    """A genuine token for the purpose of a subscription route (/subscribe/confirm/<token> → "confirm", ...)."""
+    purpose = next(p for p, path in tokens.PATHS.items() if rule_path == path.replace("{token}", "<token>"))
+    return tokens.make_token(app.config["SECRET_KEY"], purpose, *subscriber)
+
+
+def subscriber_rows(sessions) -> list[tuple]:
+    with sessions() as session:
+        return [tuple(r) for r in session.execute(select(Subscriber.id, Subscriber.email, Subscriber.status)
+                                                  .order_by(Subscriber.id))]
+
+
+@pytest.fixture
+def subscribers(sessions, clock) -> dict[str, tuple[int, str]]:
+    """Two active subscribers, a and b; a's keywords hold markup. Values: (id, email)."""
+    out = {}
+    with sessions.begin() as session:
+        for name in ("a", "b"):
+            row = Subscriber(email=f"{name}@example.org", status="active", lang="zh", created_at=clock(),
+                             confirmed_at=clock())
+            session.add(row)
+            session.flush()
+            session.add(Subscription(subscriber_id=row.id, created_at=clock(), updated_at=clock(),
+                                     filters={"keywords": [EVIL] if name == "a" else []}))
+            out[name] = (row.id, row.email)
+    return out
 
 
 def admin_urls(app, device_id: int) -> list[tuple[str, str, str]]:
@@ -99,11 +130,11 @@ def test_admin_routes_refuse_anonymous_and_low_roles(app, accounts, store, sessi
         assert session.get(Device, device).is_ai is True
 
 
-def test_every_state_changing_route_needs_a_csrf_token(app, accounts, store, sessions, log_in, csrf):
+def test_every_state_changing_route_needs_a_csrf_token(app, accounts, store, sessions, log_in, subscribers):
     [device] = store(("心电分析软件", None))
     client = app.test_client()
     log_in(client, "admin")
-    before = state_counts(sessions)
+    before = state_counts(sessions), subscriber_rows(sessions)
     routes = []
     with app.test_request_context():
         from flask import url_for
@@ -111,6 +142,10 @@ def test_every_state_changing_route_needs_a_csrf_token(app, accounts, store, ses
         for rule in app.url_map.iter_rules():
             for method in sorted(rule.methods & STATE_CHANGING):
                 args = {"entity_type": "device", "entity_id": device, "username": "viewer"}
+                if "token" in rule.arguments:  # a valid link token: only the missing CSRF token is wrong
+                    args["token"] = link_token(app, rule.rule, subscribers["a"])
+                if rule.endpoint in CSRF_EXEMPT:
+                    continue
                 routes.append((rule.endpoint, method,
                                url_for(rule.endpoint, **{k: v for k, v in args.items() if k in rule.arguments})))
     assert {e for e, _m, _u in routes} >= {"auth.login", "auth.logout", "admin.decide", "admin.user_create"}
@@ -120,9 +155,10 @@ def test_every_state_changing_route_needs_a_csrf_token(app, accounts, store, ses
         assert response.status_code == 400, (endpoint, method, url)
         wrong = client.open(url, method=method, data={**data, "csrf_token": "forged-token"})
         assert wrong.status_code == 400, (endpoint, method, url)
-    assert state_counts(sessions) == before
+    assert (state_counts(sessions), subscriber_rows(sessions)) == before
     assert client.get("/admin/").status_code == 200  # still logged in: logout without a token did nothing
-    assert not app.extensions["csrf"]._exempt_views and not app.extensions["csrf"]._exempt_blueprints
+    exempt = {f"{view}" for view in app.extensions["csrf"]._exempt_views}
+    assert exempt <= {f"web.{e}" for e in CSRF_EXEMPT} and not app.extensions["csrf"]._exempt_blueprints
 
 
 @pytest.mark.parametrize("target", [
@@ -131,7 +167,7 @@ def test_every_state_changing_route_needs_a_csrf_token(app, accounts, store, ses
 ])
 def test_login_next_cannot_leave_the_site(client, accounts, log_in, target):
     page = client.get("/auth/login", query_string={"next": target}).get_data(as_text=True)
-    assert "evil.example" not in page and "javascript:" not in page
+    assert 'name="next"' not in page  # the form does not carry it on
     response = log_in(client, "reviewer", next=target)
     assert response.status_code == 302 and response.location == "/admin/"
 
@@ -221,8 +257,34 @@ def test_opt_in_tokens_expire():
     assert excinfo.value.expired
 
 
+def test_one_click_unsubscribe_needs_a_genuine_token_for_that_address(app, sessions, subscribers):
+    client = app.test_client()
+    (a_id, a_email), (b_id, b_email) = subscribers["a"], subscribers["b"]
+    a_token = link_token(app, "/unsubscribe/<token>", subscribers["a"])
+    for forged in (a_token[:-3] + "xyz", tokens.make_token("not-our-secret", "unsubscribe", b_id, b_email),
+                   link_token(app, "/subscribe/manage/<token>", subscribers["b"]),  # another purpose
+                   tokens.make_token(app.config["SECRET_KEY"], "unsubscribe", b_id, a_email)):  # a's address, b's id
+        assert client.post(f"/unsubscribe/{forged}", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    assert [r[2] for r in subscriber_rows(sessions)] == ["active", "active"]
+    assert client.post(f"/unsubscribe/{a_token}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert subscriber_rows(sessions) == [(a_id, a_email, "unsubscribed"), (b_id, b_email, "active")]
+
+
+def test_link_tokens_stop_working_when_the_address_changes(app, sessions, subscribers):
+    client = app.test_client()
+    a_id, _email = subscribers["a"]
+    manage = link_token(app, "/subscribe/manage/<token>", subscribers["a"])
+    confirm = link_token(app, "/subscribe/confirm/<token>", subscribers["a"])
+    assert client.get(f"/subscribe/manage/{manage}").status_code == 200
+    with sessions.begin() as session:
+        session.get(Subscriber, a_id).email = "new-owner@example.org"
+    assert client.get(f"/subscribe/manage/{manage}").status_code == 404
+    assert client.get(f"/subscribe/confirm/{confirm}").status_code == 404
+    assert client.post(f"/unsubscribe/{link_token(app, '/unsubscribe/<token>', subscribers['a'])}").status_code == 404
+
+
 @pytest.fixture
-def evil_data(settings, sessions, clock):
+def evil_data(settings, sessions, clock, subscribers):
     """Scraped fields full of markup, stored through the real write path, plus a reviewer reason and a document."""
     device = DeviceRecord(
         cert_no="国械注准20263219999", product_name=f"肺结节CT影像辅助检测软件{EVIL}", registrant=f"示例{EVIL}公司",
@@ -242,6 +304,7 @@ def evil_data(settings, sessions, clock):
             "policy_id": session.execute(select(Policy.id)).scalar_one(),
             "company_id": session.execute(select(Company.id)).scalar_one(),
             "document_id": doc,
+            "subscriber": subscribers["a"],
         }
         review.decide(session, entity_type="device", entity_id=ids["device_id"], facet="area",
                       code="medical_robotics", decision="add", reason=EVIL, reviewer="reviewer", now=clock())
@@ -257,7 +320,9 @@ def _get_urls(app, ids: dict[str, int]) -> list[str]:
             if "GET" not in rule.methods or rule.endpoint == "static":
                 continue
             values = {**ids, "entity_id": ids["device_id"], "entity_type": "device"}
-            unknown = set(rule.arguments) - set(values) - {"kind", "fmt"}
+            if "token" in rule.arguments:
+                values["token"] = link_token(app, rule.rule, ids["subscriber"])
+            unknown = set(rule.arguments) - set(values) - {"kind", "fmt"} - {"subscriber"}
             assert not unknown, f"{rule.rule}: give the security test a value for {unknown}"
             kinds = sorted(rule._converters["kind"].items) if "kind" in rule.arguments else [None]
             fmts = sorted(rule._converters["fmt"].items) if "fmt" in rule.arguments else [None]
@@ -272,7 +337,7 @@ def _get_urls(app, ids: dict[str, int]) -> list[str]:
 
 
 def _inert(response) -> None:
-    body = response.get_data(as_text=True)
+    body = response.get_data().decode("utf-8", "replace")
     if response.mimetype == "text/html":
         assert "<script>alert" not in body and "<img src=x" not in body
         assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", body, re.I)
@@ -297,6 +362,30 @@ def test_stored_markup_stays_inert_on_every_page(app, accounts, log_in, evil_dat
         response = client.get(url)
         assert response.status_code in (200, 400), (url, response.status_code)
         _inert(response)
-        shown += "alert" in response.get_data(as_text=True)
+        shown += b"alert" in response.get_data()
         response.close()
     assert shown >= len(urls) // 2  # the markup really is on the pages (escaped), not silently dropped
+
+
+def test_stored_markup_stays_inert_in_every_email(settings, sessions, clock, evil_data):
+    from email import message_from_string, policy
+
+    from tracker.digest_render import render_alert
+    from tracker.outbox import enqueue_digests
+    from tracker.models import Outbox
+
+    clock.advance(days=1)
+    enqueue_digests(sessions, settings, "daily", clock())
+    with sessions() as session:
+        messages = session.execute(select(Outbox.raw_message)).scalars().all()
+    html_parts = [part.get_content() for raw in messages
+                  for part in message_from_string(raw, policy=policy.default).walk()
+                  if part.get_content_type() == "text/html"]
+    assert len(html_parts) == 2  # both subscribers got a digest
+    for html in html_parts:
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert not re.search(r"""href\s*=\s*["']?\s*javascript:""", html, re.I)
+    assert any("&lt;script&gt;alert" in html for html in html_parts)  # the item is there, escaped
+    # Source alerts quote scraper errors, which may hold page text: they are plain text only.
+    assert render_alert(source="nmpa_approvals", state="alerting", reason=EVIL, runs=[],
+                        site_url=settings.public_base_url).html == ""

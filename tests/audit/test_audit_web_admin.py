@@ -1,4 +1,5 @@
-"""The login and the admin pages through the real app: review decisions, audit log filters, accounts, bundle download."""
+"""The login and the admin pages through the real app: review decisions, audit log filters, accounts, bundle
+download."""
 from __future__ import annotations
 
 import io
@@ -161,3 +162,27 @@ def test_public_lists_may_require_a_login(settings, clock, accounts, log_in, req
     log_in(client, "viewer")
     assert client.get("/devices").status_code == 200
     assert client.get("/admin/").status_code == 403  # a viewer reads lists, not the admin side
+
+
+def test_reviewer_tags_a_policy(client, accounts, log_in, sessions, clock, csrf):
+    from tracker.models import Policy
+    from tracker.records import PolicyRecord
+    from tracker.store import WriteContext
+    from tracker.writer import write_records
+
+    with sessions.begin() as session:
+        write_records(session, [PolicyRecord(title="人工智能医疗器械注册审查指导原则", url="https://www.cmde.org.cn/x.html",
+                                             issuer="国家药监局器审中心", doc_type="指导原则")],
+                      WriteContext(source="cmde_guidance", now=clock()))
+        policy_id = session.execute(select(Policy.id)).scalar_one()
+    log_in(client, "reviewer")
+    page = client.get(f"/admin/review/policy/{policy_id}").get_data(as_text=True)
+    assert "人工智能医疗器械注册审查指导原则" in page and f"/policies/{policy_id}" in page
+    done = post(client, f"/admin/review/policy/{policy_id}",
+                {"facet": "policy_type", "code": "announcement", "decision": "add", "reason": "also an announcement"},
+                csrf)
+    assert done.status_code == 302
+    with sessions() as session:
+        tag = session.execute(select(Tag).where(Tag.entity_type == "policy", Tag.method == "reviewer")).scalar_one()
+    assert (tag.facet, tag.code, tag.decision) == ("policy_type", "announcement", "add")
+    assert client.get("/admin/review/policy/999999").status_code == 404

@@ -1,0 +1,135 @@
+"""Digest building: subscription filters through the shared query builders, windows that chain, period keys."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from mailkit import T0, add_device, add_policy, add_subscriber
+
+from tracker.digest import build_due, normalize_filters, period_key
+from tracker.outbox import enqueue_digests
+
+TZ = "Asia/Shanghai"
+
+
+def titles(digest) -> set[str]:
+    return {e.item.title for e in digest.entries}
+
+
+def digests_by_email(sessions, now, frequency="daily"):
+    with sessions() as session:
+        return {d.email: d for d in build_due(session, frequency, now, tz=TZ, base_url="https://t.example.org")}
+
+
+@pytest.fixture
+def catalogue(sessions):
+    """Devices and policies first seen an hour after T0, plus one older device."""
+    seen = T0 + timedelta(hours=1)
+    with sessions.begin() as s:
+        add_device(s, "肺结节CT图像辅助检测软件", seen=seen, registrant="推想医疗科技股份有限公司",
+                   areas=["medical_imaging", "medical_imaging.ct"], functions=["detection"], diseases=["lung_nodule"])
+        add_device(s, "糖尿病视网膜病变眼底图像辅助诊断软件", seen=seen, registrant="上海鹰瞳医疗科技有限公司",
+                   areas=["medical_imaging", "medical_imaging.fundus"], functions=["diagnosis"],
+                   diseases=["diabetic_retinopathy"])
+        add_device(s, "心电图自动分析软件", seen=seen, registrant="乐普（北京）医疗器械股份有限公司",
+                   areas=["clinical_decision_support"], functions=["diagnosis"], diseases=["arrhythmia"])
+        add_device(s, "一次性使用无菌注射器", seen=seen, registrant="某医疗器械有限公司", is_ai=False)
+        add_device(s, "颅内出血CT影像辅助分诊软件", seen=T0 - timedelta(days=3),
+                   areas=["medical_imaging", "medical_imaging.ct"], functions=["triage"], diseases=["stroke_ich"])
+        add_policy(s, "人工智能医疗器械注册审查指导原则", seen=seen, doc_type="指导原则", areas=["medical_imaging"])
+        add_policy(s, "关于促进“互联网+医疗健康”发展的意见", seen=seen, doc_type="规范性文件",
+                   areas=["internet_hospital"])
+
+
+def test_filters_follow_the_query_builders(sessions, catalogue):
+    now = T0 + timedelta(days=1)
+    with sessions.begin() as s:
+        add_subscriber(s, "all@example.org", created=T0)
+        add_subscriber(s, "ct@example.org", created=T0, filters={"areas": ["medical_imaging.ct"]})
+        add_subscriber(s, "imaging-dx@example.org", created=T0,
+                       filters={"areas": ["medical_imaging"], "functions": ["diagnosis"]}, policies=False)
+        add_subscriber(s, "either@example.org", created=T0, devices=True, policies=False,
+                       filters={"diseases": ["lung_nodule", "arrhythmia"]})
+        add_subscriber(s, "company@example.org", created=T0, filters={"companies": ["鹰瞳"]}, policies=False)
+        add_subscriber(s, "kw@example.org", created=T0, filters={"keywords": ["心电"]})
+        add_subscriber(s, "guidance@example.org", created=T0, devices=False, filters={"policy_types": ["guidance"]})
+        add_subscriber(s, "everything@example.org", created=T0, filters={"ai_only": False}, policies=False)
+    got = digests_by_email(sessions, now)
+
+    assert titles(got["all@example.org"]) == {
+        "肺结节CT图像辅助检测软件", "糖尿病视网膜病变眼底图像辅助诊断软件", "心电图自动分析软件",
+        "人工智能医疗器械注册审查指导原则", "关于促进“互联网+医疗健康”发展的意见"}
+    # A sub-area matches only what is tagged with it (the imaging policy carries the parent area only).
+    assert titles(got["ct@example.org"]) == {"肺结节CT图像辅助检测软件"}
+    # AND across facets: imaging AND diagnosis.
+    assert titles(got["imaging-dx@example.org"]) == {"糖尿病视网膜病变眼底图像辅助诊断软件"}
+    # OR within a facet.
+    assert titles(got["either@example.org"]) == {"肺结节CT图像辅助检测软件", "心电图自动分析软件"}
+    assert titles(got["company@example.org"]) == {"糖尿病视网膜病变眼底图像辅助诊断软件"}
+    assert titles(got["kw@example.org"]) == {"心电图自动分析软件"}
+    assert titles(got["guidance@example.org"]) == {"人工智能医疗器械注册审查指导原则"}
+    # Without the AI restriction the syringe comes too; the device seen before the window never does.
+    assert "一次性使用无菌注射器" in titles(got["everything@example.org"])
+    assert all("颅内出血CT影像辅助分诊软件" not in titles(d) for d in got.values())
+
+
+def test_items_link_to_their_pages_and_carry_their_areas(sessions, catalogue):
+    with sessions.begin() as s:
+        add_subscriber(s, "ct@example.org", created=T0, filters={"areas": ["medical_imaging.ct"]})
+    digest = digests_by_email(sessions, T0 + timedelta(days=1))["ct@example.org"]
+    (entry,) = digest.entries
+    assert entry.item.url == f"https://t.example.org/devices/{entry.item.id}"
+    assert entry.item.areas == ("medical_imaging",)
+    assert entry.change == "new"
+
+
+def test_windows_chain_from_the_last_digest_and_report_changes(sessions, settings, catalogue):
+    with sessions.begin() as s:
+        add_subscriber(s, "ct@example.org", created=T0, filters={"areas": ["medical_imaging.ct"]})
+    day1 = T0 + timedelta(days=1)
+    first = enqueue_digests(sessions, settings, "daily", day1)
+    assert first.queued == 1
+    # The same period again stores nothing new.
+    assert enqueue_digests(sessions, settings, "daily", day1 + timedelta(hours=2)).queued == 0
+
+    # Next day: one brand-new CT device, and the old one changed after the first digest.
+    day2 = day1 + timedelta(days=1)
+    from sqlalchemy import select, update
+
+    from tracker.models import Device
+    with sessions.begin() as s:
+        add_device(s, "冠脉CT血流储备分数计算软件", seen=day1 + timedelta(hours=3),
+                   areas=["medical_imaging.ct"], functions=["assessment"])
+        s.execute(update(Device).where(Device.product_name == "肺结节CT图像辅助检测软件")
+                  .values(updated_at=day1 + timedelta(hours=4)))
+    digest = digests_by_email(sessions, day2)["ct@example.org"]
+    changes = {e.item.title: e.change for e in digest.entries}
+    assert changes == {"冠脉CT血流储备分数计算软件": "new", "肺结节CT图像辅助检测软件": "changed"}
+    assert digest.window_start == day1
+
+
+def test_only_confirmed_subscribers_of_that_frequency_are_due(sessions, catalogue):
+    with sessions.begin() as s:
+        add_subscriber(s, "pending@example.org", created=T0, status="pending")
+        add_subscriber(s, "gone@example.org", created=T0, status="unsubscribed")
+        add_subscriber(s, "weekly@example.org", created=T0, frequency="weekly")
+        add_subscriber(s, "daily@example.org", created=T0)
+    assert set(digests_by_email(sessions, T0 + timedelta(days=1))) == {"daily@example.org"}
+    assert set(digests_by_email(sessions, T0 + timedelta(days=1), "weekly")) == {"weekly@example.org"}
+
+
+def test_period_keys_are_in_beijing_time():
+    late_utc = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)  # 00:30 on the 23rd in Beijing
+    assert period_key("daily", late_utc, TZ) == "daily:2026-11-23"
+    assert period_key("weekly", late_utc, TZ) == "weekly:2026-W48"
+    assert period_key("immediate", late_utc + timedelta(minutes=7), TZ) == "immediate:2026-11-23T00:35"
+    with pytest.raises(ValueError):
+        period_key("hourly", late_utc, TZ)
+
+
+def test_normalize_filters_drops_unknown_codes_and_splits_texts():
+    f = normalize_filters({"areas": ["medical_imaging", "not_a_code", "detection"], "functions": "detection",
+                           "companies": "推想， 鹰瞳,推想", "keywords": "", "policy_types": ["guidance", "ct"],
+                           "bogus": 1})
+    assert f == {"areas": ["medical_imaging"], "functions": ["detection"], "diseases": [],
+                 "companies": ["推想", "鹰瞳"], "keywords": [], "policy_types": ["guidance"], "ai_only": True}

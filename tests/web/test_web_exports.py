@@ -1,0 +1,98 @@
+"""CSV (UTF-8 with BOM), XLSX and JSON exports and Atom feeds of filtered lists; the export row cap."""
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import parse_qs, urlsplit
+
+import feedparser
+import pytest
+from openpyxl import load_workbook
+from webseed import XSS_NAME, XSS_POLICY, client, web_env  # noqa: F401  (fixtures)
+
+from tracker import queries
+
+
+def test_csv_has_bom_header_and_the_filtered_rows(client):
+    response = client.get("/export/devices.csv?ai=1&area=medical_imaging&sort=cert")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="devices-20261120.csv"'
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [r["cert_no"] for r in rows] == ["国械注准20193219904", "国械注准20203219901", "国械注准20213219902",
+                                            "国械注准20243219906"]
+    lung = rows[1]
+    assert lung["product_name"] == "肺结节CT影像辅助检测软件" and lung["issued_on"] == "2026-11-12"
+    assert "disease:lung_nodule" in lung["tags"].split("; ") and lung["is_ai"] == "true"
+    assert rows[3]["is_sample"] == "true"
+    assert response.headers["X-Total-Count"] == "4" and response.headers["X-Export-Truncated"] == "false"
+
+
+def test_csv_keeps_hostile_urls_as_plain_text(client):
+    rows = list(csv.DictReader(io.StringIO(client.get("/export/policies.csv").get_data().decode("utf-8-sig"))))
+    xss = next(r for r in rows if r["title"] == XSS_POLICY)
+    assert xss["url"] == "javascript:alert(1)"
+
+
+def test_formula_like_text_is_quoted():
+    from web.serialize import cell
+
+    assert cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert cell("-1+2") == "'-1+2"
+    assert cell("@SUM(A1)") == "'@SUM(A1)"
+    assert cell("肺结节") == "肺结节" and cell(3) == 3 and cell(None) == "" and cell(True) == "true"
+
+
+def test_xlsx_opens_with_chinese_text(client):
+    response = client.get("/export/devices.xlsx?disease=lung_nodule")
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    assert header[:3] == ("id", "cert_no", "product_name")
+    assert len(rows) == 2 and rows[1][2] == "肺结节CT影像辅助检测软件"
+
+
+def test_json_export_says_what_was_filtered(client):
+    body = client.get("/export/policies.json?type=guidance").get_json()
+    assert body["filter"] == {"type": "guidance"}
+    assert body["total"] == 1 and body["truncated"] is False
+    item = body["items"][0]
+    assert item["title"] == "人工智能医疗器械注册审查指导原则" and item["published_on"] == "2022-03-09"
+    assert item["attachments"][0]["name"] == "指导原则全文.pdf"
+
+
+def test_export_is_capped(client, monkeypatch):
+    monkeypatch.setattr(queries, "MAX_EXPORT_ROWS", 2)
+    response = client.get("/export/devices.json")
+    body = response.get_json()
+    assert len(body["items"]) == 2 and body["total"] == 7 and body["truncated"] is True
+    assert response.headers["X-Export-Truncated"] == "true"
+
+
+@pytest.mark.parametrize("kind", ["devices", "policies"])
+def test_atom_feed_parses_in_a_standard_reader(client, kind):
+    response = client.get(f"/feeds/{kind}.atom?ai=1")
+    assert response.mimetype == "application/atom+xml"
+    feed = feedparser.parse(response.get_data())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert feed.feed.title and feed.feed.id
+    assert all(e.id.startswith("http://127.0.0.1:8000/") and e.link == e.id and e.updated for e in feed.entries)
+    self_link = next(link.href for link in feed.feed.links if link.rel == "self")
+    assert parse_qs(urlsplit(self_link).query) == {"ai": ["1"]}
+
+
+def test_device_feed_follows_the_filter_and_escapes_titles(client):
+    feed = feedparser.parse(client.get("/feeds/devices.atom?disease=fracture").get_data())
+    assert [e.title for e in feed.entries] == [XSS_NAME]  # a title in the feed is text, whatever it looks like
+    assert "disease:fracture" in [t.term for t in feed.entries[0].tags]
+    sample = feedparser.parse(client.get("/feeds/devices.atom?data=sample").get_data())
+    assert sample.entries[0].summary.startswith("[样例数据]")
+
+
+def test_feed_links_are_on_the_list_pages(client):
+    html = client.get("/devices?area=medical_imaging").get_data(as_text=True)
+    assert 'href="/feeds/devices.atom?area=medical_imaging"' in html
