@@ -105,3 +105,15 @@ def test_db_upgrade_creates_the_sqlite_file(tmp_path):
     result = CliRunner().invoke(main, ["db", "upgrade"], env={"TRACKER_DATABASE_URL": f"sqlite:///{db}"},
                                 catch_exceptions=False)
     assert result.exit_code == 0 and db.exists()
+
+
+def test_imports_and_reclassification_are_in_the_audit_log(run_cli, sessions):
+    from tracker.models import AuditLog
+
+    assert run_cli("ingest", "nmpa_approvals", str(SAMPLES / "nmpa_approvals")).exit_code == 0
+    assert "tags changed on 0 devices" in run_cli("reclassify").output
+    with sessions() as session:
+        entries = session.execute(select(AuditLog).order_by(AuditLog.id)).scalars().all()
+    assert [e.action for e in entries] == ["import", "reclassify"]
+    assert entries[0].detail["source"] == "nmpa_approvals" and entries[0].detail["outcome"] == "ok"
+    assert entries[0].actor.startswith("cli")

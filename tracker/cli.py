@@ -12,8 +12,12 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from tracker.audit_cli import audit_group, user_group
 from tracker.config import Settings
 from tracker.db import make_engine, make_session_factory
+from tracker.devrun import dev_command
+from tracker.digest_cli import digest_group
+from tracker.schedule import schedule_command
 
 EXIT_LAYOUT = 3
 
@@ -91,6 +95,27 @@ def parse_cmd(slug: str, file: Path, as_json: bool, base_url: str | None) -> Non
         sys.exit(EXIT_LAYOUT)
 
 
+def _operator() -> str:
+    """Who ran a command, for the audit log: the OS user (the CLI has no login)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
+
+
+def _audit(state: AppState, action: str, result, detail: dict) -> None:
+    """Log a manual run or import with its outcome (imports and manual runs change data)."""
+    from tracker import auditlog
+    from tracker.runs import utcnow
+
+    with state.sessions.begin() as session:
+        auditlog.record(session, actor=_operator(), action=action, now=utcnow(), target_type="scrape_run",
+                        target_id=result.run_id, detail={"source": result.source, "outcome": result.outcome,
+                                                         **{k: v for k, v in detail.items() if v is not None}})
+
+
 def _module_or_exit(loader, slug: str):
     try:
         return loader(slug)
@@ -110,6 +135,7 @@ def ingest_cmd(state: AppState, slug: str, path: Path, sample: bool | None, base
 
     _module_or_exit(scraper_module, slug)
     result = ingest_path(state.settings, state.sessions, slug, path, is_sample=sample, base_url=base_url)
+    _audit(state, "import", result, {"path": str(path.resolve()), "sample": sample})
     click.echo(result.summary())
     sys.exit(0 if result.outcome in ("ok", "empty") else 1)
 
@@ -127,6 +153,7 @@ def scrape_cmd(state: AppState, slug: str, base_url: str | None, bootstrap: bool
     _module_or_exit(scraper_module, slug)
     result = run_source(state.settings, state.sessions, slug, base_url=base_url, bootstrap=bootstrap,
                         max_pages=max_pages)
+    _audit(state, "run.manual", result, {"base_url": base_url, "bootstrap": bootstrap})
     click.echo(result.summary())
     sys.exit(0 if result.outcome in ("ok", "empty") else 1)
 
@@ -155,10 +182,14 @@ def reclassify_cmd(state: AppState) -> None:
     from tracker.runs import utcnow
     from tracker.store import WriteContext
     from tracker.writer import reclassify_all
+    from tracker import auditlog
 
     with state.sessions.begin() as session:
         devices, policies = reclassify_all(session, WriteContext(source="reclassify", now=utcnow(),
                                                                  actor=f"classifier rules v{RULES_VERSION}"))
+        auditlog.record(session, actor=_operator(), action="reclassify", now=utcnow(),
+                        detail={"rules_version": RULES_VERSION, "devices_changed": devices,
+                                "policies_changed": policies})
     click.echo(f"rules v{RULES_VERSION}: tags changed on {devices} devices and {policies} policies")
 
 
@@ -191,19 +222,9 @@ def runs_cmd(state: AppState, source: str | None, limit: int) -> None:
             click.echo("no runs yet")
 
 
-from tracker.audit_cli import audit_group, user_group  # noqa: E402 - registered last, after `main` exists
 
-main.add_command(user_group)
-main.add_command(audit_group)
-
-from tracker.devrun import dev_command  # noqa: E402
-from tracker.digest_cli import digest_group  # noqa: E402
-from tracker.schedule import schedule_command  # noqa: E402
-
-main.add_command(schedule_command)
-main.add_command(digest_group)
-main.add_command(dev_command)
-
+for command in (user_group, audit_group, schedule_command, digest_group, dev_command):
+    main.add_command(command)
 
 if __name__ == "__main__":
     main()

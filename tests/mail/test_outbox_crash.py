@@ -15,13 +15,13 @@ from tracker.mailsink import MailSink
 from tracker.models import Outbox
 from tracker.outbox import enqueue_digests
 
-SUBSCRIBERS = 40
+SUBSCRIBERS = 30
 
 
 @pytest.fixture
 def slow_sink(tmp_path):
-    """A real SMTP server that takes 30 ms per message, so a batch is long enough to be interrupted."""
-    with MailSink(tmp_path / "mail", delay=0.03) as sink:
+    """A real SMTP server that takes 25 ms per message, so a batch is long enough to be interrupted."""
+    with MailSink(tmp_path / "mail", delay=0.025) as sink:
         yield sink
 
 
