@@ -47,6 +47,7 @@ _KIND_ORDER = {"full": 0, "weekly": 1, "daily": 2}
 _FILE_DATE = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 _MD5 = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
 _COUNT = re.compile(r"(?:记录数|记录|条数|数量)\D{0,4}?(\d[\d,]*)")
+_HTML_START = re.compile(r"\ufeff?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # survives as character references (&#1;)
 
 # UDI tag → DeviceRecord field for the per-certificate facts (taken from the newest version of any of its DIs).
@@ -154,9 +155,13 @@ def _info_facts(info: Tag | None) -> tuple[date | None, int | None, str | None]:
 def parse(text: str, base_url: str = DEFAULT_BASE_URL) -> list[DeviceRecord]:
     """The in-scope (class III) certificates of one small UDI XML document, one DeviceRecord per certificate.
 
-    Anything that is not a `<udid>` document (e.g. the HTML listing: use `parse_listing`) raises
-    LayoutChanged("udid root").
+    The download page is a list page with no records of its own: it gives [] (after checking its layout with
+    `parse_listing`, which raises LayoutChanged when the file blocks are gone). Any other text that is not a
+    `<udid>` document raises LayoutChanged("udid root").
     """
+    if _HTML_START.match(text[:2048]):
+        parse_listing(text, base_url)
+        return []
     stats = ParseStats()
     grouper = _Grouper("class3", stats)
     for elem in iter_devices(_StringPart(text), stats, where="XML text", encoding="utf-8"):

@@ -77,7 +77,8 @@ class SampleServers:
     def start(self) -> "SampleServers":
         """Serve in daemon threads."""
         for server in self._servers:
-            threading.Thread(target=server.serve_forever, name="samples", daemon=True).start()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="samples",
+                             daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -102,7 +103,7 @@ def pick_port(preferred: int) -> int:
     """`preferred` when it is free on 127.0.0.1, else any free port."""
     from tracker.mailsink import free_port, port_is_free
 
-    return preferred if port_is_free(preferred) else free_port()
+    return preferred if preferred and port_is_free(preferred) else free_port()
 
 
 def ingest_all(settings: Settings, slugs: list[str], echo=print) -> None:
@@ -162,7 +163,8 @@ def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
     samples = sink = None
     children: list[subprocess.Popen] = []
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Both set the stop event (SIGINT too: a shell may have started us with SIGINT ignored, and Ctrl-C must work).
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if offline:
             samples = SampleServers(slugs).start()
@@ -187,15 +189,12 @@ def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
         if ingest:
             threading.Thread(target=ingest_all, args=(settings, slugs, click.echo), name="ingest",
                              daemon=True).start()
-        while not stop.is_set():
+        while not stop.wait(0.2):
             for child in children:
-                if child.poll() is not None:
-                    click.echo(f"a child process exited ({child.args[-1][:40]}…, code {child.returncode}); "
-                               "stopping", err=True)
+                if child.poll() is not None and not stop.wait(0.2):  # not merely the first to see a Ctrl-C
+                    click.echo(f"a child process exited (code {child.returncode}); stopping", err=True)
                     stop.set()
-            stop.wait(0.5)
-    except KeyboardInterrupt:
-        pass
+                    break
     finally:
         click.echo("stopping…")
         for child in children:
@@ -212,5 +211,6 @@ def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
             sink.stop()
         if samples is not None:
             samples.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         click.echo("stopped")

@@ -79,37 +79,33 @@ def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _any_of(filters: Iterable[Any], conditions) -> Any | None:
-    clauses = [and_(*conditions(f)) for f in filters]
-    return or_(*clauses) if clauses else None
-
-
-def device_clauses(filters: Mapping[str, Any]) -> list[Any]:
-    """WHERE clauses for devices matching a subscription's filters (built with tracker.queries)."""
+def filter_groups(kind: str, filters: Mapping[str, Any]) -> list[list[Any]]:
+    """A subscription's filters for `kind` as groups of tracker.queries filters: an item matches when, in every
+    group, at least one filter matches it (OR within a facet, AND across facets)."""
     f = normalize_filters(filters)
-    groups = [
-        [DeviceFilter(sub=c) if taxonomy.get(c).parent else DeviceFilter(area=c) for c in f["areas"]],
-        [DeviceFilter(function=c) for c in f["functions"]],
-        [DeviceFilter(disease=c) for c in f["diseases"]],
-        [DeviceFilter(registrant=c) for c in f["companies"]],
-        [DeviceFilter(q=k) for k in f["keywords"]],
-    ]
-    clauses = list(device_conditions(DeviceFilter(ai=True))) if f["ai_only"] else []
-    clauses += [c for c in (_any_of(g, device_conditions) for g in groups) if c is not None]
-    return clauses
+    if kind == "device":
+        groups = [
+            [DeviceFilter(ai=True)] if f["ai_only"] else [],
+            [DeviceFilter(sub=c) if taxonomy.get(c).parent else DeviceFilter(area=c) for c in f["areas"]],
+            [DeviceFilter(function=c) for c in f["functions"]],
+            [DeviceFilter(disease=c) for c in f["diseases"]],
+            [DeviceFilter(registrant=c) for c in f["companies"]],
+            [DeviceFilter(q=k) for k in f["keywords"]],
+        ]
+    else:
+        groups = [
+            [PolicyFilter(ai=True)] if f["ai_only"] else [],
+            [PolicyFilter(area=c) for c in f["areas"]],
+            [PolicyFilter(doc_type=c) for c in f["policy_types"]],
+            [PolicyFilter(q=k) for k in f["keywords"]],
+        ]
+    return [g for g in groups if g]
 
 
-def policy_clauses(filters: Mapping[str, Any]) -> list[Any]:
-    """WHERE clauses for policies matching a subscription's filters (built with tracker.queries)."""
-    f = normalize_filters(filters)
-    groups = [
-        [PolicyFilter(area=c) for c in f["areas"]],
-        [PolicyFilter(doc_type=c) for c in f["policy_types"]],
-        [PolicyFilter(q=k) for k in f["keywords"]],
-    ]
-    clauses = list(policy_conditions(PolicyFilter(ai=True))) if f["ai_only"] else []
-    clauses += [c for c in (_any_of(g, policy_conditions) for g in groups) if c is not None]
-    return clauses
+def subscription_clauses(kind: str, filters: Mapping[str, Any]) -> list[Any]:
+    """The same filters as WHERE clauses (for a one-off query, e.g. a list page of what a subscription matches)."""
+    conditions = device_conditions if kind == "device" else policy_conditions
+    return [or_(*(and_(*conditions(f)) for f in group)) for group in filter_groups(kind, filters)]
 
 
 # ---------------------------------------------------------------------------------------------- periods
@@ -220,7 +216,10 @@ def _window(model, start: datetime, end: datetime) -> Any:
 class DigestBuilder:
     """Builds the digests of many subscriptions at once for one window end, sharing queries and item data.
 
-    Subscriptions with the same filters and window start get one query; items are loaded once for all digests.
+    Every distinct filter value (an area, a function, a keyword, ...) is one query through tracker.queries over
+    the rows new or changed since the earliest window start; each subscription's match is then combined from those
+    row sets (intersection across facets, union within one), so the cost grows with the number of distinct filter
+    values, not with the number of subscribers.
     """
 
     def __init__(self, session: Session, *, base_url: str, window_end: datetime):
@@ -228,8 +227,10 @@ class DigestBuilder:
         self.base_url = base_url.rstrip("/")
         self.window_end = window_end
         self._items: dict[tuple[str, int], Item] = {}
+        self._updated: dict[tuple[str, int], datetime] = {}
+        self._atoms: dict[Any, frozenset[int]] = {}
         self._matches: dict[tuple, tuple[tuple[str, int], ...]] = {}
-        self._candidates: dict[str, set[int]] | None = None
+        self._candidates: dict[str, frozenset[int]] = {}
         self._earliest: datetime | None = None
 
     def build(self, dues: list[Due], frequency: str, key: str) -> list[Digest]:
@@ -240,11 +241,10 @@ class DigestBuilder:
         digests = []
         for due in dues:
             sub = due.subscription
-            keys = self._match(sub, due.window_start)
             entries = tuple(
                 Entry(item=self._items[k], change="new" if self._items[k].first_seen >= due.window_start
                       else "changed")
-                for k in keys
+                for k in self._match(sub, due.window_start)
             )
             digests.append(Digest(
                 subscription_id=sub.id, subscriber_id=sub.subscriber_id, email=due.email, lang=due.lang,
@@ -258,13 +258,27 @@ class DigestBuilder:
         if self._earliest is not None and self._earliest <= earliest:
             return
         self._earliest = earliest
-        self._candidates = {
-            "device": set(self.session.execute(
-                select(Device.id).where(_window(Device, earliest, self.window_end))).scalars()),
-            "policy": set(self.session.execute(
-                select(Policy.id).where(_window(Policy, earliest, self.window_end))).scalars()),
-        }
+        self._atoms.clear()
+        self._matches.clear()
+        for kind, model in (("device", Device), ("policy", Policy)):
+            self._candidates[kind] = frozenset(self.session.execute(
+                select(model.id).where(_window(model, earliest, self.window_end))).scalars())
         self._load_items()
+
+    def _atom(self, kind: str, flt: Any) -> frozenset[int]:
+        """The candidate rows one builder filter matches (cached for the whole batch)."""
+        if flt not in self._atoms:
+            model, conditions = (Device, device_conditions) if kind == "device" else (Policy, policy_conditions)
+            candidates = self._candidates[kind]
+            if len(candidates) <= MAX_ID_LIST:
+                # Primary-key lookups, not a scan: updated_at has no index, and the tag EXISTS clauses then run for
+                # the candidate rows only.
+                where = [model.id.in_(sorted(candidates))]
+            else:
+                where = [_window(model, self._earliest, self.window_end)]
+            self._atoms[flt] = frozenset(self.session.execute(
+                select(model.id).where(*where, *conditions(flt))).scalars()) if candidates else frozenset()
+        return self._atoms[flt]
 
     def _match(self, sub: Subscription, start: datetime) -> tuple[tuple[str, int], ...]:
         filters = normalize_filters(sub.filters)
@@ -272,26 +286,25 @@ class DigestBuilder:
         if cache_key in self._matches:
             return self._matches[cache_key]
         found: list[tuple[str, int]] = []
-        assert self._candidates is not None
-        for kind, model, wanted, clauses in (
-            ("device", Device, sub.include_devices, device_clauses),
-            ("policy", Policy, sub.include_policies, policy_clauses),
-        ):
+        for kind, wanted in (("device", sub.include_devices), ("policy", sub.include_policies)):
             if not wanted or not self._candidates[kind]:
                 continue
-            where = [_window(model, start, self.window_end), *clauses(filters)]
-            if len(self._candidates[kind]) <= MAX_ID_LIST:
-                # Primary-key lookups instead of a scan: updated_at has no index, and the tag EXISTS clauses
-                # then run for the few candidate rows only.
-                where.append(model.id.in_(sorted(self._candidates[kind])))
-            ids = self.session.execute(select(model.id).where(*where)).scalars()
+            ids = {i for i in self._candidates[kind] if self._in_window((kind, i), start)}
+            for group in filter_groups(kind, filters):
+                if not ids:
+                    break
+                ids &= frozenset().union(*(self._atom(kind, flt) for flt in group))
             found += [(kind, i) for i in ids]
         found.sort(key=lambda k: _sort_key(self._items[k]))
         self._matches[cache_key] = tuple(found)
         return self._matches[cache_key]
 
+    def _in_window(self, key: tuple[str, int], start: datetime) -> bool:
+        # The same test as _window() in SQL, for windows that start later than the earliest one.
+        first, updated = self._items[key].first_seen, self._updated[key]
+        return start <= first < self.window_end or start <= updated < self.window_end
+
     def _load_items(self) -> None:
-        assert self._candidates is not None
         for kind, model in (("device", Device), ("policy", Policy)):
             missing = sorted(i for i in self._candidates[kind] if (kind, i) not in self._items)
             for chunk in (missing[n:n + 500] for n in range(0, len(missing), 500)):
@@ -299,6 +312,7 @@ class DigestBuilder:
                 tags = effective_by_entity(self.session.execute(tags_for(kind, chunk)).scalars())
                 for row in rows:
                     self._items[(kind, row.id)] = self._item(kind, row, tags.get(row.id, []))
+                    self._updated[(kind, row.id)] = row.updated_at
 
     def _item(self, kind: str, row: Any, tags: list[tuple[str, str]]) -> Item:
         areas: list[str] = []

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
 
 from tracker import taxonomy
 from tracker.digest import Digest, Entry
@@ -87,11 +88,22 @@ def digest_subject(digest: Digest) -> str:
     return f"[NMPA AI 追踪] {zh} {en} {when}: {n} 条 / {n} item{'s' if n != 1 else ''}"
 
 
+# Stand-ins for the per-subscriber links, so one rendering serves every subscriber who gets the same items.
+MANAGE_MARK = "\x00manage-url\x00"
+UNSUBSCRIBE_MARK = "\x00unsubscribe-url\x00"
+
+
 def render_digest(digest: Digest, *, site_url: str, manage_url: str, unsubscribe_url: str) -> Rendered:
     """The digest email of one subscriber: subject, plain text and HTML with links to every item's page."""
+    return personalize(render_shared(digest, site_url=site_url), manage_url=manage_url,
+                       unsubscribe_url=unsubscribe_url)
+
+
+def render_shared(digest: Digest, *, site_url: str) -> Rendered:
+    """The digest with stand-ins for the subscriber's own links; depends only on the items, frequency and period."""
     context = {
         "digest": digest, "sections": sections(digest.entries), "site_url": site_url, "site_name": SITE_NAME,
-        "manage_url": manage_url, "unsubscribe_url": unsubscribe_url,
+        "manage_url": MANAGE_MARK, "unsubscribe_url": UNSUBSCRIBE_MARK,
         "frequency": FREQUENCY_LABELS[digest.frequency],
         "has_sample": any(e.item.is_sample for e in digest.entries),
     }
@@ -101,6 +113,14 @@ def render_digest(digest: Digest, *, site_url: str, manage_url: str, unsubscribe
         text=env.get_template("digest.txt").render(context),
         html=env.get_template("digest.html").render(context),
     )
+
+
+def personalize(shared: Rendered, *, manage_url: str, unsubscribe_url: str) -> Rendered:
+    """Put one subscriber's links into a shared rendering (HTML-escaped in the HTML part)."""
+    html = shared.html.replace(MANAGE_MARK, str(escape(manage_url))).replace(UNSUBSCRIBE_MARK,
+                                                                               str(escape(unsubscribe_url)))
+    text = shared.text.replace(MANAGE_MARK, manage_url).replace(UNSUBSCRIBE_MARK, unsubscribe_url)
+    return Rendered(subject=shared.subject, text=text, html=html)
 
 
 def render_confirm(*, email: str, confirm_url: str, site_url: str, wording: str) -> Rendered:

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.config import Settings
 from tracker.digest import Digest, build_due
-from tracker.digest_render import render_confirm, render_digest
+from tracker.digest_render import Rendered, personalize, render_confirm, render_shared
 from tracker.mail import Mailer, PermanentFailure, TemporaryFailure, build_message, make_message_id, sender_address
 from tracker.models import Outbox, Subscriber
 from tracker.schedlock import ProcessLock
@@ -63,10 +63,13 @@ def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def digest_row(settings: Settings, digest: Digest, now: datetime) -> dict:
-    """Render one digest and return the outbox row that stores it (message bytes, hash, Message-ID)."""
-    rendered = render_digest(
-        digest, site_url=settings.public_base_url,
+def digest_row(settings: Settings, digest: Digest, now: datetime, shared: Rendered | None = None) -> dict:
+    """Render one digest and return the outbox row that stores it (message bytes, hash, Message-ID).
+
+    `shared` is a rendering of the same items (render_shared) to reuse; only the subscriber's links differ.
+    """
+    rendered = personalize(
+        shared or render_shared(digest, site_url=settings.public_base_url),
         manage_url=link(settings, "manage", digest.subscriber_id, digest.email),
         unsubscribe_url=link(settings, "unsubscribe", digest.subscriber_id, digest.email),
     )
@@ -113,13 +116,30 @@ def enqueue_digests(
     if dry_run:
         result.queued = len(full)
         return result
-    for start in range(0, len(full), CHUNK):
-        rows = [digest_row(settings, d, now) for d in full[start:start + CHUNK]]
-        with sessions.begin() as session:
-            stmt = insert_for(session, Outbox.__table__).on_conflict_do_nothing(
-                index_elements=["subscription_id", "period_key"]).returning(Outbox.__table__.c.id)
-            result.queued += len(session.execute(stmt, rows).all())
+    # Subscribers who get the same items share one rendering (many people pick the same filters).
+    same_items: dict[tuple, list[Digest]] = {}
+    for digest in full:
+        same_items.setdefault(digest.entries, []).append(digest)
+    rows: list[dict] = []
+    for group in same_items.values():
+        shared = render_shared(group[0], site_url=settings.public_base_url)
+        for digest in group:
+            rows.append(digest_row(settings, digest, now, shared))
+            if len(rows) >= CHUNK:
+                result.queued += _store(sessions, rows)
+                rows = []
+    result.queued += _store(sessions, rows)
     return result
+
+
+def _store(sessions: sessionmaker[Session], rows: list[dict]) -> int:
+    """Insert outbox rows, skipping any (subscription, period) already there; returns how many were new."""
+    if not rows:
+        return 0
+    with sessions.begin() as session:
+        stmt = insert_for(session, Outbox.__table__).on_conflict_do_nothing(
+            index_elements=["subscription_id", "period_key"]).returning(Outbox.__table__.c.id)
+        return len(session.execute(stmt, rows).all())
 
 
 def queue_confirmation(session: Session, settings: Settings, subscriber: Subscriber, subscription_id: int,
@@ -197,64 +217,77 @@ def _recover_sending(sessions: sessionmaker[Session]) -> int:
     return count
 
 
+_T = Outbox.__table__
+# Core statements, compiled once: the loop runs one short transaction per message.
+_CLAIM = update(_T).where(_T.c.id == bindparam("row_id"), _T.c.status == "pending").values(
+    status="sending", attempts=_T.c.attempts + 1)
+_SENT = update(_T).where(_T.c.id == bindparam("row_id")).values(
+    status="sent", sent_at=bindparam("when"), next_attempt_at=None)
+
+
 def _send_loop(sessions, settings, mailer, now: Clock, limit, should_stop, result: SendResult) -> None:
+    engine = sessions.kw["bind"]
     sender = sender_address(settings.mail_from)
     last_id = 0
-    while True:
-        with sessions() as session:
-            batch = session.execute(
-                select(Outbox.id, Outbox.recipient, Outbox.raw_message, Outbox.kind, Outbox.attempts,
-                       Subscriber.status)
-                .join(Subscriber, Subscriber.id == Outbox.subscriber_id)
-                .where(Outbox.status == "pending", Outbox.id > last_id,
-                       or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now()))
-                .order_by(Outbox.id).limit(200)
-            ).all()
-        if not batch:
-            return
-        for row_id, recipient, raw, kind, attempts, subscriber_status in batch:
-            last_id = row_id
-            if should_stop():
-                result.stopped_early = "asked to stop"
+    sent: dict | None = None  # the row just accepted by SMTP, marked `sent` in the same commit as the next claim
+    try:
+        while True:
+            with sessions() as session:
+                batch = session.execute(
+                    select(Outbox.id, Outbox.recipient, Outbox.raw_message, Outbox.kind, Outbox.attempts,
+                           Subscriber.status)
+                    .join(Subscriber, Subscriber.id == Outbox.subscriber_id)
+                    .where(Outbox.status == "pending", Outbox.id > last_id,
+                           or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now()))
+                    .order_by(Outbox.id).limit(200)
+                ).all()
+            if not batch:
                 return
-            if limit is not None and result.sent >= limit:
-                result.stopped_early = "limit reached"
-                return
-            if kind == "digest" and subscriber_status != "active":
-                _finish(sessions, row_id, status="cancelled", error=f"subscriber is {subscriber_status}")
-                result.cancelled += 1
-                continue
-            if not _claim(sessions, row_id):
-                continue
-            try:
-                mailer.send(raw.encode("ascii"), sender, [recipient])
-            except PermanentFailure as exc:
-                _finish(sessions, row_id, status="failed", error=str(exc))
-                result.failed += 1
-                continue
-            except TemporaryFailure as exc:
-                tries = attempts + 1
-                if tries >= MAX_ATTEMPTS:
-                    _finish(sessions, row_id, status="failed", error=f"gave up after {tries} tries: {exc}")
-                    result.failed += 1
-                else:
-                    _finish(sessions, row_id, status="pending", error=str(exc), retry_at=now() + backoff(tries))
-                    result.retry += 1
-                if exc.code is None:
-                    # The server is unreachable: every other row would fail the same way right now.
-                    result.stopped_early = f"SMTP unavailable: {exc}"
+            for row_id, recipient, raw, kind, attempts, subscriber_status in batch:
+                last_id = row_id
+                if should_stop():
+                    result.stopped_early = "asked to stop"
                     return
-                continue
-            _finish(sessions, row_id, status="sent", sent_at=now())
-            result.sent += 1
-
-
-def _claim(sessions: sessionmaker[Session], row_id: int) -> bool:
-    with sessions.begin() as session:
-        return (session.execute(
-            update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
-            .values(status="sending", attempts=Outbox.attempts + 1)
-        ).rowcount or 0) == 1
+                if limit is not None and result.sent >= limit:
+                    result.stopped_early = "limit reached"
+                    return
+                if kind == "digest" and subscriber_status != "active":
+                    _finish(sessions, row_id, status="cancelled", error=f"subscriber is {subscriber_status}")
+                    result.cancelled += 1
+                    continue
+                with engine.begin() as conn:
+                    if sent is not None:
+                        conn.execute(_SENT, sent)
+                        sent = None
+                    claimed = conn.execute(_CLAIM, {"row_id": row_id}).rowcount == 1
+                if not claimed:
+                    continue
+                try:
+                    mailer.send(raw.encode("ascii"), sender, [recipient])
+                except PermanentFailure as exc:
+                    _finish(sessions, row_id, status="failed", error=str(exc))
+                    result.failed += 1
+                    continue
+                except TemporaryFailure as exc:
+                    tries = attempts + 1
+                    if tries >= MAX_ATTEMPTS:
+                        _finish(sessions, row_id, status="failed", error=f"gave up after {tries} tries: {exc}")
+                        result.failed += 1
+                    else:
+                        _finish(sessions, row_id, status="pending", error=str(exc),
+                                retry_at=now() + backoff(tries))
+                        result.retry += 1
+                    if exc.code is None:
+                        # The server is unreachable: every other row would fail the same way right now.
+                        result.stopped_early = f"SMTP unavailable: {exc}"
+                        return
+                    continue
+                sent = {"row_id": row_id, "when": now()}
+                result.sent += 1
+    finally:
+        if sent is not None:
+            with engine.begin() as conn:
+                conn.execute(_SENT, sent)
 
 
 def _finish(sessions: sessionmaker[Session], row_id: int, *, status: str, error: str | None = None,

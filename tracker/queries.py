@@ -17,17 +17,16 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from tracker import taxonomy
-from tracker.models import (
-    ApprovalEventRow, Company, Device, DeviceIdentifier, NewsDevice, NewsItem, Policy, PolicyDevice, RecordSource,
-    Revision, ScrapeRun, SourceDocument, Tag,
-)
+from tracker.config import DEFAULT_TIMEZONE
+from tracker.models import Company, Device, Policy, ScrapeRun, Tag
 
 MAX_QUERY_CHARS = 100
 MAX_TERMS = 8
@@ -270,7 +269,8 @@ class DeviceFilter(_Filter):
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    # Dates in filters are the dates shown on screen: days in the tracker's display time zone (Beijing time).
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
 
 
 def device_conditions(f: DeviceFilter) -> list[Any]:
@@ -428,48 +428,3 @@ def runs_select(source: str | None = None, outcome: str | None = None) -> Select
         stmt = stmt.where(ScrapeRun.outcome == outcome)
     return stmt
 
-
-# ---------------------------------------------------------------------------------------------------- one entity
-
-def identifiers_of(device_id: int) -> Select:
-    """The UDI-DIs of a device."""
-    return select(DeviceIdentifier).where(DeviceIdentifier.device_id == device_id).order_by(DeviceIdentifier.udi_di)
-
-
-def events_of(device_id: int) -> Select:
-    """The approval-notice rows naming a device, newest notice first."""
-    return select(ApprovalEventRow).where(ApprovalEventRow.device_id == device_id).order_by(
-        ApprovalEventRow.notice_date.desc().nulls_last(), ApprovalEventRow.id.desc())
-
-
-def news_of(device_id: int) -> Select:
-    """(news item, why it is linked) for a device, newest first."""
-    return (select(NewsItem, NewsDevice.reason).join(NewsDevice, NewsDevice.news_id == NewsItem.id)
-            .where(NewsDevice.device_id == device_id)
-            .order_by(NewsItem.published_on.desc().nulls_last(), NewsItem.id.desc()))
-
-
-def policies_of_device(device_id: int) -> Select:
-    """(policy, link) pairs: the policies linked to a device and the stored reason."""
-    return (select(Policy, PolicyDevice).join(PolicyDevice, PolicyDevice.policy_id == Policy.id)
-            .where(PolicyDevice.device_id == device_id)
-            .order_by(Policy.published_on.desc().nulls_last(), Policy.id))
-
-
-def devices_of_policy(policy_id: int) -> Select:
-    """(device, link) pairs: the devices a policy is linked to and why."""
-    return (select(Device, PolicyDevice).join(PolicyDevice, PolicyDevice.device_id == Device.id)
-            .where(PolicyDevice.policy_id == policy_id).order_by(Device.product_name, Device.id))
-
-
-def sources_of(entity_type: str, entity_id: int) -> Select:
-    """(source document, link) pairs behind an entity, most recent fetch first."""
-    return (select(SourceDocument, RecordSource).join(RecordSource, RecordSource.document_id == SourceDocument.id)
-            .where(RecordSource.entity_type == entity_type, RecordSource.entity_id == entity_id)
-            .order_by(SourceDocument.fetched_at.desc(), SourceDocument.id.desc()))
-
-
-def revisions_of(entity_type: str, entity_id: int) -> Select:
-    """Every revision of an entity, newest first."""
-    return select(Revision).where(Revision.entity_type == entity_type, Revision.entity_id == entity_id).order_by(
-        Revision.changed_at.desc(), Revision.id.desc())

@@ -15,6 +15,7 @@ PALETTE = (
 )
 WIDTH, HEIGHT = 760, 320
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 12, 16, 34
+MIN_SCALE = 5
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,10 @@ def stacked_by_year(
         return chart
     years = list(range(years[0], years[-1] + 1))
     totals = {year: sum(matrix.get(code, {}).get(year, 0) for code in series) for year in years}
-    step = nice_step(max(totals.values()))
-    top = step * max(1, -(-max(totals.values()) // step))
+    # A floor on the scale keeps a handful of devices from filling the whole plot as if it were a lot.
+    highest = max(MIN_SCALE, max(totals.values()))
+    step = nice_step(highest)
+    top = step * -(-highest // step)
     plot_h = chart.baseline - MARGIN_TOP
     slot = (chart.plot_right - chart.plot_left) / len(years)
     bar_w = min(48.0, slot * 0.68)

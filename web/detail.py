@@ -1,13 +1,63 @@
-"""Everything one device or policy page shows, loaded through the tracker.queries builders (pages and API share it)."""
+"""Everything one device or policy page shows (the HTML page and its API twin share it): the entity, its tags with
+evidence, DIs, notices, news, linked policies or devices, source documents and revisions."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tracker import queries
-from tracker.models import Device, Policy, Tag
+from tracker.models import (
+    ApprovalEventRow, Device, DeviceIdentifier, NewsDevice, NewsItem, Policy, PolicyDevice, RecordSource, Revision,
+    SourceDocument, Tag,
+)
+
+
+
+def identifiers_of(device_id: int) -> Select:
+    """The UDI-DIs of a device."""
+    return select(DeviceIdentifier).where(DeviceIdentifier.device_id == device_id).order_by(DeviceIdentifier.udi_di)
+
+
+def events_of(device_id: int) -> Select:
+    """The approval-notice rows naming a device, newest notice first."""
+    return select(ApprovalEventRow).where(ApprovalEventRow.device_id == device_id).order_by(
+        ApprovalEventRow.notice_date.desc().nulls_last(), ApprovalEventRow.id.desc())
+
+
+def news_of(device_id: int) -> Select:
+    """(news item, why it is linked) for a device, newest first."""
+    return (select(NewsItem, NewsDevice.reason).join(NewsDevice, NewsDevice.news_id == NewsItem.id)
+            .where(NewsDevice.device_id == device_id)
+            .order_by(NewsItem.published_on.desc().nulls_last(), NewsItem.id.desc()))
+
+
+def policies_of_device(device_id: int) -> Select:
+    """(policy, link) pairs: the policies linked to a device and the stored reason."""
+    return (select(Policy, PolicyDevice).join(PolicyDevice, PolicyDevice.policy_id == Policy.id)
+            .where(PolicyDevice.device_id == device_id)
+            .order_by(Policy.published_on.desc().nulls_last(), Policy.id))
+
+
+def devices_of_policy(policy_id: int) -> Select:
+    """(device, link) pairs: the devices a policy is linked to and why."""
+    return (select(Device, PolicyDevice).join(PolicyDevice, PolicyDevice.device_id == Device.id)
+            .where(PolicyDevice.policy_id == policy_id).order_by(Device.product_name, Device.id))
+
+
+def sources_of(entity_type: str, entity_id: int) -> Select:
+    """(source document, link) pairs behind an entity, most recent fetch first."""
+    return (select(SourceDocument, RecordSource).join(RecordSource, RecordSource.document_id == SourceDocument.id)
+            .where(RecordSource.entity_type == entity_type, RecordSource.entity_id == entity_id)
+            .order_by(SourceDocument.fetched_at.desc(), SourceDocument.id.desc()))
+
+
+def revisions_of(entity_type: str, entity_id: int) -> Select:
+    """Every revision of an entity, newest first."""
+    return select(Revision).where(Revision.entity_type == entity_type, Revision.entity_id == entity_id).order_by(
+        Revision.changed_at.desc(), Revision.id.desc())
 
 
 @dataclass(frozen=True)
@@ -36,7 +86,8 @@ class EntityDetail:
     identifiers: list[Any] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
     news: list[tuple[Any, str]] = field(default_factory=list)
-    links: list[tuple[Any, Any]] = field(default_factory=list)  # (policy, link) for a device; (device, link) for a policy
+    # (policy, link) pairs for a device; (device, link) pairs for a policy
+    links: list[tuple[Any, Any]] = field(default_factory=list)
     final_version: Policy | None = None
 
 
@@ -63,12 +114,12 @@ def load_device(session: Session, device_id: int) -> EntityDetail | None:
     tags, effective = _tags(session, "device", device_id)
     return EntityDetail(
         entity=device, tags=tags, effective=effective,
-        sources=[tuple(r) for r in session.execute(queries.sources_of("device", device_id))],
-        revisions=list(session.execute(queries.revisions_of("device", device_id)).scalars()),
-        identifiers=list(session.execute(queries.identifiers_of(device_id)).scalars()),
-        events=list(session.execute(queries.events_of(device_id)).scalars()),
-        news=[tuple(r) for r in session.execute(queries.news_of(device_id))],
-        links=[tuple(r) for r in session.execute(queries.policies_of_device(device_id))],
+        sources=[tuple(r) for r in session.execute(sources_of("device", device_id))],
+        revisions=list(session.execute(revisions_of("device", device_id)).scalars()),
+        identifiers=list(session.execute(identifiers_of(device_id)).scalars()),
+        events=list(session.execute(events_of(device_id)).scalars()),
+        news=[tuple(r) for r in session.execute(news_of(device_id))],
+        links=[tuple(r) for r in session.execute(policies_of_device(device_id))],
     )
 
 
@@ -80,8 +131,8 @@ def load_policy(session: Session, policy_id: int) -> EntityDetail | None:
     tags, effective = _tags(session, "policy", policy_id)
     return EntityDetail(
         entity=policy, tags=tags, effective=effective,
-        sources=[tuple(r) for r in session.execute(queries.sources_of("policy", policy_id))],
-        revisions=list(session.execute(queries.revisions_of("policy", policy_id)).scalars()),
-        links=[tuple(r) for r in session.execute(queries.devices_of_policy(policy_id))],
+        sources=[tuple(r) for r in session.execute(sources_of("policy", policy_id))],
+        revisions=list(session.execute(revisions_of("policy", policy_id)).scalars()),
+        links=[tuple(r) for r in session.execute(devices_of_policy(policy_id))],
         final_version=session.get(Policy, policy.final_version_id) if policy.final_version_id else None,
     )

@@ -122,7 +122,8 @@ def feed(kind: str):
     fg.updated(max(updated) if updated else context.now())
     for row in rows:
         entry = fg.add_entry(order="append")
-        url = _absolute(detail_endpoint, **({"device_id": row["id"]} if kind == "devices" else {"policy_id": row["id"]}))
+        id_arg = "device_id" if kind == "devices" else "policy_id"
+        url = _absolute(detail_endpoint, **{id_arg: row["id"]})
         entry.id(url)
         entry.link(href=url, rel="alternate", type="text/html")
         entry.updated(datetime.fromisoformat(row["updated_at"]))

@@ -73,6 +73,32 @@ def test_filters_follow_the_query_builders(sessions, catalogue):
     assert all("颅内出血CT影像辅助分诊软件" not in titles(d) for d in got.values())
 
 
+def test_batch_matching_equals_one_query_per_subscription(sessions, catalogue):
+    """The builder combines one query per filter value; the same filters as a single SQL query agree with it."""
+    from sqlalchemy import select
+
+    from tracker.digest import _window, subscription_clauses
+    from tracker.models import Device, Policy
+
+    shapes = [{}, {"areas": ["medical_imaging"], "functions": ["diagnosis", "detection"]},
+              {"diseases": ["lung_nodule", "arrhythmia"], "keywords": ["软件"]}, {"companies": ["鹰瞳", "乐普"]},
+              {"policy_types": ["guidance", "normative"], "areas": ["internet_hospital", "medical_imaging"]},
+              {"ai_only": False, "keywords": ["注射器 无菌"]}]
+    with sessions.begin() as s:
+        for n, filters in enumerate(shapes):
+            add_subscriber(s, f"s{n}@example.org", created=T0, filters=filters)
+    now = T0 + timedelta(days=1)
+    got = digests_by_email(sessions, now)
+    with sessions() as s:
+        for n, filters in enumerate(shapes):
+            expected = set()
+            for kind, model in (("device", Device), ("policy", Policy)):
+                expected |= {(kind, i) for i in s.execute(select(model.id).where(
+                    _window(model, T0, now), *subscription_clauses(kind, filters))).scalars()}
+            assert {(e.item.kind, e.item.id) for e in got[f"s{n}@example.org"].entries} == expected, filters
+    assert titles(got["s5@example.org"]) == {"一次性使用无菌注射器"}
+
+
 def test_items_link_to_their_pages_and_carry_their_areas(sessions, catalogue):
     with sessions.begin() as s:
         add_subscriber(s, "ct@example.org", created=T0, filters={"areas": ["medical_imaging.ct"]})

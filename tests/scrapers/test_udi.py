@@ -1,8 +1,8 @@
 """Tests for scrapers.udi / scrapers.udi_xml: the UDI download listing, the streaming ZIP/XML reader and crawl.
 
 The samples in samples/udi/ are the main inputs (their contents are described in samples/make_udi_samples.py);
-fault cases (XXE, zip bombs, truncation, bad characters) are built here in tmp_path with the same generator
-functions. Certificate numbers are synthetic (serial 99xx).
+fault cases are files in tests/fixtures/udi/ (see its README) or, where they need a temp path or caps (XXE, zip
+bombs), are built here in tmp_path with the same generator functions. Certificate numbers are synthetic (99xx).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from tracker.records import CrawlContext, LayoutChanged, ParseStats
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "udi"
+FIXTURES = ROOT / "tests" / "fixtures" / "udi"
 DAILY = SAMPLES / "attachments" / "UDID_DAY_UPDATE_20261120.zip"
 WEEKLY = SAMPLES / "attachments" / "UDID_WEEKLY_UPDATE_20261109_20261115.zip"
 BASE = "http://udi.test/site"
@@ -97,6 +98,14 @@ def test_listing_real_site_hrefs_stay_absolute():
 def test_listing_layout_change_names_what_is_missing(html, missing):
     with pytest.raises(LayoutChanged) as err:
         udi.parse_listing(html, BASE)
+    assert missing in err.value.what
+
+
+@pytest.mark.parametrize("name, missing", [("download_maintenance.html", ".els-down-con-info"),
+                                           ("download_no_md5.html", "MD5 of UDID_DAY_UPDATE_20261120.zip")])
+def test_listing_fixtures_fail_loudly(name, missing):
+    with pytest.raises(LayoutChanged) as err:
+        udi.parse_listing((FIXTURES / name).read_text(encoding="utf-8"), BASE)
     assert missing in err.value.what
 
 
@@ -185,29 +194,31 @@ def test_control_characters_are_removed_and_counted():
     assert any("removed 2 control characters" in n for n in stats.notes)
 
 
-def test_bad_bytes_and_character_references_are_recovered(tmp_path):
-    doc = gen.udid_document([
-        device(CLASS3, "06970000999986", name="坏\x01字符软件"),
-        device(CLASS3, "06970000999979", name="引用&amp;#1;软件").replace("&amp;#1;", "&#1;"),
-    ]).replace("坏".encode(), b"\xff\xfe")
-    path = tmp_path / "bad.xml"
-    path.write_bytes(doc)
-    [record], stats = parse_path(path)
+def test_bad_bytes_and_character_references_are_recovered():
+    # bad_characters.xml: a raw U+0001 in a description, two non-UTF-8 bytes in a name, a reference &#1; in another
+    [record], stats = parse_path(FIXTURES / "bad_characters.xml")
     assert set(record.udi_di) == {"06970000999986", "06970000999979"}
-    assert "\x01" not in record.product_name and "\x01" not in (record.model_spec or "")
+    assert record.description == "描述含控制字符"
+    assert "\x01" not in record.product_name
     assert any("removed 1 control characters" in n for n in stats.notes)
     assert any("recovered from" in n for n in stats.notes)
+    assert stats.skipped == 0
 
 
-def test_parse_of_xml_text_and_of_anything_else():
+def test_parse_of_xml_text_of_the_listing_and_of_anything_else():
     text = gen.udid_document([device(CLASS3, "06970000999962"), device(CLASS2, "06970000999955")]).decode()
     [record] = udi.parse(text)
     assert record.cert_no == CLASS3 and record.udi_di == ("06970000999962",)
-    for other in [(SAMPLES / "download.html").read_text(encoding="utf-8"), "", "not xml at all",
-                  "<?xml version='1.0'?><other><device/></other>"]:
+    assert udi.parse((SAMPLES / "download.html").read_text(encoding="utf-8"), BASE) == []  # a list page
+    with pytest.raises(LayoutChanged, match="els-down-con-info"):
+        udi.parse((FIXTURES / "download_maintenance.html").read_text(encoding="utf-8"), BASE)
+    for other in ["", "not xml at all", "<p>an HTML fragment</p>",
+                  (FIXTURES / "other_root.xml").read_text(encoding="utf-8")]:
         with pytest.raises(LayoutChanged) as err:
             udi.parse(other)
         assert err.value.what == "udid root"
+    with pytest.raises(LayoutChanged, match="udid root"):
+        parse_path(FIXTURES / "other_root.xml")
 
 
 # --- hostile input ---------------------------------------------------------------------------------------------------
@@ -277,15 +288,10 @@ def test_member_larger_than_its_declared_size_is_an_error(tmp_path):
 
 
 def test_truncated_zip_and_truncated_xml_are_clear_errors(tmp_path):
-    path = tmp_path / "cut.zip"
-    path.write_bytes(DAILY.read_bytes()[: DAILY.stat().st_size // 2])
-    with pytest.raises(UdiArchiveError, match="truncated ZIP"):
-        parse_path(path)
-    doc = gen.udid_document([device(CLASS3, "06970000999894"), device(CLASS3, "06970000999887")])
-    cut_xml = tmp_path / "cut.xml"
-    cut_xml.write_bytes(doc[: doc.index(b"06970000999887") + 20])
-    with pytest.raises(UdiArchiveError, match="truncated XML"):
-        parse_path(cut_xml)
+    with pytest.raises(UdiArchiveError, match="truncated ZIP UDID_DAY_UPDATE_20261120_truncated.zip"):
+        parse_path(FIXTURES / "UDID_DAY_UPDATE_20261120_truncated.zip")
+    with pytest.raises(UdiArchiveError, match="truncated XML truncated_part.xml"):
+        parse_path(FIXTURES / "truncated_part.xml")
     not_zip = tmp_path / "html.zip"
     not_zip.write_bytes(b"PK\x03\x04 then garbage")
     with pytest.raises(UdiArchiveError, match="truncated"):

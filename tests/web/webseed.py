@@ -31,7 +31,8 @@ T1 = datetime(2026, 11, 15, 2, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 XSS_NAME = "<script>alert('xss')</script>骨折X射线影像辅助检测软件"
 XSS_POLICY = '<img src=x onerror="alert(1)">关于人工智能医疗器械的通知'
-RAW_HTML = b"<html><head><title>UDI</title></head><body><script>alert('raw')</script>\xe5\x99\xa8\xe6\xa2\xb0</body></html>"
+RAW_HTML = (b"<html><head><title>UDI</title></head><body><script>alert('raw')</script>"
+            b"\xe5\x99\xa8\xe6\xa2\xb0</body></html>")
 
 LUNG = DeviceRecord(
     cert_no="国械注准20203219901", product_name="肺结节CT影像辅助检测软件", registrant="示例医疗科技有限公司",
