@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator, Mapping
 from urllib.parse import urljoin
 
 from bs4 import Tag
@@ -184,7 +184,8 @@ class _StringPart:
 
 
 def parse_file(path: str | Path, stats: ParseStats, *, scope: str = "class3",
-               limits: ArchiveLimits = ArchiveLimits(), source_url: str | None = None) -> Iterator[DeviceRecord]:
+               limits: ArchiveLimits = ArchiveLimits(), source_url: str | None = None,
+               options: Mapping[str, Any] | None = None) -> Iterator[DeviceRecord]:
     """Stream the DeviceRecords of a UDI download on disk: a .zip (nested ZIPs allowed) or a single .xml part.
 
     `stats` is filled in as the iterator is consumed: `skipped` counts malformed device rows (no or unreadable
@@ -192,9 +193,18 @@ def parse_file(path: str | Path, stats: ParseStats, *, scope: str = "class3",
     True at the end for a full release (UDID_FULL_RELEASE_*). Raises UdiArchiveError
     for damaged/truncated files or a safety cap (`limits`), LayoutChanged for a part whose root is not `<udid>`.
     """
+    scope = (options or {}).get("udi_scope", scope)  # the runs layer hands the same options a crawl gets
     path = Path(path)
     with open(path, "rb") as fh:
         yield from iter_records(fh, path.name, stats, scope=scope, limits=limits, source_url=source_url)
+
+
+def ingest_sort_key(path: Path) -> tuple:
+    """Order of local files for `tracker ingest`, as crawl orders downloads: oldest first, a full release before
+    the updates of its day, anything else (download.html) first. Alphabetical order would store an old full
+    release after newer daily files and mark their certificates missing."""
+    kind = file_kind(path.name)
+    return (name_date(path.name) or date.min, _KIND_ORDER[kind] if kind else -1, path.name)
 
 
 def iter_records(source: IO[bytes], name: str, stats: ParseStats, *, scope: str = "class3",

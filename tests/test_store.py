@@ -178,8 +178,8 @@ def test_another_source_fills_gaps_but_does_not_overwrite(sessions, clock):
         device = session.execute(select(Device)).scalar_one()
     assert device.product_name == "测试软件0"  # owned by udi, which saw it first
     assert device.issued_on == date(2023, 5, 6) and device.acceptance_no == "CSZ2300001"
-    assert device.field_sources["issued_on"] == "nmpa_approvals"
-    assert device.field_sources["product_name"] == "udi"
+    assert device.field_sources["issued_on"]["source"] == "nmpa_approvals"
+    assert device.field_sources["product_name"]["source"] == "udi"
 
 
 def test_links_every_row_to_its_source_documents(sessions, clock):

@@ -128,13 +128,16 @@ def _module_or_exit(loader, slug: str):
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--sample/--live", default=None, help="Mark the data as sample or live (default: guessed from path).")
 @click.option("--base-url", default=None, help="The site URL the folder mirrors (default: the source's real site).")
+@click.option("--reprocess", is_flag=True, help="Parse files again even if the same bytes were stored before.")
 @click.pass_obj
-def ingest_cmd(state: AppState, slug: str, path: Path, sample: bool | None, base_url: str | None) -> None:
+def ingest_cmd(state: AppState, slug: str, path: Path, sample: bool | None, base_url: str | None,
+               reprocess: bool) -> None:
     """Parse a local file or folder and store it through the same path a scheduled run takes."""
     from tracker.runs import ingest_path, scraper_module
 
     _module_or_exit(scraper_module, slug)
-    result = ingest_path(state.settings, state.sessions, slug, path, is_sample=sample, base_url=base_url)
+    result = ingest_path(state.settings, state.sessions, slug, path, is_sample=sample, base_url=base_url,
+                         reprocess=reprocess)
     _audit(state, "import", result, {"path": str(path.resolve()), "sample": sample})
     click.echo(result.summary())
     sys.exit(0 if result.outcome in ("ok", "empty") else 1)

@@ -50,6 +50,7 @@ class RunResult:
     skipped: int = 0
     out_of_scope: int = 0
     missing: int = 0
+    unchanged_documents: int = 0
     error: str | None = None
     evidence: str | None = None
 
@@ -57,9 +58,15 @@ class RunResult:
         """One line for a terminal or a log."""
         text = (f"{self.source}: {self.outcome} (run {self.run_id}) fetched={self.fetched} new={self.new} "
                 f"changed={self.changed} unchanged={self.unchanged} skipped={self.skipped} "
-                f"out_of_scope={self.out_of_scope} missing={self.missing}")
+                f"out_of_scope={self.out_of_scope} missing={self.missing}"
+                + (f" (documents already stored: {self.unchanged_documents})" if self.unchanged_documents else ""))
         return text + (f"\n  error: {self.error}" if self.error else "") + (
             f"\n  evidence: {self.evidence}" if self.evidence else "")
+
+
+def source_options(settings: Settings) -> dict:
+    """Source-specific settings handed to crawls and file parsers alike."""
+    return {"udi_scope": settings.udi_scope}
 
 
 def scraper_module(slug: str) -> ModuleType:
@@ -85,7 +92,7 @@ def run_source(
             known_keys=known_keys(session, slug),
             bootstrap=bootstrap,
             max_pages=max_pages,
-            options={"udi_scope": settings.udi_scope},
+            options=source_options(settings),
         )
     if own_fetcher:
         extra: dict = {}
@@ -106,7 +113,7 @@ def run_source(
 
 def ingest_path(
     settings: Settings, sessions: sessionmaker[Session], slug: str, path: Path, *, is_sample: bool | None = None,
-    base_url: str | None = None, trigger: str = "ingest", now: Clock = utcnow,
+    base_url: str | None = None, trigger: str = "ingest", now: Clock = utcnow, reprocess: bool = False,
 ) -> RunResult:
     """Parse local files (a file or every file in a folder, sorted) and store them exactly as a scheduled run would."""
     module = scraper_module(slug)
@@ -114,14 +121,17 @@ def ingest_path(
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
     sample = is_sample if is_sample is not None else (settings.sample_mode or "samples" in path.resolve().parts)
-    return _run(settings, sessions, slug, lambda: _file_pages(module, path, now, base_url), trigger, sample, now)
+    return _run(settings, sessions, slug, lambda: _file_pages(module, path, now, base_url, source_options(settings)), trigger, sample, now,
+                reprocess)
 
 
-def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None) -> Iterator[Page]:
+def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None,
+                options: dict) -> Iterator[Page]:
     if path.is_dir():
-        # Files named _* are the sample server's routing metadata, not documents of the source.
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INGEST_SUFFIXES
-                       and not p.name.startswith("_"))
+        # Files named _* are the sample server's routing metadata, not documents of the source. A source whose
+        # files must go in a certain order (UDI: oldest first) says so with `ingest_sort_key`.
+        files = sorted((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INGEST_SUFFIXES
+                        and not p.name.startswith("_")), key=getattr(module, "ingest_sort_key", None))
     else:
         files = [path]
     root = path if path.is_dir() else path.parent
@@ -136,7 +146,7 @@ def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None
         )
         stats = ParseStats()
         if file.suffix.lower() in BINARY_SUFFIXES and hasattr(module, "parse_file"):
-            records: Iterable = module.parse_file(file, stats)
+            records: Iterable = module.parse_file(file, stats, options=options)
         else:
             records = module.parse(response.text(), page_url)
         yield Page(response=response, records=records, stats=stats, key=file.name)
@@ -144,7 +154,7 @@ def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None
 
 def _run(
     settings: Settings, sessions: sessionmaker[Session], slug: str, pages: Callable[[], Iterable[Page]],
-    trigger: str, is_sample: bool, now: Clock,
+    trigger: str, is_sample: bool, now: Clock, reprocess: bool = False,
 ) -> RunResult:
     run_id = start_run(sessions, slug, trigger=trigger, is_sample=is_sample, now=now())
     result = RunResult(run_id=run_id, source=slug, outcome="running")
@@ -153,6 +163,13 @@ def _run(
     try:
         with archive.writer(f"{slug}-run{run_id}", now=now()) as warc:
             for page in pages():
+                if not reprocess and _already_stored(sessions, page):
+                    # The same bytes from the same URL were stored in full before: reading them again can only
+                    # repeat what is known (or, for an old complete listing, wrongly mark newer rows missing).
+                    result.fetched += 1
+                    result.unchanged_documents += 1
+                    records_seen += 1
+                    continue
                 stored, seen = _store_page(sessions, warc, slug, page, run_id, is_sample, now, result)
                 records_seen += seen
                 listed += page.stats.listed
@@ -187,6 +204,13 @@ def _archive_evidence(archive: Archive, sessions: sessionmaker[Session], slug: s
             content_type=response.headers.get("content-type"), warc_path=ref.warc_path, warc_offset=ref.offset,
             warc_length=ref.length, run_id=run_id, is_sample=is_sample,
         )
+
+
+def _already_stored(sessions: sessionmaker[Session], page: Page) -> bool:
+    with sessions() as session:
+        return session.execute(select(SourceDocument.id).where(
+            SourceDocument.url == page.response.url, SourceDocument.sha256 == page.response.sha256)
+        ).first() is not None
 
 
 def _store_page(

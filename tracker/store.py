@@ -4,8 +4,8 @@ Every writer here follows the same pattern so a re-run of unchanged data writes 
 load the existing rows for a batch of keys, compare field by field, INSERT … ON CONFLICT DO NOTHING the new ones,
 UPDATE only changed fields, and append one `revision` row per changed field.
 
-Which source may overwrite a field: the first source that fills a field owns it (`field_sources`); another source only
-fills gaps. Without that, two sources that spell a product name differently would flip it on every alternate run and
+Which source may overwrite a field: the first source that fills a field owns it (`field_sources`, see `merge_fields`);
+another source only fills gaps. Without that, two sources that spell a product name differently would flip it on every alternate run and
 flood the history with revisions that mean nothing.
 """
 from __future__ import annotations
@@ -96,11 +96,15 @@ def add_revisions(session: Session, entity_type: str, rows: Iterable[tuple[int, 
 
 
 def merge_fields(
-    existing: dict[str, Any] | None, incoming: dict[str, Any], field_sources: dict[str, str], source: str
-) -> tuple[dict[str, Any], dict[str, str]]:
+    existing: dict[str, Any] | None, incoming: dict[str, Any], field_sources: dict[str, Any], source: str,
+    document_id: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The field changes an incoming record may make to an existing row, and the updated field ownership.
 
-    A None incoming value never blanks a field (a source that does not know a field says nothing about it).
+    `field_sources` maps a field to {"source": slug, "document": id} of what last set it. A None incoming value
+    never blanks a field (a source that does not know a field says nothing about it). Another source only fills
+    gaps; the owning source overwrites, except from a document stored before the one that set the value: sources
+    are read oldest first, so an older document read again must not undo a newer one.
     """
     changes: dict[str, Any] = {}
     owners = dict(field_sources)
@@ -108,11 +112,16 @@ def merge_fields(
         if value is None or value == "" or value == ():
             continue
         old = None if existing is None else existing.get(field)
-        if old is not None and owners.get(field) not in (None, source):
-            continue
-        if old != value:
-            changes[field] = value
-        owners[field] = source
+        owner = owners.get(field) or {}
+        if old is not None and owner:
+            if owner.get("source") != source:
+                continue
+            if document_id is not None and owner.get("document") is not None and document_id < owner["document"]:
+                continue
+        if old != value or not owner:
+            if old != value:
+                changes[field] = value
+            owners[field] = {"source": source, "document": document_id}
     return changes, owners
 
 
@@ -185,7 +194,16 @@ def mark_missing(session: Session, seen_ids: set[int], ctx: WriteContext) -> int
     rows = session.execute(
         select(Device.id, Device.status).where(Device.id.in_(linked), Device.status == "active")
     ).all()
-    gone = [device_id for device_id, _status in rows if device_id not in seen_ids]
+    newer: set[int] = set()
+    if ctx.document_id is not None:
+        # Documents stored after this listing hold newer knowledge (sources are read oldest first): a device they
+        # vouch for is not missing just because an older complete listing (read again) lacks it.
+        newer = set(session.execute(
+            select(RecordSource.entity_id).join(SourceDocument, SourceDocument.id == RecordSource.document_id)
+            .where(RecordSource.entity_type == "device", SourceDocument.source == ctx.source,
+                   SourceDocument.id > ctx.document_id)
+        ).scalars())
+    gone = [device_id for device_id, _status in rows if device_id not in seen_ids and device_id not in newer]
     for chunk in chunks(gone, 500):
         session.execute(update(Device).where(Device.id.in_(chunk)).values(status="missing", updated_at=ctx.now))
         add_revisions(session, "device", ((i, "status", "active", "missing") for i in chunk), ctx)

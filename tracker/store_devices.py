@@ -91,7 +91,7 @@ def _upsert_batch(session: Session, records: list[DeviceRecord], ctx: WriteConte
         incoming = _incoming_values(record)
         old = existing.get(cert)
         if old is None:
-            changes, owners = merge_fields(None, incoming, {}, ctx.source)
+            changes, owners = merge_fields(None, incoming, {}, ctx.source, ctx.document_id)
             new_rows.append({
                 **{name: None for name in (*DEVICE_FIELDS, "category_code")}, **changes,
                 "cert_no": cert, "status": _status(changes), "company_id": company_ids.get(record.registrant or ""),
@@ -101,7 +101,8 @@ def _upsert_batch(session: Session, records: list[DeviceRecord], ctx: WriteConte
             continue
         if old.get("di_published_on") and incoming.get("di_published_on"):
             incoming["di_published_on"] = min(old["di_published_on"], incoming["di_published_on"])
-        changes, owners = merge_fields(old, incoming, old.get("field_sources") or {}, ctx.source)
+        changes, owners = merge_fields(old, incoming, old.get("field_sources") or {}, ctx.source,
+                                       ctx.document_id)
         status = "cancelled" if (changes.get("withdrawn_on") or old.get("withdrawn_on")) else "active"
         if status != old["status"]:
             changes["status"] = status

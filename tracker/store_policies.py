@@ -71,7 +71,7 @@ def upsert_policies(session: Session, records: Iterable[PolicyRecord], ctx: Writ
         incoming = _values(record)
         row = _find_existing(session, record, key, tkey)
         if row is None:
-            changes, owners = merge_fields(None, incoming, {}, ctx.source)
+            changes, owners = merge_fields(None, incoming, {}, ctx.source, ctx.document_id)
             row = Policy(
                 key=key, title_key=tkey, **{name: None for name in POLICY_FIELDS}, is_sample=ctx.is_sample,
                 field_sources=owners, first_seen=ctx.now, updated_at=ctx.now, status="active", is_ai=False,
@@ -86,7 +86,8 @@ def upsert_policies(session: Session, records: Iterable[PolicyRecord], ctx: Writ
             out.touched_ids.add(row.id)
         else:
             current = {name: getattr(row, name) for name in POLICY_FIELDS}
-            changes, owners = merge_fields(current, incoming, row.field_sources or {}, ctx.source)
+            changes, owners = merge_fields(current, incoming, row.field_sources or {}, ctx.source,
+                                          ctx.document_id)
             if changes or owners != (row.field_sources or {}):
                 for name, value in changes.items():
                     setattr(row, name, value)

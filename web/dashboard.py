@@ -2,7 +2,7 @@
 and the health of every source at a glance."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+from flask import Blueprint, render_template
 
 from tracker import taxonomy
 from web import chart, context, stats
@@ -29,8 +29,3 @@ def index():
         crowding_report=taxonomy.CROWDING_REPORT,
     )
 
-
-@bp.get("/favicon.ico")
-def favicon():
-    """Browsers ask for /favicon.ico on pages without an icon link (feeds, raw copies): answer with the site icon."""
-    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)

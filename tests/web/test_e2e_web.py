@@ -51,12 +51,18 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_url):
-    """A fresh browser context (no cookies) whose console errors and CSP violations fail the test."""
+    """A fresh browser context (no cookies) whose script errors, CSP violations and failed requests fail the test.
+
+    The browser's own /favicon.ico request (made for documents without an icon link, such as a feed) is not ours.
+    """
     context = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True, base_url=live_url)
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     yield page
     context.close()
     assert not problems, problems
