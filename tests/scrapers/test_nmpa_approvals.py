@@ -15,8 +15,9 @@ from werkzeug import Response as WzResponse
 from scrapers import nmpa_approvals as scraper
 from scrapers import udi
 from tracker.charset import decode_text
-from tracker.fetch import Blocked, FetchError, HttpFetcher, Response
+from tracker.fetch import Blocked, FetchError, HttpFetcher
 from tracker.records import ApprovalEvent, CrawlContext, LayoutChanged, ParseStats
+from tests.scrapers import samplefetch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_approvals"
@@ -32,23 +33,11 @@ def sample(name: str) -> str:
     return (SAMPLES / name).read_text(encoding="utf-8")
 
 
-class SampleFetcher:
-    """Serves samples/nmpa_approvals as if it were the site below `base`; missing files are HTTP 404."""
+class SampleFetcher(samplefetch.SampleFetcher):
+    """samples/nmpa_approvals served at `base` (the real site by default)."""
 
     def __init__(self, base: str = BASE) -> None:
-        self.base = base.rstrip("/") + "/"
-        self.requested: list[str] = []
-
-    def get(self, url: str, *, headers=None, max_bytes=None, conditional=False) -> Response:
-        self.requested.append(url)
-        path = SAMPLES / url.removeprefix(self.base)
-        if not url.startswith(self.base) or not path.is_file():
-            raise FetchError(f"HTTP 404 from {url}", url=url, status=404)
-        return Response(url=url, status=200, headers={"content-type": "text/html"}, content=path.read_bytes(),
-                        fetched_at=NOW)
-
-    def close(self) -> None:
-        pass
+        super().__init__("nmpa_approvals", base, NOW)
 
 
 def url(name: str) -> str:

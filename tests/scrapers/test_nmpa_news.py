@@ -10,8 +10,9 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_news as scraper
-from tracker.fetch import Blocked, FetchError, HttpFetcher, Response
+from tracker.fetch import Blocked, HttpFetcher, Response
 from tracker.records import CrawlContext, LayoutChanged
+from tests.scrapers import samplefetch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_news"
@@ -32,23 +33,11 @@ def url(rel: str, base: str = BASE) -> str:
     return f"{base}/{rel}"
 
 
-class SampleFetcher:
-    """Serves samples/nmpa_news as if it were the site at `base`; missing files are HTTP 404."""
+class SampleFetcher(samplefetch.SampleFetcher):
+    """samples/nmpa_news served at `base` (the real site by default)."""
 
     def __init__(self, base: str = BASE) -> None:
-        self.base = base.rstrip("/") + "/"
-        self.requested: list[str] = []
-
-    def get(self, url: str, *, headers=None, max_bytes=None, conditional=False) -> Response:
-        self.requested.append(url)
-        path = SAMPLES / url.removeprefix(self.base)
-        if not url.startswith(self.base) or not path.is_file():
-            raise FetchError(f"HTTP 404 from {url}", url=url, status=404)
-        return Response(url=url, status=200, headers={"content-type": "text/html"}, content=path.read_bytes(),
-                        fetched_at=NOW)
-
-    def close(self) -> None:
-        pass
+        super().__init__("nmpa_news", base, NOW)
 
 
 # ---------------------------------------------------------------- parse

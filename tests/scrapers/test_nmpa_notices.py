@@ -12,8 +12,9 @@ from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_notices as scraper
 from tracker.docno import core_title, policy_key, strip_draft_markers
-from tracker.fetch import Blocked, FetchError, HttpFetcher, Response
+from tracker.fetch import Blocked, FetchError, HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged
+from tests.scrapers import samplefetch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_notices"
@@ -36,23 +37,11 @@ def url(rel: str, base: str = BASE) -> str:
     return f"{base}/{rel}"
 
 
-class SampleFetcher:
-    """Serves samples/nmpa_notices as if it were the site at `base`; missing files are HTTP 404."""
+class SampleFetcher(samplefetch.SampleFetcher):
+    """samples/nmpa_notices served at `base` (the real site by default)."""
 
     def __init__(self, base: str = BASE) -> None:
-        self.base = base.rstrip("/") + "/"
-        self.requested: list[str] = []
-
-    def get(self, url: str, *, headers=None, max_bytes=None, conditional=False) -> Response:
-        self.requested.append(url)
-        path = SAMPLES / url.removeprefix(self.base)
-        if not url.startswith(self.base) or not path.is_file():
-            raise FetchError(f"HTTP 404 from {url}", url=url, status=404)
-        return Response(url=url, status=200, headers={"content-type": "text/html"}, content=path.read_bytes(),
-                        fetched_at=NOW)
-
-    def close(self) -> None:
-        pass
+        super().__init__("nmpa_notices", base, NOW)
 
 
 # ---------------------------------------------------------------- list pages
@@ -227,8 +216,8 @@ def test_challenge_page_raises_blocked(httpserver) -> None:
 
 
 def test_gb2312_page_with_gbk_only_characters(httpserver) -> None:
-    listing = (f'<html><head><meta charset="utf-8"></head><body><div class="list"><ul>'
-               f'<li><a href="./20230506100000000.html">测试</a><span>2023-05-06</span></li></ul></div></body></html>')
+    listing = ('<html><head><meta charset="utf-8"></head><body><div class="list"><ul>'
+               '<li><a href="./20230506100000000.html">测试</a><span>2023-05-06</span></li></ul></div></body></html>')
     httpserver.expect_request(f"/{GGTG}/index.html").respond_with_data(listing, content_type="text/html; charset=utf-8")
     httpserver.expect_request(f"/{GGTG}/index_1.html").respond_with_data("no", status=404)
     httpserver.expect_request(f"/{GGTG}/20230506100000000.html").respond_with_data(
