@@ -137,9 +137,9 @@ def _tracker(*args: str) -> list[str]:
 
 
 def _web(port: int) -> list[str]:
-    code = ("from werkzeug.serving import run_simple; from web import create_app; "
-            f"run_simple('127.0.0.1', {port}, create_app(), threaded=True)")
-    return [sys.executable, "-c", code]
+    # gunicorn, as in production (DESIGN.md §4); the factory reads its settings from the TRACKER_* environment.
+    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+            "--graceful-timeout", "5", "--access-logfile", "-", "web:create_app()"]
 
 
 @click.command("dev")

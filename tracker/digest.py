@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -229,7 +229,8 @@ class DigestBuilder:
         self._items: dict[tuple[str, int], Item] = {}
         self._updated: dict[tuple[str, int], datetime] = {}
         self._atoms: dict[Any, frozenset[int]] = {}
-        self._matches: dict[tuple, tuple[tuple[str, int], ...]] = {}
+        self._windows: dict[tuple[str, datetime], frozenset[int]] = {}
+        self._matches: dict[tuple, tuple[Entry, ...]] = {}
         self._candidates: dict[str, frozenset[int]] = {}
         self._earliest: datetime | None = None
 
@@ -241,15 +242,10 @@ class DigestBuilder:
         digests = []
         for due in dues:
             sub = due.subscription
-            entries = tuple(
-                Entry(item=self._items[k], change="new" if self._items[k].first_seen >= due.window_start
-                      else "changed")
-                for k in self._match(sub, due.window_start)
-            )
             digests.append(Digest(
                 subscription_id=sub.id, subscriber_id=sub.subscriber_id, email=due.email, lang=due.lang,
                 frequency=frequency, period_key=key, window_start=due.window_start, window_end=self.window_end,
-                entries=entries,
+                entries=self._match(sub, due.window_start),
             ))
         return digests
 
@@ -260,6 +256,7 @@ class DigestBuilder:
         self._earliest = earliest
         self._atoms.clear()
         self._matches.clear()
+        self._windows.clear()
         for kind, model in (("device", Device), ("policy", Policy)):
             self._candidates[kind] = frozenset(self.session.execute(
                 select(model.id).where(_window(model, earliest, self.window_end))).scalars())
@@ -280,7 +277,7 @@ class DigestBuilder:
                 select(model.id).where(*where, *conditions(flt))).scalars()) if candidates else frozenset()
         return self._atoms[flt]
 
-    def _match(self, sub: Subscription, start: datetime) -> tuple[tuple[str, int], ...]:
+    def _match(self, sub: Subscription, start: datetime) -> tuple[Entry, ...]:
         filters = normalize_filters(sub.filters)
         cache_key = (json.dumps(filters, sort_keys=True), sub.include_devices, sub.include_policies, start)
         if cache_key in self._matches:
@@ -289,15 +286,24 @@ class DigestBuilder:
         for kind, wanted in (("device", sub.include_devices), ("policy", sub.include_policies)):
             if not wanted or not self._candidates[kind]:
                 continue
-            ids = {i for i in self._candidates[kind] if self._in_window((kind, i), start)}
+            ids = set(self._windowed(kind, start))
             for group in filter_groups(kind, filters):
                 if not ids:
                     break
                 ids &= frozenset().union(*(self._atom(kind, flt) for flt in group))
             found += [(kind, i) for i in ids]
         found.sort(key=lambda k: _sort_key(self._items[k]))
-        self._matches[cache_key] = tuple(found)
+        self._matches[cache_key] = tuple(
+            Entry(item=self._items[k], change="new" if self._items[k].first_seen >= start else "changed")
+            for k in found)
         return self._matches[cache_key]
+
+    def _windowed(self, kind: str, start: datetime) -> frozenset[int]:
+        """Candidates new or changed in [start, window end); most subscriptions share a start, so it is cached."""
+        key = (kind, start)
+        if key not in self._windows:
+            self._windows[key] = frozenset(i for i in self._candidates[kind] if self._in_window((kind, i), start))
+        return self._windows[key]
 
     def _in_window(self, key: tuple[str, int], start: datetime) -> bool:
         # The same test as _window() in SQL, for windows that start later than the earliest one.

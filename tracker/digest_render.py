@@ -59,7 +59,14 @@ def _env() -> Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, undefined=StrictUndefined,
     )
     env.filters["change"] = lambda change: "{} / {}".format(*CHANGE_LABELS[change])
+    env.filters["meta"] = item_meta
     return env
+
+
+def item_meta(item) -> str:
+    """'registrant · certificate no. · type · date', leaving out what an item lacks."""
+    parts = [item.who, item.ref, item.extra, item.day.isoformat() if item.day else None]
+    return " · ".join(p for p in parts if p)
 
 
 def sections(entries: tuple[Entry, ...]) -> tuple[Section, ...]:

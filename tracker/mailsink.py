@@ -7,6 +7,7 @@ the outbox stored for it.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import socket
@@ -51,8 +52,6 @@ class FolderHandler:
         """Store the message; the reply is sent only after the file exists, so an accepted message is never lost."""
         if self.delay:
             # Tests slow the sink down to catch a sender in the middle of a batch.
-            import asyncio
-
             await asyncio.sleep(self.delay)
         with self._lock:
             n = next(self._counter)

@@ -113,7 +113,7 @@ def _code(args: Mapping[str, Any], name: str, facet: str, *, top: bool | None = 
 
 def _sort(args: Mapping[str, Any], allowed: Iterable[str], default: str) -> str:
     value = _text(args, "sort", 20) or default
-    return value if value.lstrip("-") in tuple(allowed) else default
+    return value if value.removeprefix("-") in tuple(allowed) else default
 
 
 class _Filter:
@@ -308,7 +308,7 @@ def device_conditions(f: DeviceFilter) -> list[Any]:
 
 
 def _ordering(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[Any]:
-    column = columns[sort.lstrip("-")]
+    column = columns[sort.removeprefix("-")]
     order = column.desc() if sort.startswith("-") else column.asc()
     return [order.nulls_last(), tiebreak.desc()]
 

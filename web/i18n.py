@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, g, request
 
 from tracker import taxonomy
+from tracker.queries import POLICY_TYPE_LABELS
 
 LANGS = ("zh", "en")
 COOKIE = "lang"
@@ -335,6 +336,28 @@ def switch_url() -> str:
     return request.path + "?" + urlencode(args, doseq=True)
 
 
+def doc_type_label(stored: str | None) -> str:
+    """A policy's stored type (the Chinese label of TAXONOMY.md §4) in the request's language."""
+    code = next((c for c, zh in POLICY_TYPE_LABELS.items() if zh == stored), None)
+    return label(code) if code else (stored or "")
+
+
+def field_value(name: str, value: str | None) -> str:
+    """A stored field value (as the history keeps it: text) in words where the field is a code or a flag."""
+    if value is None:
+        return ""
+    prefixed = {"origin": "origin_", "status": "status_", "stage": "stage_"}
+    if name in prefixed and f"{prefixed[name]}{value}" in MESSAGES:
+        return gettext(f"{prefixed[name]}{value}")
+    if name in ("is_ai", "is_sample") and value in ("true", "false"):
+        return gettext("yes" if value == "true" else "no")
+    if name == "mgmt_class" and value.isdigit():
+        return gettext("class_n", n=value)
+    if name == "doc_type":
+        return doc_type_label(value)
+    return value
+
+
 def evidence_field(name: str | None) -> str:
     """The label of a classifier evidence field ("name", "description", ...); the name itself when unknown."""
     key = f"ev_{name}"
@@ -353,4 +376,5 @@ def init_app(app: Flask) -> None:
     """Make `_`, `label` and `lang` available to templates and remember the chosen language."""
     app.after_request(remember)
     app.jinja_env.globals.update(_=gettext, label=label, lang=lang, switch_url=switch_url,
-                                  report_title=report_title, evidence_field=evidence_field)
+                                  report_title=report_title, evidence_field=evidence_field,
+                                  doc_type_label=doc_type_label, field_value=field_value)

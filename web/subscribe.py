@@ -21,7 +21,7 @@ from tracker import taxonomy
 from tracker.digest import FREQUENCIES, normalize_filters
 from tracker.models import Consent, Subscriber, Subscription
 from tracker.outbox import queue_confirmation
-from tracker.tokens import PATHS, InvalidToken, read_token
+from tracker.tokens import PATHS, InvalidToken, make_token, read_token
 from web import context
 from web.i18n import lang
 
@@ -98,11 +98,14 @@ def t(key: str, **values: object) -> str:
 
 
 def _options() -> dict[str, list[tuple[str, str]]]:
-    def pairs(facet: str) -> list[tuple[str, str]]:
-        return [(n.code, ("— " if n.parent else "") + taxonomy.label(n.code, lang())) for n in taxonomy.nodes(facet)]
+    def pairs(nodes) -> list[tuple[str, str]]:
+        return [(n.code, ("— " if n.parent else "") + taxonomy.label(n.code, lang())) for n in nodes]
 
-    return {"areas": pairs("area"), "functions": pairs("function"), "diseases": pairs("disease"),
-            "policy_types": pairs("policy_type")}
+    areas = []
+    for top in (n for n in taxonomy.nodes("area") if n.parent is None):
+        areas += [top, *taxonomy.children(top.code)]  # sub-areas right under their parent
+    return {"areas": pairs(areas), "functions": pairs(taxonomy.nodes("function")),
+            "diseases": pairs(taxonomy.nodes("disease")), "policy_types": pairs(taxonomy.nodes("policy_type"))}
 
 
 def _form_values(source) -> dict:
@@ -221,7 +224,7 @@ def submit():
 @bp.get(PATHS["confirm"].replace("{token}", "<token>"))
 def confirm_page(token: str):
     """A page with one button: following a link alone confirms nothing (mail scanners open links)."""
-    subscriber, error = _subscriber("confirm", token)
+    subscriber, _ = _subscriber("confirm", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     return render_template("subscribe/confirm.html", t=t, subscriber=subscriber, token=token)
@@ -230,7 +233,7 @@ def confirm_page(token: str):
 @bp.post(PATHS["confirm"].replace("{token}", "<token>"))
 def confirm(token: str):
     """Activate the subscriber (double opt-in done) and show the manage page."""
-    subscriber, error = _subscriber("confirm", token)
+    subscriber, _ = _subscriber("confirm", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     now = context.now()
@@ -243,8 +246,6 @@ def confirm(token: str):
                 # The window of the first digest starts at confirmation, not at the form.
                 sub.created_at = sub.updated_at = now
             _consent(session, row, "confirm", _prefs_of(sub))
-    from tracker.tokens import make_token
-
     manage = make_token(current_app.config["SECRET_KEY"], "manage", subscriber.id, subscriber.email)
     return redirect(url_for("subscribe.manage", token=manage, done="confirmed"), code=303)
 
@@ -252,7 +253,7 @@ def confirm(token: str):
 @bp.route(PATHS["manage"].replace("{token}", "<token>"), methods=["GET", "POST"])
 def manage(token: str):
     """View and change preferences (reached from every email)."""
-    subscriber, error = _subscriber("manage", token)
+    subscriber, _ = _subscriber("manage", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     notice = {"confirmed": t("confirmed")}.get(request.args.get("done", ""))
@@ -275,8 +276,6 @@ def manage(token: str):
             notice = t("saved")
     else:
         prefs = _prefs_of(_subscription(context.db(), subscriber.id))
-    from tracker.tokens import make_token
-
     unsub = make_token(current_app.config["SECRET_KEY"], "unsubscribe", subscriber.id, subscriber.email)
     return _render_form("manage.html", prefs, subscriber=subscriber, notice=notice, errors=errors,
                         unsubscribe_url=url_for("subscribe.unsubscribe_page", token=unsub)), 400 if errors else 200
@@ -285,7 +284,7 @@ def manage(token: str):
 @bp.get(PATHS["unsubscribe"].replace("{token}", "<token>"))
 def unsubscribe_page(token: str):
     """RFC 8058: a GET (a person, or a link scanner) only shows a confirmation page."""
-    subscriber, error = _subscriber("unsubscribe", token)
+    subscriber, _ = _subscriber("unsubscribe", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     return render_template("subscribe/unsubscribe.html", t=t, subscriber=subscriber, token=token)
@@ -294,7 +293,7 @@ def unsubscribe_page(token: str):
 @bp.post(PATHS["unsubscribe"].replace("{token}", "<token>"))
 def unsubscribe(token: str):
     """RFC 8058 one-click: a POST unsubscribes at once (and repeating it is harmless)."""
-    subscriber, error = _subscriber("unsubscribe", token)
+    subscriber, _ = _subscriber("unsubscribe", token)
     if subscriber is None:
         abort(404)
     now = context.now()

@@ -120,7 +120,7 @@ def test_windows_chain_from_the_last_digest_and_report_changes(sessions, setting
 
     # Next day: one brand-new CT device, and the old one changed after the first digest.
     day2 = day1 + timedelta(days=1)
-    from sqlalchemy import select, update
+    from sqlalchemy import update
 
     from tracker.models import Device
     with sessions.begin() as s:

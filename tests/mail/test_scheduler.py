@@ -15,13 +15,12 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from mailkit import ROOT, T0, tracker_cmd, tracker_env
 from sqlalchemy import select
 
-from tracker import schedule
+from tracker import schedjobs
 from tracker.config import Settings
 from tracker.models import ScrapeRun, SourceDocument
+from tracker.schedjobs import Runtime, recover_stuck_runs, run_scrape
 from tracker.schedlock import ProcessLock
-from tracker.schedule import (
-    Runtime, job_specs, make_scheduler, parse_when, recover_stuck_runs, run_scrape, source_slugs, sync_jobs,
-)
+from tracker.schedule import job_specs, make_scheduler, parse_when, source_slugs, sync_jobs
 
 
 @pytest.fixture
@@ -69,7 +68,7 @@ def test_misfires_after_a_restart(settings, sessions, monkeypatch):
         job.next_run_time = now - missed_since
         store.update_job(job)
 
-    monkeypatch.setattr(schedule, "_RUNTIME", Runtime(settings=settings, sessions=sessions))
+    monkeypatch.setattr(schedjobs, "_RUNTIME", Runtime(settings=settings, sessions=sessions))
     second, store = make_scheduler(settings, blocking=False)
     assert sync_jobs(second, store, specs, settings.timezone) == {"digest:daily": "kept", "outbox:flush": "kept"}
     events: list[tuple[str, int]] = []
@@ -108,7 +107,7 @@ def test_a_scrape_past_its_time_limit_is_stopped_and_recorded(settings, sessions
     settings = settings.replace(source_urls={"udi": hanging_server})
     started = time.monotonic()
     assert run_scrape(settings, sessions, "udi", limit=3) == "timed out"
-    assert time.monotonic() - started < 3 + schedule.STOP_GRACE
+    assert time.monotonic() - started < 3 + schedjobs.STOP_GRACE
     with sessions() as s:
         (run,) = s.execute(select(ScrapeRun)).scalars().all()
         documents = s.execute(select(SourceDocument)).scalars().all()

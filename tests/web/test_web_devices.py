@@ -189,6 +189,7 @@ def test_as_of_date_shows_the_record_as_it_stood(client, web_env):
     eye = web_env.ids.devices["eye"]
     soup = BeautifulSoup(client.get(f"/devices/{eye}?asof=2026-11-12").get_data(as_text=True), "lxml")
     assert soup.select_one("#asof-view dd[data-field=description]").get_text() == "眼底照片分析"
+    assert soup.select_one("#asof-view dd[data-field=origin]").get_text() == "境内"  # codes shown in words
     soup = BeautifulSoup(client.get(f"/devices/{eye}?asof=2026-11-16").get_data(as_text=True), "lxml")
     assert soup.select_one("#asof-view dd[data-field=description]").get_text() == "基于深度学习的眼底照片分析"
     soup = BeautifulSoup(client.get(f"/devices/{eye}?asof=2026-11-01").get_data(as_text=True), "lxml")

@@ -88,7 +88,7 @@ def test_policy_as_of_before_it_was_recorded(client, web_env):
     assert "尚未收录" in soup.select_one("#asof-view").get_text()
     soup = BeautifulSoup(client.get(f"/policies/{web_env.ids.policies['draft']}?asof=2026-11-20")
                          .get_data(as_text=True), "lxml")
-    assert soup.select_one("#asof-view dd[data-field=stage]").get_text() == "draft"
+    assert soup.select_one("#asof-view dd[data-field=stage]").get_text() == "征求意见"
 
 
 def test_unknown_policy_is_404(client):
