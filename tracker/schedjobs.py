@@ -24,9 +24,11 @@ from typing import Callable, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tracker.alerts import check_sources
 from tracker.config import Settings
 from tracker.db import make_engine, make_session_factory
 from tracker.models import ScrapeRun
+from tracker.outbox import enqueue_digests, send_pending
 
 log = logging.getLogger("tracker.schedule")
 
@@ -55,7 +57,6 @@ class Runtime:
     time_limits: Mapping[str, float] = field(default_factory=dict)
     children: set = field(default_factory=set)
     stopping: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
     now: Callable[[], datetime] = utcnow
 
 
@@ -80,29 +81,21 @@ def scrape_job(slug: str) -> str:
     outcome = run_scrape(rt.settings, rt.sessions, slug, limit=time_limit(rt.settings, slug, rt.time_limits),
                          children=rt.children, stopping=rt.stopping, now=rt.now)
     if not rt.stopping.is_set():
-        from tracker.alerts import check_sources
-
         check_sources(rt.sessions, rt.settings, [slug], rt.now())
     return outcome
 
 
 def digest_job(frequency: str) -> str:
     """Job digest:<frequency>: enqueue the period's digests, then send what is pending."""
-    from tracker.outbox import enqueue_digests, send_pending
-
     rt = _runtime()
     queued = enqueue_digests(rt.sessions, rt.settings, frequency, rt.now())
     sent = send_pending(rt.sessions, rt.settings, now=rt.now, should_stop=rt.stopping.is_set)
-    summary = f"{frequency} {queued.period_key}: due={queued.due} queued={queued.queued} sent={sent.sent} " \
-              f"retry={sent.retry} failed={sent.failed}"
-    log.info("digest %s", summary)
-    return summary
+    return (f"{queued.period_key}: due={queued.due} queued={queued.queued} sent={sent.sent} retry={sent.retry} "
+            f"failed={sent.failed}")
 
 
 def flush_job() -> str:
     """Job outbox:flush: send pending mail (opt-in confirmations, retries)."""
-    from tracker.outbox import send_pending
-
     rt = _runtime()
     sent = send_pending(rt.sessions, rt.settings, now=rt.now, should_stop=rt.stopping.is_set)
     return f"sent={sent.sent} retry={sent.retry} failed={sent.failed}"
@@ -110,8 +103,7 @@ def flush_job() -> str:
 
 def health_job() -> str:
     """Job health:check: end runs stuck in `running`, then judge every source (staleness alerts)."""
-    from tracker.alerts import check_sources
-    from tracker.schedule import source_slugs
+    from tracker.schedule import source_slugs  # the composition root owns the source registry
 
     rt = _runtime()
     stuck = recover_stuck_runs(rt.sessions, rt.now(), lambda s: time_limit(rt.settings, s, rt.time_limits))

@@ -129,17 +129,18 @@ def sync_jobs(scheduler: BaseScheduler, store: SQLAlchemyJobStore, specs: list[J
     stored = {job.id: job for job in store.get_all_jobs()}
     status: dict[str, str] = {}
     for spec in specs:
-        trigger = parse_when(spec.when, tz)
+        # The name records the schedule as written: an interval trigger's own repr carries its creation time.
+        name = f"{spec.id} ({spec.when}, {tz})"
         old = stored.pop(spec.id, None)
         kwargs: dict[str, Any] = {}
         same = (old is not None and old.func_ref == spec.func and tuple(old.args) == tuple(spec.args)
-                and repr(old.trigger) == repr(trigger) and old.misfire_grace_time == spec.misfire_grace_time)
+                and old.name == name and old.misfire_grace_time == spec.misfire_grace_time)
         if same:
             kwargs["next_run_time"] = old.next_run_time
         status[spec.id] = "kept" if same else "changed" if old is not None else "new"
-        scheduler.add_job(spec.func, trigger, args=spec.args, id=spec.id, name=spec.id, replace_existing=True,
-                          misfire_grace_time=spec.misfire_grace_time, coalesce=True, max_instances=1,
-                          jobstore="default", **kwargs)
+        scheduler.add_job(spec.func, parse_when(spec.when, tz), args=spec.args, id=spec.id, name=name,
+                          replace_existing=True, misfire_grace_time=spec.misfire_grace_time, coalesce=True,
+                          max_instances=1, jobstore="default", **kwargs)
     for job_id in stored:
         store.remove_job(job_id)
         status[job_id] = "removed"

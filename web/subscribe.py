@@ -143,16 +143,14 @@ def _message(title_key: str, text: str, status: int = 200, **extra):
     return render_template("subscribe/message.html", t=t, title=t(title_key), text=text, **extra), status
 
 
-def _subscriber(purpose: str, token: str) -> tuple[Subscriber | None, str | None]:
-    """The subscriber a token names (None + the reason when the token or the row does not hold)."""
+def _subscriber(purpose: str, token: str) -> Subscriber | None:
+    """The subscriber a token names, or None when the token is not valid or no longer matches the row."""
     try:
         data = read_token(current_app.config["SECRET_KEY"], purpose, token)
-    except InvalidToken as exc:
-        return None, str(exc)
+    except InvalidToken:
+        return None
     subscriber = context.db().get(Subscriber, data.subscriber_id)
-    if subscriber is None or subscriber.email != data.email:
-        return None, "unknown subscriber"
-    return subscriber, None
+    return subscriber if subscriber is not None and subscriber.email == data.email else None
 
 
 def _subscription(session, subscriber_id: int) -> Subscription | None:
@@ -224,7 +222,7 @@ def submit():
 @bp.get(PATHS["confirm"].replace("{token}", "<token>"))
 def confirm_page(token: str):
     """A page with one button: following a link alone confirms nothing (mail scanners open links)."""
-    subscriber, _ = _subscriber("confirm", token)
+    subscriber = _subscriber("confirm", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     return render_template("subscribe/confirm.html", t=t, subscriber=subscriber, token=token)
@@ -233,7 +231,7 @@ def confirm_page(token: str):
 @bp.post(PATHS["confirm"].replace("{token}", "<token>"))
 def confirm(token: str):
     """Activate the subscriber (double opt-in done) and show the manage page."""
-    subscriber, _ = _subscriber("confirm", token)
+    subscriber = _subscriber("confirm", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     now = context.now()
@@ -253,7 +251,7 @@ def confirm(token: str):
 @bp.route(PATHS["manage"].replace("{token}", "<token>"), methods=["GET", "POST"])
 def manage(token: str):
     """View and change preferences (reached from every email)."""
-    subscriber, _ = _subscriber("manage", token)
+    subscriber = _subscriber("manage", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     notice = {"confirmed": t("confirmed")}.get(request.args.get("done", ""))
@@ -284,7 +282,7 @@ def manage(token: str):
 @bp.get(PATHS["unsubscribe"].replace("{token}", "<token>"))
 def unsubscribe_page(token: str):
     """RFC 8058: a GET (a person, or a link scanner) only shows a confirmation page."""
-    subscriber, _ = _subscriber("unsubscribe", token)
+    subscriber = _subscriber("unsubscribe", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
     return render_template("subscribe/unsubscribe.html", t=t, subscriber=subscriber, token=token)
@@ -293,7 +291,7 @@ def unsubscribe_page(token: str):
 @bp.post(PATHS["unsubscribe"].replace("{token}", "<token>"))
 def unsubscribe(token: str):
     """RFC 8058 one-click: a POST unsubscribes at once (and repeating it is harmless)."""
-    subscriber, _ = _subscriber("unsubscribe", token)
+    subscriber = _subscriber("unsubscribe", token)
     if subscriber is None:
         abort(404)
     now = context.now()

@@ -92,6 +92,13 @@ def test_misfires_after_a_restart(settings, sessions, monkeypatch):
     assert jobs["digest:daily"].next_run_time - later < timedelta(hours=1)
     assert timedelta(minutes=25) < jobs["outbox:flush"].next_run_time - later <= timedelta(minutes=30)
 
+    # A changed schedule is a new job (its next run computed afresh); a job no longer wanted is removed.
+    time.sleep(1.1)  # an interval trigger made a second later must still count as the same schedule
+    third, store = make_scheduler(settings, blocking=False)
+    changed = [s for s in job_specs(settings, [], {**overrides, "digest:daily": "every 2h"}) if s.id in overrides]
+    assert sync_jobs(third, store, changed[:1], settings.timezone) == {"digest:daily": "changed",
+                                                                       "outbox:flush": "removed"}
+
 
 @pytest.fixture
 def hanging_server():
