@@ -216,7 +216,7 @@ def run_wrk(base: str, paths: list[str], seconds: float, work: Path, name: str) 
     if not lua.exists():
         lua.write_text(LUA)
     done = subprocess.run(
-        ["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "10s", "-s", str(lua), base, "--", str(paths_file)],
+        ["wrk", "-t2", "-c8", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(lua), base, "--", str(paths_file)],
         capture_output=True, text=True, check=True, timeout=seconds + 60)
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK "))
     result = json.loads(line[4:])
@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--policies", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
-    parser.add_argument("--duration", type=float, default=15, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
     args = parser.parse_args()

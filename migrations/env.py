@@ -23,6 +23,9 @@ def _run(connection) -> None:
         # SQLite cannot ALTER most things in place: batch mode copies the table, so later migrations work on both.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # APScheduler keeps its own job table in the same database (so missed jobs catch up after a restart);
+        # it is not ours to migrate.
+        include_name=lambda name, type_, parents: not (type_ == "table" and name == "apscheduler_jobs"),
     )
     with context.begin_transaction():
         context.run_migrations()

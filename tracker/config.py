@@ -39,6 +39,8 @@ class Settings:
     # ≥ 5 s between pages per host is the rule for real sites; a local stand-in (make run's sample server) may be
     # read faster. Only ever applied to loopback hosts.
     loopback_browser_interval: float = 0.2
+    schedules: Mapping[str, str] = field(default_factory=dict)  # job id → crontab or "every 5m"
+    job_time_limits: Mapping[str, float] = field(default_factory=dict)  # source slug → seconds
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -90,6 +92,18 @@ class Settings:
             for key, value in env.items()
             if key.startswith(prefix) and key.endswith(suffix) and value
         }
+        # TRACKER_SCHEDULE_SCRAPE_UDI="30 9 * * *" → job "scrape:udi"; TRACKER_TIME_LIMIT_UDI=3600 → slug "udi".
+        kwargs["schedules"] = {
+            key[len("TRACKER_SCHEDULE_"):].lower().replace("_", ":", 1): value
+            for key, value in env.items() if key.startswith("TRACKER_SCHEDULE_") and value
+        }
+        try:
+            kwargs["job_time_limits"] = {
+                key[len("TRACKER_TIME_LIMIT_"):].lower(): float(value)
+                for key, value in env.items() if key.startswith("TRACKER_TIME_LIMIT_") and value
+            }
+        except ValueError as exc:
+            raise ValueError(f"TRACKER_TIME_LIMIT_<SLUG> must be a number of seconds: {exc}") from None
         if kwargs.get("udi_scope", "class3") not in ("class3", "all_registrations"):
             raise ValueError("TRACKER_UDI_SCOPE must be 'class3' or 'all_registrations'")
         return cls(**kwargs)

@@ -26,6 +26,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_taxonomy": ("分类体系", "Taxonomy"),
     "nav_companies": ("注册人", "Companies"),
     "nav_sources": ("数据源", "Sources"),
+    "nav_subscribe": ("订阅", "Subscribe"),
+    "nav_admin": ("管理", "Admin"),
     "nav_api": ("API", "API"),
     "switch_lang": ("English", "中文"),
     "footer": ("数据来自国家药监局、器审中心和中国政府网的公开信息；每条记录均可追溯到存档的原始文件。",
