@@ -134,6 +134,20 @@ def test_imported_file_is_a_resource_record(archive, tmp_path):
         "https://udi.nmpa.gov.cn/x.zip"
 
 
+def test_large_imported_file_is_streamed_into_the_same_record_form(archive, tmp_path):
+    source = tmp_path / "UDID_FULL_RELEASE_20261101.zip"
+    big = os.urandom(3 * (1 << 20) + 17)  # several read chunks and a ragged end
+    source.write_bytes(big)
+    with archive.writer("ingest-12", now=T0) as writer:
+        streamed = writer.write_path(source, fetched_at=T0)
+        in_memory = writer.write_file(source, big, fetched_at=T0)
+    headers, payload = archive.read_record(streamed.warc_path, streamed.offset)
+    assert payload == big and streamed.sha256 == hashlib.sha256(big).hexdigest() == in_memory.sha256
+    assert headers["warc"]["WARC-Payload-Digest"] == archive.read_record(
+        in_memory.warc_path, in_memory.offset)[0]["warc"]["WARC-Payload-Digest"]
+    assert headers["warc"]["WARC-Type"] == "resource" and headers["warc"]["Content-Type"] == "application/zip"
+
+
 def test_fetched_at_must_be_timezone_aware(archive):
     with archive.writer("udi-2", now=T0) as writer:
         with pytest.raises(ValueError):

@@ -44,6 +44,15 @@ def _warc_digest(data: bytes) -> str:
     return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
+def file_sha256(path: Path, chunk: int = 1 << 20) -> hashlib._Hash:
+    """The sha256 of a file, read in chunks (a UDI full release is hundreds of MB: never read it whole)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest
+
+
 def _warc_date(when: datetime) -> str:
     if when.tzinfo is None:
         raise ValueError("fetched_at must be timezone-aware")
@@ -179,6 +188,23 @@ class ArchiveWriter:
         ref = self._write(record, content)
         self._fh.flush()
         return ref
+
+    def write_path(self, path: Path, *, uri: str | None = None, fetched_at: datetime) -> ArchivedRef:
+        """Like `write_file`, streaming the file from disk so a large download never sits in memory."""
+        path = Path(path)
+        digest = file_sha256(path)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        with open(path, "rb") as payload:
+            record = self._writer.create_warc_record(
+                uri or path.resolve().as_uri(), "resource", payload=payload, length=path.stat().st_size,
+                warc_content_type=content_type,
+                warc_headers_dict={"WARC-Date": _warc_date(fetched_at),
+                                   "WARC-Payload-Digest": "sha256:" + base64.b32encode(digest.digest()).decode()},
+            )
+            offset = self._fh.tell()
+            self._writer.write_record(record)
+        self._fh.flush()
+        return ArchivedRef(self.warc_path, offset, self._fh.tell() - offset, digest.hexdigest())
 
     def close(self) -> None:
         """Flush and close the WARC file."""

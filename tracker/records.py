@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Union
 
 if TYPE_CHECKING:  # the contract names the fetch layer's Response without importing it at run time
@@ -171,3 +172,4 @@ class Page:
     records: Iterable[Record]
     stats: ParseStats = dataclasses.field(default_factory=ParseStats)
     key: str | None = None
+    local_file: Path | None = None  # an imported file whose bytes stay on disk (response.content is then empty)

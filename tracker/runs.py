@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.archive import Archive, ArchiveWriter
+from tracker.archive import Archive, ArchiveWriter, file_sha256
 from tracker.config import Settings
 from tracker.fetch import Blocked, Fetcher, Response, is_loopback, make_fetcher
 from tracker.models import ScrapeRun, SourceDocument
@@ -140,16 +140,17 @@ def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None
         # A saved page's own URL is unknown; the folder layout mirrors the site below its base URL (as samples/ do),
         # so that is the URL its records get. Provenance keeps the true origin: the file:// URI of the document.
         page_url = f"{base}/{file.relative_to(root).as_posix()}"
-        content = file.read_bytes()
-        response = Response(
-            url=file.resolve().as_uri(), status=200, headers={}, content=content, fetched_at=now(),
-        )
         stats = ParseStats()
         if file.suffix.lower() in BINARY_SUFFIXES and hasattr(module, "parse_file"):
-            records: Iterable = module.parse_file(file, stats, options=options)
+            # Bulk files (a UDI full release is ~285 MB) are streamed from disk, never held in memory.
+            response = Response(url=file.resolve().as_uri(), status=200, headers={}, content=b"", fetched_at=now())
+            yield Page(response=response, records=module.parse_file(file, stats, options=options), stats=stats,
+                       key=file.name, local_file=file)
         else:
-            records = module.parse(response.text(), page_url)
-        yield Page(response=response, records=records, stats=stats, key=file.name)
+            response = Response(url=file.resolve().as_uri(), status=200, headers={}, content=file.read_bytes(),
+                                fetched_at=now())
+            yield Page(response=response, records=module.parse(response.text(), page_url), stats=stats,
+                       key=file.name)
 
 
 def _run(
@@ -207,10 +208,10 @@ def _archive_evidence(archive: Archive, sessions: sessionmaker[Session], slug: s
 
 
 def _already_stored(sessions: sessionmaker[Session], page: Page) -> bool:
+    sha256 = file_sha256(page.local_file).hexdigest() if page.local_file else page.response.sha256
     with sessions() as session:
         return session.execute(select(SourceDocument.id).where(
-            SourceDocument.url == page.response.url, SourceDocument.sha256 == page.response.sha256)
-        ).first() is not None
+            SourceDocument.url == page.response.url, SourceDocument.sha256 == sha256)).first() is not None
 
 
 def _store_page(
@@ -218,13 +219,20 @@ def _store_page(
     now: Clock, result: RunResult,
 ) -> tuple[int, int]:
     """Archive one document and store its records in one transaction; returns (document id, records seen)."""
-    ref = warc.write_response(page.response) if page.response.url.startswith("http") else warc.write_file(
-        Path(page.response.url), page.response.content, uri=page.response.url, fetched_at=page.response.fetched_at)
+    if page.local_file is not None:
+        ref = warc.write_path(page.local_file, uri=page.response.url, fetched_at=page.response.fetched_at)
+        size = page.local_file.stat().st_size
+    elif page.response.url.startswith("http"):
+        ref, size = warc.write_response(page.response), len(page.response.content)
+    else:
+        ref = warc.write_file(Path(page.response.url), page.response.content, uri=page.response.url,
+                              fetched_at=page.response.fetched_at)
+        size = len(page.response.content)
     result.fetched += 1
     with sessions.begin() as session:
         document_id = record_document(
             session, source=slug, url=page.response.url, fetched_at=page.response.fetched_at,
-            sha256=ref.sha256, size=len(page.response.content), http_status=page.response.status,
+            sha256=ref.sha256, size=size, http_status=page.response.status,
             content_type=page.response.headers.get("content-type"), warc_path=ref.warc_path,
             warc_offset=ref.offset, warc_length=ref.length, key=page.key, run_id=run_id, is_sample=is_sample,
         )

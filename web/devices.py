@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from tracker import queries, taxonomy
 from tracker.asof import as_of, end_of_day
@@ -15,6 +16,11 @@ from web.detail import load_device
 from web.i18n import gettext, label
 
 bp = Blueprint("devices", __name__)
+
+# What a list row shows; the rest (description, model, field ownership JSON) is left unread, and raises if a template
+# ever asks for it, rather than costing one query per row.
+LIST_COLUMNS = (Device.id, Device.cert_no, Device.product_name, Device.registrant, Device.issued_on,
+                Device.first_reg_year, Device.status, Device.is_ai, Device.is_sample)
 
 DEVICE_SORT_CHOICES = ("-issued", "issued", "-seen", "name", "registrant", "-year", "cert")
 
@@ -42,8 +48,8 @@ def index():
     f = queries.DeviceFilter.from_args(request.args)
     session = db()
     total = session.execute(queries.count_of(queries.device_select(f))).scalar_one()
-    rows = list(session.execute(queries.device_page(f)).scalars())
-    tags = queries.effective_by_entity(session.execute(queries.tags_for("device", [d.id for d in rows])).scalars())
+    rows = list(session.execute(queries.device_page(f).options(load_only(*LIST_COLUMNS, raiseload=True))).scalars())
+    tags = queries.effective_by_entity(session.execute(queries.tag_keys_for("device", [d.id for d in rows])))
     return render_template("devices/list.html", f=f, total=total, rows=rows, tags=tags, options=filter_options())
 
 
