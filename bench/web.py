@@ -1,6 +1,7 @@
 """Benchmark: the web UI under load (gunicorn + wrk) against Datasette serving the same SQLite file, side by side.
 
-    .venv/bin/python bench/web.py [--devices 100000] [--policies 10000] [--workers 3] [--duration 15] [--rounds 3]
+    .venv/bin/python bench/web.py [--devices 100000] [--policies 10000] [--workers 2] [--duration 15] [--rounds 3]
+                                  [--only list "datasette list (html)" ...]
 
 The store comes from bench/web_seed.py (seeded once through the real write path, cached in bench/out/). This script
 starts both servers on 127.0.0.1 (gunicorn with `--workers` sync workers running `web:create_app()`; `datasette
@@ -9,17 +10,19 @@ loopback only; a Lua script rotates through a list of paths and prints latency p
 scenario once, interleaved, so both servers see the same machine; the report quotes the median of the rounds.
 
 Scenarios (paths rotate so no two consecutive requests are identical):
-- list: /devices?ai=1&sub=<imaging sub-area>, first page of 50, over seven sub-areas;
+- list: /devices?ai=1&sub=<imaging sub-area>, first page of 50, over seven sub-areas; api list: the same through
+  /api/v1/devices (JSON, every field and the tags of each row);
 - datasette list (HTML and JSON): the table view of `device` with `is_ai=1`, `_where=` the very SQL condition our
   list applies for the sub-area (compiled from tracker.queries), `_sort_desc=issued_on`, `_size=50`, and only the
   columns our list shows;
 - search: /devices?q=<two Chinese characters>, six terms from frequent to rare; datasette search: the same LIKE
   condition through `_where=`;
-- detail: /devices/<id> for 400 devices (half AI, which carry more tags and policy links).
+- detail: /devices/<id> for 400 devices (half AI, which carry more tags and policy links);
+- search and detail once more with a single client (wrk -t1 -c1): the service time without queueing.
 
-Before loading, the equivalence is checked: for every list and search path both sides report the same number of
-matching rows and the same issue dates on the first page. Targets (issue 5): list p95 ≤ 100 ms and req/s ≥
-Datasette's; search p95 ≤ 150 ms; detail p95 ≤ 50 ms.
+Before loading, the equivalence is checked: for every list and search path our page, our API and Datasette's JSON
+report the same number of matching rows, and Datasette's first page has the same issue dates as ours. Targets
+(issue 5): list p95 ≤ 100 ms and req/s ≥ Datasette's; search p95 ≤ 150 ms; detail p95 ≤ 50 ms.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -89,9 +93,8 @@ end
 
 def where_sql(f: queries.DeviceFilter) -> str:
     """The WHERE condition our list applies for `f`, as literal SQLite SQL (what Datasette gets as `_where`)."""
-    conds = [c for c in queries.device_conditions(f)]
-    sql = str(select(Device.id).where(*conds).compile(dialect=sqlite.dialect(),
-                                                      compile_kwargs={"literal_binds": True}))
+    stmt = select(Device.id).where(*queries.device_conditions(f))
+    sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     return sql.split("WHERE ", 1)[1]
 
 
@@ -112,8 +115,18 @@ def ours_path(f: queries.DeviceFilter) -> str:
     return "/devices?" + urlencode(f.to_args())
 
 
-def scenarios(db_url: str, db_name: str) -> dict[str, list[str]]:
-    """Paths per scenario name."""
+@dataclass(frozen=True)
+class Scenario:
+    """One wrk run: which server, which paths (rotated), how many connections (wrk threads: min(2, connections))."""
+
+    name: str
+    server: str  # "ours" | "datasette"
+    paths: tuple[str, ...]
+    connections: int = 8
+
+
+def scenarios(db_url: str, db_name: str) -> list[Scenario]:
+    """Every scenario of a round, in the order they run."""
     lists = [queries.DeviceFilter(ai=True, sub=s) for s in SUB_AREAS]
     searches = [queries.DeviceFilter(q=t) for t in SEARCH_TERMS]
     engine = make_engine(db_url)
@@ -124,14 +137,20 @@ def scenarios(db_url: str, db_name: str) -> dict[str, list[str]]:
     rng = random.Random(5)
     detail_ids = rng.sample(ai_ids, 200) + rng.sample(other_ids, 200)
     rng.shuffle(detail_ids)
-    return {
-        "list": [ours_path(f) for f in lists],
-        "datasette list (html)": [datasette_path(db_name, f) for f in lists],
-        "datasette list (json)": [datasette_path(db_name, f, ".json") for f in lists],
-        "search": [ours_path(f) for f in searches],
-        "datasette search (json)": [datasette_path(db_name, f, ".json") for f in searches],
-        "detail": [f"/devices/{i}" for i in detail_ids],
-    }
+    search_paths = tuple(ours_path(f) for f in searches)
+    detail_paths = tuple(f"/devices/{i}" for i in detail_ids)
+    return [
+        Scenario("list", "ours", tuple(ours_path(f) for f in lists)),
+        Scenario("datasette list (html)", "datasette", tuple(datasette_path(db_name, f) for f in lists)),
+        Scenario("datasette list (json)", "datasette", tuple(datasette_path(db_name, f, ".json") for f in lists)),
+        Scenario("api list (json)", "ours", tuple("/api/v1" + ours_path(f) for f in lists)),
+        Scenario("search", "ours", search_paths),
+        Scenario("datasette search (json)", "datasette",
+                 tuple(datasette_path(db_name, f, ".json") for f in searches)),
+        Scenario("detail", "ours", detail_paths),
+        Scenario("search, 1 client", "ours", search_paths, connections=1),
+        Scenario("detail, 1 client", "ours", detail_paths, connections=1),
+    ]
 
 
 def check_equivalence(db_url: str, ours: str, datasette: str, db_name: str) -> int:
@@ -148,6 +167,7 @@ def check_equivalence(db_url: str, ours: str, datasette: str, db_name: str) -> i
                 .order_by(Device.issued_on.desc().nulls_last(), Device.id.desc()).limit(f.per_page)).scalars()]
             page = client.get(ours + ours_path(f))
             assert page.status_code == 200 and f"共 {total} 条" in page.text, (ours_path(f), total)
+            assert client.get(ours + "/api/v1" + ours_path(f)).json()["total"] == total, f
             data = client.get(datasette + datasette_path(db_name, f, ".json") + "&_shape=objects").json()
             assert data["filtered_table_rows_count"] == total, (f, data["filtered_table_rows_count"], total)
             assert [r["issued_on"] for r in data["rows"]] == dates, f
@@ -157,38 +177,40 @@ def check_equivalence(db_url: str, ours: str, datasette: str, db_name: str) -> i
     return checked
 
 
-def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
-    """Poll `url` until it answers 200 (or fail when the server died or the time is up)."""
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    """Poll `url` until it answers 200 (or fail, with the server's log, when it died or the time is up)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {' '.join(map(str, proc.args))}")
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
         try:
             if httpx.get(url, timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"{url} not ready after {seconds} s")
+    raise RuntimeError(f"{url} not ready after {seconds} s:\n{log.read_text(errors='replace')[-2000:]}")
 
 
-def start_servers(path: Path, workers: int, var_dir: Path) -> tuple[list[subprocess.Popen], str, str]:
+def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)
+
+
+def start_servers(path: Path, workers: int, work: Path) -> tuple[list[subprocess.Popen], str, str]:
     """gunicorn (our app) and Datasette on free loopback ports; returns the processes and both base URLs."""
     ours_port, ds_port = free_port(), free_port()
-    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{path}", "TRACKER_VAR_DIR": str(var_dir)}
-    gunicorn = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{ours_port}",
-         "--log-level", "warning", "web:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(var_dir / "gunicorn.log", "wb"))
-    datasette = subprocess.Popen(
-        [str(VENV_BIN / "datasette"), "serve", "-i", str(path), "-h", "127.0.0.1", "-p", str(ds_port),
-         "--setting", "sql_time_limit_ms", "5000", "--setting", "suggest_facets", "off"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(var_dir / "datasette.log", "wb"))
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{path}", "TRACKER_VAR_DIR": str(work)}
+    logs = work / "gunicorn.log", work / "datasette.log"
+    gunicorn = _spawn([str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{ours_port}",
+                       "--log-level", "warning", "web:create_app()"], logs[0], env)
+    datasette = _spawn([str(VENV_BIN / "datasette"), "serve", "-i", str(path), "-h", "127.0.0.1", "-p", str(ds_port),
+                        "--setting", "sql_time_limit_ms", "5000", "--setting", "suggest_facets", "off"], logs[1])
     procs = [gunicorn, datasette]
     ours, ds = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{ds_port}"
     try:
-        wait_ready(ours + "/devices", gunicorn)
-        wait_ready(ds + f"/{path.stem}/device.json?_size=1", datasette)
+        wait_ready(ours + "/devices", gunicorn, logs[0])
+        wait_ready(ds + f"/{path.stem}/device.json?_size=1", datasette, logs[1])
     except BaseException:
         stop_servers(procs)
         raise
@@ -208,20 +230,21 @@ def stop_servers(procs: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
-def run_wrk(base: str, paths: list[str], seconds: float, work: Path, name: str) -> dict[str, float]:
-    """One wrk run over `paths` (2 threads, 8 connections); returns req/s and latency percentiles in ms."""
-    paths_file = work / f"paths-{name.replace(' ', '_').replace('(', '').replace(')', '')}.txt"
-    paths_file.write_text("\n".join(paths) + "\n")
+def run_wrk(base: str, sc: Scenario, seconds: int, work: Path) -> dict[str, float]:
+    """One wrk run of a scenario; returns req/s and latency percentiles in ms (raises on any error or non-2xx)."""
+    paths_file = work / ("paths-" + "".join(c if c.isalnum() else "_" for c in sc.name) + ".txt")
+    paths_file.write_text("\n".join(sc.paths) + "\n")
     lua = work / "rotate.lua"
     if not lua.exists():
         lua.write_text(LUA)
     done = subprocess.run(
-        ["wrk", "-t2", "-c8", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(lua), base, "--", str(paths_file)],
+        ["wrk", f"-t{min(2, sc.connections)}", f"-c{sc.connections}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(lua), base, "--", str(paths_file)],
         capture_output=True, text=True, check=True, timeout=seconds + 60)
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK "))
     result = json.loads(line[4:])
     if result["errors"] or result["non2xx"]:
-        raise RuntimeError(f"{name}: {result['errors']} socket errors, {result['non2xx']} non-2xx responses")
+        raise RuntimeError(f"{sc.name}: {result['errors']} socket errors, {result['non2xx']} non-2xx responses")
     result["rps"] = result["requests"] / result["seconds"]
     return result
 
@@ -229,18 +252,22 @@ def run_wrk(base: str, paths: list[str], seconds: float, work: Path, name: str) 
 def report(results: dict[str, list[dict[str, float]]]) -> None:
     """Medians per scenario, then the ratios against Datasette and the targets."""
     med = {name: {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p95", "p99")}
-           for name, runs in results.items()}
-    print(f"\n{'scenario':26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}   (median of {len(next(iter(results.values())))} runs)")
+           for name, runs in results.items() if runs}
+    rounds = max(len(runs) for runs in results.values())
+    print(f"\n| scenario | req/s | p50 ms | p95 ms | p99 ms |   (median of {rounds} runs)")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, m in med.items():
-        print(f"{name:26} {m['rps']:8.1f} {m['p50']:8.1f} {m['p95']:8.1f} {m['p99']:8.1f}")
-    print("\nratios (ours / Datasette, req/s; ≥ 1 meets the target):")
-    for fmt in ("html", "json"):
-        print(f"  list / datasette list ({fmt}): {med['list']['rps'] / med[f'datasette list ({fmt})']['rps']:.2f}")
-    print(f"  search / datasette search (json): {med['search']['rps'] / med['datasette search (json)']['rps']:.2f}")
-    print("targets (p95 / target; ≤ 1 meets it):")
+        print(f"| {name} | {m['rps']:.1f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} |")
+    print("\nratios, req/s ours / Datasette (target: ≥ 1):")
+    for ours, theirs in (("list", "datasette list (html)"), ("api list (json)", "datasette list (json)"),
+                         ("list", "datasette list (json)"), ("search", "datasette search (json)")):
+        if ours in med and theirs in med:
+            print(f"  {ours} / {theirs}: {med[ours]['rps'] / med[theirs]['rps']:.2f}")
+    print("ratios, p95 / target at 8 clients (target: ≤ 1):")
     for name, target in TARGETS_MS.items():
-        verdict = "met" if med[name]["p95"] <= target else "MISSED"
-        print(f"  {name:7} p95 {med[name]['p95']:7.1f} ms / {target} ms = {med[name]['p95'] / target:.2f}  {verdict}")
+        if name in med:
+            verdict = "met" if med[name]["p95"] <= target else "MISSED"
+            print(f"  {name:7} {med[name]['p95']:7.1f} ms / {target} ms = {med[name]['p95'] / target:.2f}  {verdict}")
 
 
 def main() -> None:
@@ -248,7 +275,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--policies", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default: one per core)")
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
@@ -257,24 +284,23 @@ def main() -> None:
     path = ensure_store(args.devices, args.policies)
     db_url = f"sqlite:///{path}"
     print(f"store: {path.name} ({path.stat().st_size / 2**20:,.0f} MiB) {describe(db_url)}")
-    paths = scenarios(db_url, path.stem)
-    if args.only:
-        paths = {k: v for k, v in paths.items() if k in args.only}
+    plan = [sc for sc in scenarios(db_url, path.stem) if not args.only or sc.name in args.only]
+    results: dict[str, list[dict[str, float]]] = {sc.name: [] for sc in plan}
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         work = Path(tmp)
         procs, ours, ds = start_servers(path, args.workers, work)
+        base = {"ours": ours, "datasette": ds}
         try:
             print(f"gunicorn ({args.workers} sync workers) on {ours}, datasette on {ds}; load average "
                   f"{os.getloadavg()[0]:.1f}")
             print(f"equivalence checked on {check_equivalence(db_url, ours, ds, path.stem)} filters")
-            for name, plist in paths.items():  # warm both servers' caches (not measured)
-                run_wrk(ds if name.startswith("datasette") else ours, plist, 2, work, name)
-            results: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
+            for sc in plan:  # warm both servers' caches (not measured)
+                run_wrk(base[sc.server], sc, 2, work)
             for round_no in range(1, args.rounds + 1):
-                for name, plist in paths.items():
-                    r = run_wrk(ds if name.startswith("datasette") else ours, plist, args.duration, work, name)
-                    results[name].append(r)
-                    print(f"  round {round_no} {name:26} {r['rps']:7.1f} req/s  p50 {r['p50']:6.1f}  "
+                for sc in plan:
+                    r = run_wrk(base[sc.server], sc, args.duration, work)
+                    results[sc.name].append(r)
+                    print(f"  round {round_no} {sc.name:24} {r['rps']:7.1f} req/s  p50 {r['p50']:6.1f}  "
                           f"p95 {r['p95']:6.1f}  p99 {r['p99']:6.1f} ms  (load {os.getloadavg()[0]:.1f})")
         finally:
             stop_servers(procs)

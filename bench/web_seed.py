@@ -37,7 +37,7 @@ from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
 from tracker.store import WriteContext, record_document  # noqa: E402
 from tracker.writer import write_records  # noqa: E402
 
-SEED_VERSION = 1
+SEED_VERSION = 3
 DEVICE_BATCH = 5000  # one write_records call (one "source document") per batch, as a UDI part would be
 T0 = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
 
@@ -59,7 +59,7 @@ AI_MODALITIES = (
 )
 AI_FUNCTIONS = ("辅助检测", "辅助诊断", "辅助分诊", "辅助评估", "辅助分诊与评估", "定量分析", "辅助诊断与评估")
 AI_TEMPLATES = (
-    "{target}{modality}影像辅助{fn}软件",
+    "{target}{modality}影像{fn}软件",
     "{target}{modality}图像{fn}软件",
     "{modality}{target}{fn}软件",
     "{target}{modality}影像人工智能{fn}软件",
@@ -70,12 +70,12 @@ AI_OTHER = (  # non-image AI and planning/reconstruction products
     ("骨科手术规划三维重建软件", "21-04-02"), ("肺部CT三维重建与手术规划软件", "21-04-02"), ("睡眠呼吸监测辅助分析软件", "21-04-03"),
 )
 AI_DESCRIPTIONS = (
-    "结构及组成：由安装光盘和加密锁组成，功能模块包括图像读取、{target}识别、标注与报告。适用范围：用于{target}的{fn}，"
-    "基于深度学习算法，不能单独作为临床诊断依据。",
-    "结构及组成：软件由客户端和服务器端组成，采用卷积神经网络对{modality}图像进行处理。适用范围：供经培训的医师使用，"
-    "对{target}进行{fn}。",
-    "结构及组成：由算法模块、数据接口模块和结果显示模块组成，算法采用人工智能技术。适用范围：用于成人{modality}影像中"
-    "{target}的{fn}。",
+    ("结构及组成：由安装光盘和加密锁组成，功能模块包括图像读取、{target}识别、标注与报告。适用范围：用于{target}的{fn}，"
+     "基于深度学习算法，不能单独作为临床诊断依据。"),
+    ("结构及组成：软件由客户端和服务器端组成，采用卷积神经网络对{modality}图像进行处理。适用范围：供经培训的医师使用，"
+     "对{target}进行{fn}。"),
+    ("结构及组成：由算法模块、数据接口模块和结果显示模块组成，算法采用人工智能技术。适用范围：用于成人{modality}影像中"
+     "{target}的{fn}。"),
 )
 
 # ---------------------------------------------------------------------------------------------------- other class III
@@ -227,16 +227,16 @@ TOPICS = ("医疗器械注册与备案管理", "医疗器械临床试验质量�
 ISSUERS = ("国家药监局", "器审中心", "国家卫健委", "国务院办公厅", "国家医保局", "工信部", "科技部", "发改委")
 # (doc type, weight, title templates); weights follow what the listing pages of the sources roughly show
 POLICY_KINDS = (
-    ("公告通告", 30, ("{issuer}关于发布{topic}有关事项的公告（{year}年第{n}号）", "{issuer}关于{topic}有关工作的通告（{year}年第{n}号）")),
-    ("指导原则", 14, ("{product}注册审查指导原则（{year}年修订版）", "{product}临床评价注册审查指导原则（{year}年第{n}号）")),
-    ("规范性文件", 18, ("关于印发{topic}工作方案的通知（{year}-{n}）", "{issuer}关于加强{topic}工作的通知（{year}-{n}）")),
-    ("征求意见稿", 10, ("关于公开征求《{topic}规定（征求意见稿）》意见的通知（{year}-{n}）",)),
+    ("公告通告", 33, ("{issuer}关于发布{topic}有关事项的公告（{year}年第{n}号）", "{issuer}关于{topic}有关工作的通告（{year}年第{n}号）")),
+    ("规范性文件", 20, ("关于印发{topic}工作方案的通知（{year}-{n}）", "{issuer}关于加强{topic}工作的通知（{year}-{n}）")),
+    ("征求意见稿", 12, ("关于公开征求《{topic}规定（征求意见稿）》意见的通知（{year}-{n}）",)),
     ("政策解读", 10, ("《{topic}规定》政策解读（{year}-{n}）", "一图读懂{topic}（{year}-{n}）")),
-    ("审评要点", 5, ("{product}技术审评要点（{year}年第{n}号）",)),
-    ("标准", 6, ("YY/T {n}—{year}《{product}通用技术要求》",)),
+    ("标准", 10, ("YY/T {n}—{year}《{product}通用技术要求》",)),
+    ("指导原则", 5, ("{product}注册审查指导原则（{year}年修订版）", "{product}临床评价注册审查指导原则（{year}年第{n}号）")),
+    ("审评要点", 2, ("{product}技术审评要点（{year}年第{n}号）",)),
     ("部门规章", 3, ("{topic}办法（{year}年第{n}号令）",)),
     ("发展规划", 3, ("“十四五”{topic}发展规划（{year}-{n}）",)),
-    ("法律法规", 1, ("医疗器械监督管理条例（{year}年修订第{n}次）",)),
+    ("法律法规", 2, ("医疗器械监督管理条例（{year}年修订第{n}次）",)),
 )
 STAGE_OF = {"征求意见稿": "draft", "政策解读": "issued"}
 

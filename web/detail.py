@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from tracker import queries
 from tracker.models import (
@@ -35,9 +35,15 @@ def news_of(device_id: int) -> Select:
 
 
 def policies_of_device(device_id: int) -> Select:
-    """(policy, link) pairs: the policies linked to a device and the stored reason."""
+    """(policy, link) pairs: the policies linked to a device and the stored reason.
+
+    Only the policy fields a link shows are read: an AI device is linked to every general AI guidance (dozens to
+    hundreds of policies), and each policy's full text can run to tens of kilobytes.
+    """
     return (select(Policy, PolicyDevice).join(PolicyDevice, PolicyDevice.policy_id == Policy.id)
             .where(PolicyDevice.device_id == device_id)
+            .options(load_only(Policy.id, Policy.title, Policy.issuer, Policy.published_on, Policy.is_sample,
+                               raiseload=True))
             .order_by(Policy.published_on.desc().nulls_last(), Policy.id))
 
 

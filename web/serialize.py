@@ -41,7 +41,7 @@ def tag_map(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int,
         return {}
     out: dict[int, list[str]] = {}
     for start in range(0, len(ids), 900):
-        rows = session.execute(queries.tags_for(entity_type, ids[start:start + 900])).scalars()
+        rows = session.execute(queries.tag_keys_for(entity_type, ids[start:start + 900]))
         for entity_id, pairs in queries.effective_by_entity(rows).items():
             out[entity_id] = [f"{facet}:{code}" for facet, code in pairs]
     return out
