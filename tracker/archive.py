@@ -116,7 +116,9 @@ class Archive:
                 record = next(iter(ArchiveIterator(fh)), None)
             except ArchiveLoadFailed as exc:
                 raise ValueError(f"no WARC record at {warc_path}@{offset}: {exc}") from exc
-            if record is None:
+            # warcio also reads the old ARC format, whose header is any line of five fields: junk at a wrong offset
+            # can pass for one, so only a real WARC record counts.
+            if record is None or record.format != "warc":
                 raise ValueError(f"no WARC record at {warc_path}@{offset}")
             payload = record.raw_stream.read()
             http = record.http_headers
