@@ -336,9 +336,10 @@ def describe(url: str) -> dict[str, int]:
 
 
 def ensure_store(devices: int, policies: int, log=print) -> Path:
-    """The cached store for these sizes, seeded first when missing."""
+    """The cached store for these sizes (migrated to the current schema), seeded first when missing."""
     path = store_path(devices, policies)
     if path.exists():
+        upgrade(f"sqlite:///{path}")  # a store seeded before a schema change gets it the way a real one would
         return path
     OUT.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")

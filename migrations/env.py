@@ -5,6 +5,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
+from tracker import search_index
 from tracker.config import Settings
 from tracker.db import make_engine
 from tracker.models import Base
@@ -25,7 +26,9 @@ def _run(connection) -> None:
         compare_type=True,
         # APScheduler keeps its own job table in the same database (so missed jobs catch up after a restart);
         # it is not ours to migrate.
-        include_name=lambda name, type_, parents: not (type_ == "table" and name == "apscheduler_jobs"),
+        # The search index's FTS5 tables (and their shadow tables) are SQLite's, made by migration 0003.
+        include_name=lambda name, type_, parents: not (
+            type_ == "table" and (name == "apscheduler_jobs" or search_index.is_index_table(name))),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from tracker import search_index
 from tracker.db import make_engine
 from tracker.migrate import alembic_config, downgrade, upgrade
 from tracker.models import Base
@@ -38,28 +39,36 @@ def _check(url: str) -> None:
     engine.dispose()
 
 
-def _tables(url: str) -> set[str]:
+def _schema(url: str) -> set[tuple[str, ...]]:
+    """Every table and index of the database (the search index's SQLite tables included)."""
     engine = make_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        inspector = inspect(engine)
+        tables = set(inspector.get_table_names()) - {"alembic_version"}
+        return {("table", t) for t in tables} | {
+            ("index", t, ix["name"]) for t in tables for ix in inspector.get_indexes(t)}
     finally:
         engine.dispose()
 
 
+def _model_tables(schema: set[tuple[str, ...]]) -> set[str]:
+    return {entry[1] for entry in schema if entry[0] == "table" and not search_index.is_index_table(entry[1])}
+
+
 def test_upgrade_from_empty_to_head_matches_the_models(empty_url):
     upgrade(empty_url)
-    assert _tables(empty_url) == set(Base.metadata.tables)
+    assert _model_tables(_schema(empty_url)) == set(Base.metadata.tables)
     _check(empty_url)
 
 
 def test_downgrade_one_step_and_upgrade_again(empty_url):
     upgrade(empty_url)
     head = ScriptDirectory.from_config(alembic_config(empty_url)).get_current_head()
+    at_head = _schema(empty_url)
     downgrade(empty_url, "-1")
-    after_down = _tables(empty_url)
-    assert after_down < set(Base.metadata.tables), "the last migration must remove what it added"
+    assert _schema(empty_url) != at_head, "the last migration must undo what it did"
     upgrade(empty_url)
-    assert _tables(empty_url) == set(Base.metadata.tables)
+    assert _schema(empty_url) == at_head
     engine = make_engine(empty_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head

@@ -6,8 +6,9 @@ and a digest subscription can store the same dict.
 
 Search is a parameterised, escaped LIKE over a few text columns. Word-based full-text indexes do not segment Chinese
 (a two-character term such as 器械 or 肺炎 is invisible to them), while a substring match finds it on SQLite and
-PostgreSQL alike; at the tracker's scale (hundreds to thousands of certificates) a scan is cheap. The query is only
-ever data: `%`, `_` and `\\` are escaped and the value is a bound parameter.
+PostgreSQL alike. On SQLite a bigram index (tracker.search_index) first narrows the rows the LIKE must read; the
+LIKE still decides, so results are the same with or without it. The query is only ever data: `%`, `_` and `\\` are
+escaped, the value is a bound parameter, and the index expression quotes every token.
 
 Tags follow the store's rule (tracker.store_tags.effective_codes): the effective tags of an entity are its active
 rule tags and reviewer additions/confirmations, minus the codes a reviewer removed.
@@ -22,12 +23,12 @@ from datetime import date, datetime, time
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Select, and_, exists, func, or_, select
+from sqlalchemy import Boolean, Select, and_, exists, func, or_, select, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from tracker import taxonomy
+from tracker import search_index, taxonomy
 from tracker.config import DEFAULT_TIMEZONE
 from tracker.models import Company, Device, Policy, ScrapeRun, Tag
 
@@ -70,6 +71,10 @@ class contains_ci(FunctionElement):
     inherit_cache = True
     name = "contains_ci"
 
+    def self_group(self, against=None):
+        # Already a predicate: render it as it is, not as `(… LIKE …) = 1` on databases without a boolean type.
+        return self
+
 
 @compiles(contains_ci)
 def _contains_ci(element, compiler, **kw):
@@ -89,6 +94,13 @@ def _matches_all(terms: Iterable[str], columns: Iterable[Any]):
     return and_(*(
         or_(*(contains_ci(col, f"%{escape_like(term)}%") for col in columns)) for term in terms
     ))
+
+
+def _search(entity_type: str, terms: tuple[str, ...]) -> list[Any]:
+    """The clauses of a search over an entity type's searchable columns: the index's candidates, then the match."""
+    narrowed = search_index.search_clause(entity_type, terms)
+    match = _matches_all(terms, search_index.SEARCHABLE[entity_type])
+    return [match] if narrowed is None else [narrowed, match]
 
 
 # ---------------------------------------------------------------- argument parsing (lenient: bad values are ignored)
@@ -197,22 +209,46 @@ def _not_removed(t, entity_type: str) -> Any:
     )
 
 
-def has_tag(entity_type: str, id_column: Any, facet: str, code: str, *, subtree: bool = False):
-    """A clause: the entity in `id_column` has the effective tag `code` (or, with subtree, one of its sub-codes).
+# How a tag filter finds its rows. "exists": a correlated probe per candidate row, so a sorted, paged list walks its
+# sort index and stops after one page; best when the tag is common. "in": the tagged ids read from the tag index
+# (ix_tag_code_effective covers it), best for counting and for rare tags, where the probe would walk most of the
+# index to find a page. Both give the same rows.
+TAG_LOOKUPS = ("exists", "in")
+# Up to this many matching rows a page reads them through "in"; beyond, "exists" finds a page sooner (measured on
+# 100,000 devices: bench/README.md).
+FEW_ROWS = 500
 
-    A correlated EXISTS, so a sorted, paged list walks its sort index and stops after one page. (`id IN (tagged ids)`
-    counts faster when the tag is the only filter, but must read every tag of the code before the first row.) The range
-    on `code` lets a subtree probe use the tag index ('/' sorts right after '.'); the exact test stays beside it.
-    """
+
+def page_lookup(total: int) -> str:
+    """The tag lookup that reads one page fastest, once the count of matching rows is known."""
+    return "in" if total <= FEW_ROWS else "exists"
+
+
+def _code_clause(t, code: str, subtree: bool):
+    if not subtree:
+        return t.code == code
+    # The range lets the index find a subtree ('/' sorts right after '.'); the exact test stays beside it.
+    return and_(t.code >= code, t.code < code + "/",
+                or_(t.code == code, t.code.like(f"{escape_like(code)}.%", escape="\\")))
+
+
+def has_tag(entity_type: str, id_column: Any, facet: str, code: str, *, subtree: bool = False,
+            lookup: str = "exists"):
+    """A clause: the entity in `id_column` has the effective tag `code` (or, with subtree, one of its sub-codes)."""
     t = aliased(Tag)
-    code_clause = t.code == code
-    if subtree:
-        code_clause = and_(t.code >= code, t.code < code + "/",
-                           or_(code_clause, t.code.like(f"{escape_like(code)}.%", escape="\\")))
-    return exists().where(
-        t.entity_type == entity_type, t.entity_id == id_column, t.facet == facet, code_clause, _kept(t),
-        _not_removed(t, entity_type),
-    )
+    if lookup == "exists":
+        return exists().where(
+            t.entity_type == entity_type, t.entity_id == id_column, t.facet == facet, _code_clause(t, code, subtree),
+            _kept(t), _not_removed(t, entity_type),
+        )
+    r = aliased(Tag)
+    removed = select(r.entity_id, r.code).where(
+        r.entity_type == entity_type, r.facet == facet, _code_clause(r, code, subtree), r.method == "reviewer",
+        r.decision == "remove", r.active.is_(True))
+    tagged = select(t.entity_id).where(
+        t.entity_type == entity_type, t.facet == facet, _code_clause(t, code, subtree), _kept(t),
+        tuple_(t.entity_id, t.code).not_in(removed))
+    return id_column.in_(tagged)
 
 
 def effective_tags(entity_type: str, facets: Iterable[str] | None = None) -> Select:
@@ -269,7 +305,6 @@ DEVICE_SORTS = {
     "issued": Device.issued_on, "seen": Device.first_seen, "name": Device.product_name,
     "registrant": Device.registrant, "year": Device.first_reg_year, "cert": Device.cert_no,
 }
-DEVICE_SEARCH_COLUMNS = (Device.product_name, Device.registrant, Device.cert_no, Device.brand, Device.description)
 
 
 @dataclass(frozen=True)
@@ -319,15 +354,15 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
 
 
-def device_conditions(f: DeviceFilter) -> list[Any]:
-    """The WHERE clauses of a device filter."""
+def device_conditions(f: DeviceFilter, lookup: str = "exists") -> list[Any]:
+    """The WHERE clauses of a device filter (`lookup`: how tag filters find rows, see TAG_LOOKUPS)."""
     conds: list[Any] = []
     if terms := search_terms(f.q):
-        conds.append(_matches_all(terms, DEVICE_SEARCH_COLUMNS))
+        conds += _search("device", terms)
     for facet, code in (("area", f.area), ("area", f.sub), ("function", f.function), ("disease", f.disease),
                         ("site", f.site), ("signal", f.signal)):
         if code:
-            conds.append(has_tag("device", Device.id, facet, code, subtree=facet == "area"))
+            conds.append(has_tag("device", Device.id, facet, code, subtree=facet == "area", lookup=lookup))
     if f.ai:
         conds.append(Device.is_ai.is_(True))
     if f.mgmt_class is not None:
@@ -359,14 +394,9 @@ def _ordering(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[Any]
     return [order.nulls_last(), tiebreak.desc()]
 
 
-def device_select(f: DeviceFilter) -> Select:
+def device_select(f: DeviceFilter, lookup: str = "exists") -> Select:
     """Devices matching the filter, sorted, without paging (exports apply their own cap)."""
-    return select(Device).where(*device_conditions(f)).order_by(*_ordering(f.sort, DEVICE_SORTS, Device.id))
-
-
-def device_page(f: DeviceFilter) -> Select:
-    """One page of `device_select`."""
-    return device_select(f).limit(f.per_page).offset(f.offset)
+    return select(Device).where(*device_conditions(f, lookup)).order_by(*_ordering(f.sort, DEVICE_SORTS, Device.id))
 
 
 def count_of(stmt: Select) -> Select:
@@ -377,7 +407,6 @@ def count_of(stmt: Select) -> Select:
 # ---------------------------------------------------------------------------------------------------- policies
 
 POLICY_SORTS = {"date": Policy.published_on, "seen": Policy.first_seen, "title": Policy.title, "issuer": Policy.issuer}
-POLICY_SEARCH_COLUMNS = (Policy.title, Policy.doc_no, Policy.issuer, Policy.summary)
 # Policy.doc_type holds the Chinese label of TAXONOMY.md §4 (tracker.policytype); URLs carry the stable code.
 POLICY_TYPE_LABELS = {node.code: node.zh for node in taxonomy.nodes("policy_type")}
 
@@ -412,17 +441,17 @@ class PolicyFilter(_Filter):
         )
 
 
-def policy_conditions(f: PolicyFilter) -> list[Any]:
-    """The WHERE clauses of a policy filter."""
+def policy_conditions(f: PolicyFilter, lookup: str = "exists") -> list[Any]:
+    """The WHERE clauses of a policy filter (`lookup`: how tag filters find rows, see TAG_LOOKUPS)."""
     conds: list[Any] = []
     if terms := search_terms(f.q):
-        conds.append(_matches_all(terms, POLICY_SEARCH_COLUMNS))
+        conds += _search("policy", terms)
     if f.area:
-        conds.append(has_tag("policy", Policy.id, "area", f.area, subtree=True))
+        conds.append(has_tag("policy", Policy.id, "area", f.area, subtree=True, lookup=lookup))
     if f.issuer:
-        conds.append(has_tag("policy", Policy.id, "issuer", f.issuer))
+        conds.append(has_tag("policy", Policy.id, "issuer", f.issuer, lookup=lookup))
     if f.scenario:
-        conds.append(has_tag("policy", Policy.id, "scenario", f.scenario))
+        conds.append(has_tag("policy", Policy.id, "scenario", f.scenario, lookup=lookup))
     if f.doc_type:
         conds.append(Policy.doc_type == POLICY_TYPE_LABELS[f.doc_type])
     if f.stage:
@@ -438,14 +467,26 @@ def policy_conditions(f: PolicyFilter) -> list[Any]:
     return conds
 
 
-def policy_select(f: PolicyFilter) -> Select:
+def policy_select(f: PolicyFilter, lookup: str = "exists") -> Select:
     """Policies matching the filter, sorted, without paging."""
-    return select(Policy).where(*policy_conditions(f)).order_by(*_ordering(f.sort, POLICY_SORTS, Policy.id))
+    return select(Policy).where(*policy_conditions(f, lookup)).order_by(*_ordering(f.sort, POLICY_SORTS, Policy.id))
 
 
-def policy_page(f: PolicyFilter) -> Select:
-    """One page of `policy_select`."""
-    return policy_select(f).limit(f.per_page).offset(f.offset)
+# ---------------------------------------------------------------------------------------------------- lists
+
+def list_select(f: DeviceFilter | PolicyFilter, lookup: str = "exists") -> Select:
+    """The devices or policies a filter matches, sorted, without paging."""
+    return device_select(f, lookup) if isinstance(f, DeviceFilter) else policy_select(f, lookup)
+
+
+def list_count(f: DeviceFilter | PolicyFilter) -> Select:
+    """SELECT count(*) of the rows a filter matches (tag filters counted from the tag index)."""
+    return count_of(list_select(f, "in"))
+
+
+def list_page(f: DeviceFilter | PolicyFilter, total: int) -> Select:
+    """The filter's current page, read the fastest way for `total` matching rows (from `list_count`)."""
+    return list_select(f, page_lookup(total)).limit(f.per_page).offset(f.offset)
 
 
 # ---------------------------------------------------------------------------------------------------- others

@@ -35,12 +35,12 @@ def _listing(kind: str):
     session = db()
     if kind == "devices":
         f = queries.DeviceFilter.from_args(request.args)
-        stmt, entity_type, to_dict = queries.device_select(f), "device", device_dict
+        entity_type, to_dict = "device", device_dict
     else:
         f = queries.PolicyFilter.from_args(request.args)
-        stmt, entity_type, to_dict = queries.policy_select(f), "policy", policy_dict
-    total = session.execute(queries.count_of(stmt)).scalar_one()
-    rows = list(session.execute(stmt.limit(f.per_page).offset(f.offset)).scalars())  # the select built once
+        entity_type, to_dict = "policy", policy_dict
+    total = session.execute(queries.list_count(f)).scalar_one()
+    rows = list(session.execute(queries.list_page(f, total)).scalars())
     tags = tag_map(session, entity_type, [r.id for r in rows])
     return jsonify({
         "items": [to_dict(r, tags.get(r.id, [])) for r in rows], "total": total, "page": f.page,

@@ -47,9 +47,8 @@ def index():
     """The approvals list: filters, search, sorting and pages, all in the URL."""
     f = queries.DeviceFilter.from_args(request.args)
     session = db()
-    matching = queries.device_select(f)  # built once: the filter's clauses are costly to construct
-    total = session.execute(queries.count_of(matching)).scalar_one()
-    page = matching.limit(f.per_page).offset(f.offset).options(load_only(*LIST_COLUMNS, raiseload=True))
+    total = session.execute(queries.list_count(f)).scalar_one()
+    page = queries.list_page(f, total).options(load_only(*LIST_COLUMNS, raiseload=True))
     rows = list(session.execute(page).scalars())
     tags = queries.effective_by_entity(session.execute(queries.tag_keys_for("device", [d.id for d in rows])))
     return render_template("devices/list.html", f=f, total=total, rows=rows, tags=tags, options=filter_options())

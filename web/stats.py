@@ -36,21 +36,21 @@ class NewCounts:
     policies: int
 
 
-def _count(session: Session, stmt) -> int:
-    return session.execute(queries.count_of(stmt)).scalar_one()
+def _count(session: Session, f) -> int:
+    return session.execute(queries.list_count(f)).scalar_one()
 
 
 def new_counts(session: Session, today: date) -> NewCounts:
     """The dashboard's headline numbers, relative to `today` (a local date)."""
     week, month = today - timedelta(days=7), today - timedelta(days=30)
-    device = lambda since: queries.device_select(queries.DeviceFilter(ai=True, seen_from=since))  # noqa: E731
-    policy = lambda since: queries.policy_select(queries.PolicyFilter(date_from=since))  # noqa: E731
+    device = lambda since: queries.DeviceFilter(ai=True, seen_from=since)  # noqa: E731
+    policy = lambda since: queries.PolicyFilter(date_from=since)  # noqa: E731
     return NewCounts(
         week_start=week, month_start=month,
         devices_week=_count(session, device(week)), devices_month=_count(session, device(month)),
         policies_week=_count(session, policy(week)), policies_month=_count(session, policy(month)),
-        ai_devices=_count(session, queries.device_select(queries.DeviceFilter(ai=True))),
-        policies=_count(session, queries.policy_select(queries.PolicyFilter())),
+        ai_devices=_count(session, queries.DeviceFilter(ai=True)),
+        policies=_count(session, queries.PolicyFilter()),
     )
 
 

@@ -1,0 +1,30 @@
+"""list speed: a bigram search index (SQLite FTS5, filled from existing rows) and a covering tag index
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01 21:40:00
+"""
+from alembic import op
+
+from tracker import search_index
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+TAG_INDEX_COLUMNS = ["facet", "code", "entity_type", "active", "method", "decision", "entity_id"]
+
+
+def upgrade() -> None:
+    op.drop_index("ix_tag_code", table_name="tag")
+    op.create_index("ix_tag_code_effective", "tag", TAG_INDEX_COLUMNS)
+    connection = op.get_bind()
+    search_index.create(connection)
+    search_index.rebuild(connection)
+
+
+def downgrade() -> None:
+    search_index.drop(op.get_bind())
+    op.drop_index("ix_tag_code_effective", table_name="tag")
+    op.create_index("ix_tag_code", "tag", ["facet", "code", "entity_type"])
