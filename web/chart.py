@@ -13,8 +13,10 @@ PALETTE = (
     "#2f6f8f", "#e07b39", "#4c9a6a", "#b8474f", "#7a5ea8", "#c9a227",
     "#3f8fc4", "#8c6d4f", "#d16ba5", "#5b7553", "#6c7a89", "#e0a7a0",
 )
-WIDTH, HEIGHT = 760, 320
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 12, 16, 34
+# About the card's inner width on a desktop screen, so 12px of axis text shows as 12px (a narrow viewBox scaled up
+# to a wide card made the labels look oversized); on a phone the whole chart scales down.
+WIDTH, HEIGHT = 1160, 300
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 40, 8, 22, 30
 MIN_SCALE = 5
 
 
@@ -40,6 +42,7 @@ class StackedChart:
     x_labels: list[tuple[float, str]] = field(default_factory=list)
     y_ticks: list[tuple[float, int]] = field(default_factory=list)
     legend: list[tuple[str, str, int]] = field(default_factory=list)  # (colour, label, total)
+    totals: list[tuple[float, float, int]] = field(default_factory=list)  # (x centre, y above the bar, devices)
     plot_left: float = MARGIN_LEFT
     plot_right: float = WIDTH - MARGIN_RIGHT
     baseline: float = HEIGHT - MARGIN_BOTTOM
@@ -94,6 +97,8 @@ def stacked_by_year(
                 y -= h
                 chart.rects.append(Rect(round(x, 1), round(y, 1), round(bar_w, 1), round(h, 1), colours[code],
                                         f"{label(code)} · {year}: {n}"))
+        if totals[year]:
+            chart.totals.append((round(x + bar_w / 2, 1), round(y - 6, 1), totals[year]))
     for code in series:
         total = sum(matrix.get(code, {}).values())
         if total:

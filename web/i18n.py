@@ -12,6 +12,7 @@ from flask import Flask, Response, g, request
 
 from tracker import taxonomy
 from tracker.queries import POLICY_TYPE_LABELS
+from web import context
 
 LANGS = ("zh", "en")
 COOKIE = "lang"
@@ -34,6 +35,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                "Data from public NMPA, CMDE and gov.cn pages; every record links to its archived source."),
     "sample_badge": ("样例数据", "sample"),
     "sample_note": ("本记录来自离线样例数据，并非真实批准信息。", "This record comes from offline sample data, not a real approval."),
+    "sample_note_policy": ("本记录来自离线样例数据：标题、文号和日期取自公开信息，正文和附件为样例，并非从官方网站抓取。",
+                           "This record comes from offline sample data: title, number and date follow the public "
+                           "record, the body and attachments are placeholders, not fetched from the official site."),
+    "sample_mode_banner": ("离线样例模式：本站数据是项目附带的样例（samples/），注册证号中的 9xxx 流水号为虚构，并非从官方网站抓取。",
+                           "Offline sample mode: the data here is the sample set shipped in samples/ (made-up "
+                           "certificate serials 9xxx), not fetched from the official sites."),
     "ai_badge": ("AI", "AI"),
     # dashboard
     "dash_title": ("总览", "Overview"),
@@ -106,10 +113,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
     "prev": ("上一页", "Previous"),
     "next": ("下一页", "Next"),
+    "pagination": ("分页", "Pagination"),
+    "page_n": ("第 {n} 页", "Page {n}"),
+    "showing_range": ("第 {first}–{last} 条，共 {n} 条", "{first}–{last} of {n}"),
     "export": ("导出", "Export"),
     "feed": ("订阅 Atom", "Atom feed"),
     "share_hint": ("当前网址即包含全部筛选条件，可直接分享。", "This page's URL holds every filter: share it as is."),
     "nothing_found": ("没有符合条件的记录。", "Nothing matches these filters."),
+    "nothing_found_hint": ("可以减少搜索词、放宽筛选条件，或", "Try fewer search words or fewer filters, or"),
+    "nothing_found_query": ("没有与「{q}」匹配的记录。", "Nothing matches \"{q}\"."),
+    "first_reg_short": ("首次注册 {y}", "first reg. {y}"),
+    "same_reason": ("关联依据（本页各条相同）", "Why linked (the same for every row on this page)"),
     "product_name": ("产品名称", "Product name"),
     "cert_no": ("注册证编号", "Certificate no."),
     "issued_on": ("批准日期", "Issued on"),
@@ -268,8 +282,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "changed": ("变更", "changed"),
     "unchanged": ("未变", "unchanged"),
     "skipped": ("跳过", "skipped"),
+    "out_of_scope": ("范围外", "out of scope"),
     "missing": ("缺失", "missing"),
     "error": ("错误", "Error"),
+    "login_title": ("登录", "Log in"),
+    "login_intro": ("管理与审核账户登录（账户由 tracker user add 创建）。", "Admin and reviewer accounts (created with tracker user add)."),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "substatus_pending": ("待确认", "pending confirmation"),
+    "substatus_active": ("已生效", "active"),
+    "substatus_unsubscribed": ("已退订", "unsubscribed"),
     "no_runs": ("尚未运行", "no runs yet"),
     "not_found": ("未找到", "Not found"),
     "not_found_text": ("请求的页面或记录不存在。", "The page or record you asked for does not exist."),
@@ -374,9 +396,15 @@ def remember(response: Response) -> Response:
     return response
 
 
+def sample_mode() -> bool:
+    """Whether the site runs on the bundled samples (TRACKER_SAMPLE_MODE, set by `make run` offline): every page
+    then says so in a banner, on top of the badge each sample record carries."""
+    return context.state().settings.sample_mode
+
+
 def init_app(app: Flask) -> None:
     """Make `_`, `label` and `lang` available to templates and remember the chosen language."""
     app.after_request(remember)
     app.jinja_env.globals.update(_=gettext, label=label, lang=lang, switch_url=switch_url,
                                   report_title=report_title, evidence_field=evidence_field,
-                                  doc_type_label=doc_type_label, field_value=field_value)
+                                  doc_type_label=doc_type_label, field_value=field_value, sample_mode=sample_mode)
