@@ -213,3 +213,16 @@ def test_companies_keep_their_first_seen(sessions, clock):
     with sessions() as session:
         names = session.execute(select(Company.name).order_by(Company.name)).scalars().all()
     assert names == [f"测试医疗科技有限公司{i}" for i in range(3)]
+
+
+def test_revision_text_of_structured_values_is_json_that_reads_back():
+    from json import loads
+
+    from tracker.store import as_text
+
+    attachments = [{"name": "附件1.docx", "url": "https://x.example/a.docx", "type": "docx"}, {"name": "表", "url": "u"}]
+    lines = as_text(attachments).split("\n")
+    assert [loads(line) for line in lines] == attachments and "附件1" in lines[0]  # not a Python repr, not \u-escaped
+    assert as_text(("06970000099011", "06970000099012")) == "06970000099011\n06970000099012"
+    assert as_text({"b": 1, "a": date(2026, 1, 2)}) == '{"a": "2026-01-02", "b": 1}'
+    assert (as_text(True), as_text(date(2026, 1, 2)), as_text(None), as_text(3)) == ("true", "2026-01-02", None, "3")

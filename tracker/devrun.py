@@ -137,9 +137,10 @@ def _tracker(*args: str) -> list[str]:
 
 
 def _web(port: int) -> list[str]:
-    # gunicorn, as in production (DESIGN.md §4); the factory reads its settings from the TRACKER_* environment.
+    # gunicorn, as in production (DESIGN.md §4); the factory reads its settings from the TRACKER_* environment. No
+    # access log: a line per static file drowned the ingest and mail lines a newcomer watches for.
     return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-            "--graceful-timeout", "5", "--access-logfile", "-", "web:create_app()"]
+            "--graceful-timeout", "5", "web:create_app()"]
 
 
 @click.command("dev")

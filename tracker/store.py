@@ -10,6 +10,7 @@ flood the history with revisions that mean nothing.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
@@ -63,7 +64,8 @@ def insert_for(session: Session, table: Table):
 
 
 def as_text(value: Any) -> str | None:
-    """How a field value is written into a revision row (stable text: ISO dates, 'true'/'false', JSON-ish lists)."""
+    """How a field value is written into a revision row (stable text: ISO dates, 'true'/'false', one line per list item,
+    JSON for structured items)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -71,8 +73,15 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return "\n".join(str(v) for v in value)
+        return "\n".join(v if isinstance(v, str) else _json(v) for v in value)
+    if isinstance(value, dict):
+        return _json(value)
     return str(value)
+
+
+def _json(value: Any) -> str:
+    # Attachments are dicts: JSON reads back and shows as data, where str() would give a Python repr.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def add_revisions(session: Session, entity_type: str, rows: Iterable[tuple[int, str, Any, Any]], ctx: WriteContext) -> int:

@@ -31,6 +31,11 @@ def _page_links(endpoint: str, f, total: int) -> dict[str, str | None]:
     }
 
 
+def _bounded_arg(name: str, default: int, maximum: int) -> int:
+    """A positive integer URL argument, clamped to `maximum`; malformed or missing gives `default`."""
+    return max(1, min(maximum, request.args.get(name, default, type=int) or default))
+
+
 def _listing(kind: str):
     session = db()
     if kind == "devices":
@@ -122,14 +127,18 @@ def policies():
 
 @bp.get("/policies/<int:policy_id>")
 def policy(policy_id: int):
-    """One policy with body, attachments, linked devices and why, tags with evidence, sources and history."""
-    d = load_policy(db(), policy_id)
+    """One policy with body, attachments, linked devices and why (`devices_page`, `devices_per_page`: a general AI
+    guidance is linked to thousands), tags with evidence, sources and history."""
+    per_page = _bounded_arg("devices_per_page", queries.DEFAULT_PER_PAGE, queries.MAX_PER_PAGE)
+    d = load_policy(db(), policy_id, links_page=_bounded_arg("devices_page", 1, queries.MAX_PAGE),
+                    links_per_page=per_page)
     if d is None:
         abort(404)
     body = policy_dict(d.entity, [f"{f}:{c}" for f, c in d.effective], body=True)
     body.update(
         devices=[{"id": dev.id, "cert_no": dev.cert_no, "product_name": dev.product_name, "rule_id": link.rule_id,
                   "reason": link.reason} for dev, link in d.links],
+        devices_total=d.links_total, devices_page=d.links_page, devices_per_page=per_page,
         **_detail_extras(d), as_of=_as_of("policy", policy_id),
     )
     return jsonify(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, load_only
 
 from tracker import queries
@@ -48,9 +48,19 @@ def policies_of_device(device_id: int) -> Select:
 
 
 def devices_of_policy(policy_id: int) -> Select:
-    """(device, link) pairs: the devices a policy is linked to and why."""
+    """(device, link) pairs: the devices a policy is linked to and why, by product name, reading only what a row of
+    the list shows (a general AI guidance is linked to every AI device: thousands, so callers page it)."""
     return (select(Device, PolicyDevice).join(PolicyDevice, PolicyDevice.device_id == Device.id)
-            .where(PolicyDevice.policy_id == policy_id).order_by(Device.product_name, Device.id))
+            .where(PolicyDevice.policy_id == policy_id)
+            .options(load_only(Device.id, Device.cert_no, Device.product_name, Device.registrant, Device.is_sample,
+                               raiseload=True),
+                     load_only(PolicyDevice.id, PolicyDevice.rule_id, PolicyDevice.reason, raiseload=True))
+            .order_by(Device.product_name, Device.id))
+
+
+def device_count_of_policy(policy_id: int) -> Select:
+    """How many devices a policy is linked to (the unique (policy_id, device_id) index answers it)."""
+    return select(func.count()).select_from(PolicyDevice).where(PolicyDevice.policy_id == policy_id)
 
 
 def sources_of(entity_type: str, entity_id: int) -> Select:
@@ -92,12 +102,16 @@ class EntityDetail:
     identifiers: list[Any] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
     news: list[tuple[Any, str]] = field(default_factory=list)
-    # (policy, link) pairs for a device; (device, link) pairs for a policy
+    # (policy, link) pairs for a device (all of them); (device, link) pairs for a policy (page `links_page` of
+    # `links_total` links: a general AI guidance is linked to thousands of devices)
     links: list[tuple[Any, Any]] = field(default_factory=list)
+    links_total: int = 0
+    links_page: int = 1
     final_version: Policy | None = None
 
 
-def _tags(session: Session, entity_type: str, entity_id: int) -> tuple[list[TagView], list[tuple[str, str]]]:
+def tag_views(session: Session, entity_type: str, entity_id: int) -> tuple[list[TagView], list[tuple[str, str]]]:
+    """Every tag row of an entity as a view (counts or not, overruled or not), and its effective tags in order."""
     rows = list(session.execute(queries.tags_for(entity_type, [entity_id])).scalars())
     effective = queries.effective_by_entity(rows).get(entity_id, [])
     removed = {(t.facet, t.code) for t in rows
@@ -117,7 +131,7 @@ def load_device(session: Session, device_id: int) -> EntityDetail | None:
     device = session.get(Device, device_id)
     if device is None:
         return None
-    tags, effective = _tags(session, "device", device_id)
+    tags, effective = tag_views(session, "device", device_id)
     return EntityDetail(
         entity=device, tags=tags, effective=effective,
         sources=[tuple(r) for r in session.execute(sources_of("device", device_id))],
@@ -129,16 +143,21 @@ def load_device(session: Session, device_id: int) -> EntityDetail | None:
     )
 
 
-def load_policy(session: Session, policy_id: int) -> EntityDetail | None:
-    """The policy page's data, or None when there is no such policy."""
+def load_policy(session: Session, policy_id: int, *, links_page: int = 1, links_per_page: int = 50
+                ) -> EntityDetail | None:
+    """The policy page's data with one page of its linked devices and their total (a page past the end gives the
+    last one), or None when there is no such policy."""
     policy = session.get(Policy, policy_id)
     if policy is None:
         return None
-    tags, effective = _tags(session, "policy", policy_id)
+    tags, effective = tag_views(session, "policy", policy_id)
+    total = session.execute(device_count_of_policy(policy_id)).scalar_one()
+    page = max(1, min(links_page, -(-total // links_per_page)))
+    rows = session.execute(devices_of_policy(policy_id).limit(links_per_page).offset((page - 1) * links_per_page))
     return EntityDetail(
         entity=policy, tags=tags, effective=effective,
         sources=[tuple(r) for r in session.execute(sources_of("policy", policy_id))],
         revisions=list(session.execute(revisions_of("policy", policy_id)).scalars()),
-        links=[tuple(r) for r in session.execute(devices_of_policy(policy_id))],
+        links=[tuple(r) for r in rows], links_total=total, links_page=page,
         final_version=session.get(Policy, policy.final_version_id) if policy.final_version_id else None,
     )

@@ -20,10 +20,17 @@ def _codes(facet: str, top: bool | None = None) -> dict[str, Any]:
                                        if top is None or bool(n.parent) != top]}
 
 
+_PAGE = {"type": "integer", "minimum": 1, "maximum": queries.MAX_PAGE, "default": 1}
 PAGING = [
-    ("page", {"type": "integer", "minimum": 1, "maximum": queries.MAX_PAGE, "default": 1}, "Page number."),
+    ("page", _PAGE, "Page number."),
     ("per_page", {"type": "integer", "minimum": 1, "maximum": queries.MAX_PER_PAGE,
                   "default": queries.DEFAULT_PER_PAGE}, "Rows per page."),
+]
+LINK_PAGING = [
+    ("devices_page", _PAGE, "Page of the linked devices (a general AI guidance is linked to thousands)."),
+    ("devices_per_page", {"type": "integer", "minimum": 1, "maximum": queries.MAX_PER_PAGE,
+                          "default": queries.DEFAULT_PER_PAGE},
+     "Linked devices per page."),
 ]
 DEVICE_PARAMS = [
     ("q", {"type": "string", "maxLength": queries.MAX_QUERY_CHARS},
@@ -112,7 +119,8 @@ def openapi_document(server: str) -> dict[str, Any]:
                                   "parameters": _params(POLICY_PARAMS), "responses": _list_response("Policy")}},
             "/policies/{policy_id}": {"get": {"summary": "One policy with linked devices, provenance and history",
                                               "operationId": "getPolicy",
-                                              "parameters": [_id_param("policy_id"), _ASOF],
+                                              "parameters": [_id_param("policy_id"), _ASOF,
+                                                             *_params(LINK_PAGING)],
                                               "responses": _object("The policy.")}},
             "/tags": {"get": {"summary": "Taxonomy nodes with counts", "operationId": "listTags",
                               "parameters": [{"name": "facet", "in": "query", "required": False,

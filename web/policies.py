@@ -10,15 +10,11 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, load_only
-
 from tracker import queries, taxonomy
 from tracker.asof import as_of, end_of_day
-from tracker.models import Device, Policy, PolicyDevice
 from web import context
 from web.context import db
-from web.detail import EntityDetail, _tags, revisions_of, sources_of
+from web.detail import load_policy
 from web.devices import asof_date
 from web.i18n import gettext, label
 
@@ -89,55 +85,15 @@ class LinkPage:
         return (self.page - 1) * self.per_page
 
 
-def linked_devices(policy_id: int) -> Select:
-    """(device, link) pairs of a policy, by product name, reading only what a row of the table shows."""
-    return (select(Device, PolicyDevice).join(PolicyDevice, PolicyDevice.device_id == Device.id)
-            .where(PolicyDevice.policy_id == policy_id)
-            .options(load_only(Device.id, Device.cert_no, Device.product_name, Device.registrant, Device.is_sample,
-                               raiseload=True),
-                     load_only(PolicyDevice.id, PolicyDevice.rule_id, PolicyDevice.reason, raiseload=True))
-            .order_by(Device.product_name, Device.id))
-
-
-def linked_count(policy_id: int) -> Select:
-    """How many devices a policy is linked to (the unique (policy_id, device_id) index answers it)."""
-    return select(func.count()).select_from(PolicyDevice).where(PolicyDevice.policy_id == policy_id)
-
-
-def load_policy_page(session: Session, policy_id: int, links: LinkPage) -> tuple[EntityDetail, int, LinkPage] | None:
-    """The policy page's data with one page of its linked devices, their total and the page shown (a page past the
-    end shows the last one); None when there is no such policy.
-
-    `web.detail.load_policy` (the API's) reads every link; this one reads the count and one page.
-    """
-    policy = session.get(Policy, policy_id)
-    if policy is None:
-        return None
-    tags, effective = _tags(session, "policy", policy_id)
-    total = session.execute(linked_count(policy_id)).scalar_one()
-    last = max(1, -(-total // links.per_page))
-    if links.page > last:
-        links = links.replace(page=last)
-    rows = session.execute(linked_devices(policy_id).limit(links.per_page).offset(links.offset))
-    detail = EntityDetail(
-        entity=policy, tags=tags, effective=effective,
-        sources=[tuple(r) for r in session.execute(sources_of("policy", policy_id))],
-        revisions=list(session.execute(revisions_of("policy", policy_id)).scalars()),
-        links=[tuple(r) for r in rows],
-        final_version=session.get(Policy, policy.final_version_id) if policy.final_version_id else None,
-    )
-    return detail, total, links
-
-
 @bp.get("/policies/<int:policy_id>")
 def detail(policy_id: int):
     """One policy: fields, body, attachments, linked devices (paged) and why, tags, sources, history, as-of view."""
     day = asof_date()
     links = LinkPage.from_args(policy_id, request.args, day)
-    loaded = load_policy_page(db(), policy_id, links)
-    if loaded is None:
+    d = load_policy(db(), policy_id, links_page=links.page, links_per_page=links.per_page)
+    if d is None:
         abort(404)
-    d, links_total, links = loaded
+    links = links.replace(page=d.links_page)  # a page past the end shows the last one
     state = as_of(db(), "policy", policy_id, end_of_day(day, context.state().settings.timezone)) if day else None
     return render_template("policies/detail.html", d=d, policy=d.entity, asof=state, asof_day=day,
-                           today=context.today(), links=links, links_total=links_total)
+                           today=context.today(), links=links, links_total=d.links_total)

@@ -61,6 +61,17 @@ def test_policy_list_and_detail(client, web_env):
     assert "第一章 适用范围" in detail["body"]
     assert detail["attachments"][0]["url"] == "https://www.nmpa.gov.cn/a.pdf"
     assert any(d["product_name"] == "肺结节CT影像辅助检测软件" and d["reason"] for d in detail["devices"])
+    total = detail["devices_total"]
+    assert total == len(detail["devices"]) >= 2 and detail["devices_page"] == 1
+
+
+def test_policy_detail_pages_its_linked_devices(client, web_env):
+    url = f"/api/v1/policies/{web_env.ids.policies['ai_guidance']}"
+    whole = client.get(url).get_json()["devices"]
+    pages = [client.get(f"{url}?devices_per_page=1&devices_page={n}").get_json() for n in (1, 2, 99)]
+    assert [p["devices"][0]["id"] for p in pages[:2]] == [whole[0]["id"], whole[1]["id"]]
+    assert pages[2]["devices_page"] == len(whole) and pages[2]["devices"][0]["id"] == whole[-1]["id"]  # the last
+    assert client.get(f"{url}?devices_per_page=x&devices_page=-3").get_json()["devices_page"] == 1
 
 
 def test_tags_with_counts(client):
