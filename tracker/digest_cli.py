@@ -57,8 +57,11 @@ def digest_send(state, frequencies: tuple[str, ...], dry_run: bool, limit: int |
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default=None,
               help="Which subscription (default: the subscriber's own frequency).")
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the plain text.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Start the window at this date (UTC) instead of the last digest or the subscription: e.g. to "
+                   "see a full digest of the samples, ingested before anyone could subscribe.")
 @click.pass_obj
-def digest_preview(state, email: str, frequency: str | None, as_html: bool) -> None:
+def digest_preview(state, email: str, frequency: str | None, as_html: bool, since: datetime | None) -> None:
     """Print the digest EMAIL would get if it were sent now (nothing is stored or sent)."""
     from sqlalchemy import select
 
@@ -82,8 +85,8 @@ def digest_preview(state, email: str, frequency: str | None, as_html: bool) -> N
             last = session.execute(select(Outbox.window_end).where(Outbox.subscription_id == sub.id,
                                                                    Outbox.kind == "digest")
                                    .order_by(Outbox.window_end.desc()).limit(1)).scalar_one_or_none()
-            due = Due(subscription=sub, email=subscriber.email, lang=subscriber.lang,
-                      window_start=last or sub.created_at)
+            start = since.replace(tzinfo=timezone.utc) if since else last or sub.created_at
+            due = Due(subscription=sub, email=subscriber.email, lang=subscriber.lang, window_start=start)
             key = period_key(sub.frequency, now, settings.timezone)
             digest = DigestBuilder(session, base_url=settings.public_base_url, window_end=now).build(
                 [due], sub.frequency, key)[0]

@@ -47,6 +47,18 @@ def test_preview_prints_the_digest_and_stores_nothing(cli, sessions, reader, sin
     assert cli("digest", "preview", "nobody@example.org").exit_code == 1
 
 
+def test_preview_since_a_date_shows_what_came_before_the_subscription(cli, sessions, reader):
+    before = datetime.now(timezone.utc) - timedelta(days=5)
+    with sessions.begin() as s:
+        add_device(s, "糖尿病视网膜病变眼底图像辅助诊断软件", seen=before, areas=["medical_imaging"])
+    plain = cli("digest", "preview", "reader@example.org")
+    assert "糖尿病视网膜病变" not in plain.output and "肺结节" in plain.output  # seen before the subscription
+    since = cli("digest", "preview", "reader@example.org", "--since", f"{before - timedelta(days=1):%Y-%m-%d}")
+    assert since.exit_code == 0 and "糖尿病视网膜病变" in since.output and "肺结节" in since.output
+    assert outbox_rows(sessions) == 0
+    assert cli("digest", "preview", "reader@example.org", "--since", "yesterday").exit_code == 2
+
+
 def test_send_dry_run_then_send(cli, sessions, reader, sink):
     dry = cli("digest", "send", "--dry-run", "--frequency", "daily")
     assert dry.exit_code == 0 and "would queue=1" in dry.output and "reader@example.org: 1 item(s)" in dry.output
