@@ -8,10 +8,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tracker.models import Device, Policy, PolicyDevice, RecordSource, Revision, SourceDocument
+from tracker.policy_links import devices_for_policy, policies_for_device
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.runs import ingest_path
 from tracker.store import WriteContext
-from tracker.store_policies import devices_for_policy, policies_for_device, title_key, upsert_policies
+from tracker.store_policies import title_key, upsert_policies
 from tracker.writer import write_records
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -96,6 +97,37 @@ def test_guidance_links_to_the_devices_it_concerns_both_ways(sessions, clock):
     assert general_devices == {nodule, fundus}  # every AI device, not the stent
     assert stent not in general_devices
     assert nodule_policies == {specific, general}
+
+
+def _guidance(session, ctx, title, url):
+    write_records(session, [PolicyRecord(title=title, url=url, issuer="国家药监局", doc_type="指导原则", stage="issued",
+                                         published_on=date(2024, 5, 1))], ctx)
+    policy_id = session.execute(select(Policy.id).where(Policy.url == url)).scalar_one()
+    return {d.id: why for d, why in session.execute(devices_for_policy(policy_id)).all()}
+
+
+def test_equipment_guidance_is_not_linked_to_software_sharing_its_modality(sessions, clock):
+    with sessions.begin() as session:
+        ctx = WriteContext(source="test", now=clock())
+        nodule = _device(session, ctx, "肺结节CT影像辅助检测软件", "国械注准20263219961")
+        scanner = _device(session, ctx, "X射线计算机体层摄影设备", "国械注准20263069962")
+        equipment = _guidance(session, ctx, "X射线计算机体层摄影设备注册审查指导原则", "https://example.org/ct")
+        software = _guidance(session, ctx, "肺结节CT图像辅助检测软件注册审查指导原则", "https://example.org/nodule")
+    assert set(equipment) == {scanner}  # both carry CT, only the scanner is equipment
+    assert "medical_imaging.ct" in equipment[scanner] and "equipment (设备)" in equipment[scanner]
+    assert set(software) == {nodule}
+    assert "software (软件)" in software[nodule] and "device is software (name: 软件" in software[nodule]
+
+
+def test_implant_guidance_naming_mr_compatibility_is_not_about_mr_imaging(sessions, clock):
+    with sessions.begin() as session:
+        ctx = WriteContext(source="test", now=clock())
+        mr_software = _device(session, ctx, "颅内肿瘤磁共振影像辅助诊断软件", "国械注准20263219971")
+        mr_scanner = _device(session, ctx, "超导磁共振成像系统", "国械注准20263069972")
+        pacemaker_links = _guidance(session, ctx, "磁共振兼容植入式心脏起搏器注册审查指导原则", "https://example.org/pm")
+        scanner_links = _guidance(session, ctx, "医用磁共振成像系统注册审查指导原则", "https://example.org/mr")
+    assert mr_software not in pacemaker_links and mr_scanner not in pacemaker_links
+    assert set(scanner_links) == {mr_scanner}  # MR equipment guidance: the scanner, not the MR software
 
 
 def test_same_title_weeks_apart_is_two_documents(sessions, clock):

@@ -34,7 +34,8 @@ class WriteSummary:
 
 def write_records(session: Session, records: Iterable[Record], ctx: WriteContext) -> WriteSummary:
     """Store records of any kind and classify the devices and policies they created or changed."""
-    from tracker.store_policies import link_policies_to_devices, upsert_policies  # policy side is optional per run
+    from tracker.policy_links import refresh_links  # policy side is optional per run
+    from tracker.store_policies import upsert_policies
 
     summary = WriteSummary()
     buffers: dict[type, list] = {DeviceRecord: [], ApprovalEvent: [], NewsRecord: [], PolicyRecord: []}
@@ -72,7 +73,7 @@ def write_records(session: Session, records: Iterable[Record], ctx: WriteContext
     classify_devices(session, touched_devices, ctx)
     classify_policies(session, touched_policies, ctx)
     if touched_devices or touched_policies:
-        link_policies_to_devices(session, ctx)
+        refresh_links(session, ctx, device_ids=touched_devices, policy_ids=touched_policies)
     if touched_devices:
         link_news_to_devices(session)
     return summary
@@ -115,7 +116,7 @@ def reclassify_all(session: Session, ctx: WriteContext) -> tuple[int, int]:
     device_ids = list(session.execute(select(Device.id)).scalars())
     policy_ids = list(session.execute(select(Policy.id)).scalars())
     changed = classify_devices(session, device_ids, ctx), classify_policies(session, policy_ids, ctx)
-    from tracker.store_policies import link_policies_to_devices
+    from tracker.policy_links import link_policies_to_devices
 
     link_policies_to_devices(session, ctx)
     return changed
