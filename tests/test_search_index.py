@@ -1,5 +1,6 @@
 """The bigram search index: never loses a match (property test), gives exactly the rows of the plain substring scan
-on SQLite and PostgreSQL, follows changed records, is rebuilt by its migration, and takes hostile queries as text."""
+on SQLite and PostgreSQL, follows every insert, change and delete, is filled by its migration, and takes hostile
+queries as text."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import select, text
 
-from tracker import queries, search_index
+from tracker import bigrams, queries, search_index
 from tracker.migrate import downgrade, upgrade
 from tracker.models import Device
 from tracker.records import DeviceRecord, PolicyRecord
@@ -88,6 +89,32 @@ def test_changed_record_is_found_by_its_new_text_only(sessions, clock):
         assert _search(session, "感染") == _scan(session, "感染") and len(_search(session, "感染")) == 1
 
 
+def test_rows_written_by_any_code_path_are_indexed(sessions, clock):
+    """Triggers, not the writer, keep the index: a row inserted, renamed or deleted through plain SQL follows."""
+    with sessions.begin() as session:
+        session.add(Device(cert_no="国械注准20243219919", product_name="心电图自动分析软件", first_seen=clock(),
+                           updated_at=clock()))
+    with sessions() as session:
+        assert _search(session, "心电") == _scan(session, "心电") != []
+    with sessions.begin() as session:
+        session.execute(text("UPDATE device SET product_name = '脑电图分析软件' WHERE cert_no = '国械注准20243219919'"))
+    with sessions() as session:
+        assert _search(session, "心电") == [] and _search(session, "脑电") == _scan(session, "脑电") != []
+    with sessions.begin() as session:
+        session.execute(text("DELETE FROM device"))
+    with sessions() as session:
+        assert _search(session, "脑电") == []
+
+
+def test_index_triggers_exist_at_head(sessions, db_url):
+    """A later batch-mode migration of device or policy would drop them silently: this says so."""
+    if not db_url.startswith("sqlite"):
+        return
+    with sessions() as session:
+        names = set(session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    assert set(search_index.trigger_names()) <= names
+
+
 def test_migration_fills_the_index_from_stored_rows(sessions, clock, db_url):
     _write(sessions, DEVICES, clock())
     downgrade(db_url, "0002")  # drops the index; the rows stay
@@ -112,17 +139,17 @@ def test_every_substring_term_passes_the_filter(text_, start, length, upper):
     if upper:
         term = term.upper()
     # SQLite's LIKE ignores ASCII case and nothing else: every term it matches must find all its bigrams in the row.
-    fold = search_index.fold_ascii_case
+    fold = bigrams.fold_ascii_case
     if fold(term) in fold(text_):
-        assert search_index.bigrams(term) <= search_index.bigrams(text_), (text_, term)
+        assert bigrams.bigrams(term) <= bigrams.bigrams(text_), (text_, term)
 
 
 def test_bigrams_and_expression():
-    assert search_index.bigrams("肺结节 CT") == {"肺结", "结节", "ct"}
-    assert search_index.bigrams("a-b") == set()  # pairs with ASCII punctuation would be split by the tokenizer
-    assert search_index.match_expression(["肺"]) is None  # one character: only the scan can answer
-    assert search_index.match_expression(["肺结节", "CT"]) == '"ct" AND "结节" AND "肺结"'
-    assert search_index.match_expression(['"', "' OR 1=1 --"]) == '"or"'
+    assert bigrams.bigrams("肺结节 CT") == {"肺结", "结节", "ct"}
+    assert bigrams.bigrams("a-b") == set()  # pairs with ASCII punctuation would be split by the tokenizer
+    assert bigrams.match_expression(["肺"]) is None  # one character: only the scan can answer
+    assert bigrams.match_expression(["肺结节", "CT"]) == '"ct" AND "结节" AND "肺结"'
+    assert bigrams.match_expression(['"', "' OR 1=1 --"]) == '"or"'
 
 
 @pytest.mark.parametrize("name", ["device_search", "policy_search_data", "device_search_idx"])

@@ -1,4 +1,5 @@
-"""Engine and session factories; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+"""Engine and session factories; SQLite gets WAL, foreign keys, a busy timeout and the search index's bigram function
+on every connection."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from tracker import bigrams
 
 
 def make_engine(database_url: str, **kwargs) -> Engine:
@@ -24,6 +27,8 @@ def make_engine(database_url: str, **kwargs) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # The search index's triggers compute a row's bigrams in SQL (tracker.search_index).
+    dbapi_connection.create_function(bigrams.SQL_FUNCTION, -1, bigrams.document, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
