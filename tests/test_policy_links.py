@@ -122,3 +122,19 @@ def test_a_reviewer_decision_on_a_policy_tag_corrects_its_scope(sessions, clock)
         stored = links(session)
     assert {(c, rule) for _, c, rule, _ in stored} == {(PNEUMONIA.cert_no, "policy_link.specific")}
     assert stored == full_recompute(sessions, clock)
+
+
+def test_a_reviewer_decision_relinks_at_once(sessions, clock):
+    """A decision changes effective tags outside any write; the links follow without waiting for the next ingest."""
+    with sessions.begin() as session:
+        write_records(session, [NODULE, policy("nodule", NODULE_GUIDANCE)], WriteContext(source="test", now=clock()))
+    with sessions() as session:
+        assert linked(links(session), "nodule", NODULE)
+    clock.advance(hours=1)
+    with sessions.begin() as session:
+        device_id = session.execute(select(Device.id).where(Device.cert_no == NODULE.cert_no)).scalar_one()
+        review.decide(session, entity_type="device", entity_id=device_id, facet="disease", code="lung_nodule",
+                      decision="remove", reason="not a nodule product", reviewer="rita", now=clock())
+    with sessions() as session:
+        assert not linked(links(session), "nodule", NODULE)
+        assert links(session) == full_recompute(sessions, clock)

@@ -135,7 +135,7 @@ def _matches(c: _Compiled, text: str) -> tuple[str, ...]:
     return tuple(shown for shown, w, pattern in c.words if (pattern.search(text) if pattern else w in text))
 
 
-def _conditions(fields: dict[str, str], mgmt_class: int | str | None) -> dict[str, tuple[tuple[str, str], ...]]:
+def conditions(fields: dict[str, str], mgmt_class: int | str | None) -> dict[str, tuple[tuple[str, str], ...]]:
     """The entity-level conditions rules may require, each with the (field, word) evidence that satisfied it."""
     name, category, cat = fields.get("name", ""), fields.get("category", ""), fields.get("catalogue_code", "")
     software: list[tuple[str, str]] = []
@@ -180,7 +180,7 @@ def _fire(
 
 def _classify(fields: dict[str, str | None], mgmt_class: int | str | None = None) -> Classification:
     norm = {k: normalize(v) for k, v in fields.items()}
-    conds = _conditions(norm, mgmt_class)
+    conds = conditions(norm, mgmt_class)
     found: dict[tuple[str, str], list[tuple[float, tuple[Evidence, ...], Rule]]] = {}
     veto: float | None = None
     for c in _COMPILED:

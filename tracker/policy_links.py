@@ -107,8 +107,8 @@ def software_evidence(name: str | None, catalogue_code: str | None, category: st
     """
     fields = {"name": classify.normalize(name), "catalogue_code": classify.normalize(catalogue_code),
               "category": classify.normalize(category)}
-    # Reused rather than restated, so the two cannot drift apart; classify keeps the condition private for now.
-    return classify._conditions(fields, None).get("software", ())
+    # Reused rather than restated, so the two cannot drift apart.
+    return classify.conditions(fields, None).get("software", ())
 
 
 def policy_device_rule(policy_codes: set[str]) -> tuple[str, set[str]] | None:

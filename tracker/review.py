@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tracker import auditlog, taxonomy
 from tracker.classify_rules import RULES_VERSION
 from tracker.models import Device, Revision, Tag
+from tracker.policy_links import refresh_links
 from tracker.store import WriteContext, add_revisions
 from tracker.store_tags import ENTITY_MODELS, effective_codes
 
@@ -90,6 +91,9 @@ def decide(
         reason=reason,
     )
     refresh_effective(session, entity_type, entity_id, ctx)
+    # The decision changed effective tags outside any write: the guidance links follow them now, not at the next
+    # ingest that happens to touch this entity.
+    refresh_links(session, ctx, **{f"{entity_type}_ids": [entity_id]})
     return mine
 
 
