@@ -138,3 +138,16 @@ def test_a_reviewer_decision_relinks_at_once(sessions, clock):
     with sessions() as session:
         assert not linked(links(session), "nodule", NODULE)
         assert links(session) == full_recompute(sessions, clock)
+
+
+def test_general_ai_policy_links_all_ai_devices_only_when_it_is_about_devices(sessions, clock):
+    hospitals = policy("hospitals", "关于推进人工智能在智慧医院建设中应用的通知", doc_type="规范性文件")
+    with sessions.begin() as session:
+        write_records(session, [NODULE, FUNDUS, policy("ai", AI_GUIDANCE), hospitals],
+                      WriteContext(source="test", now=clock()))
+    with sessions() as session:
+        stored = links(session)
+        ai_tagged = session.execute(select(Policy.is_ai).where(Policy.url.endswith("/hospitals"))).scalar_one()
+    assert ai_tagged  # the policy is about AI ...
+    assert not any(linked(stored, "hospitals", d) for d in (NODULE, FUNDUS))  # ... but concerns no certificate
+    assert linked(stored, "ai", NODULE) and linked(stored, "ai", FUNDUS)

@@ -32,6 +32,8 @@ from tracker.store_tags import effective_from_rows
 
 GUIDANCE_TYPES = ("指导原则", "审评要点", "规范性文件", "公告通告", "部门规章")
 SPECIFIC_FACETS = ("disease", "area", "function")
+# A title with one of these is about medical devices (a general AI rule then concerns every AI device).
+DEVICE_WORDS = ("器械", "医用软件", "医疗软件", "软件产品")
 LINK_BATCH = 500
 
 # What kind of product a guidance title is about. Software words are checked first: a title naming 软件 is about the
@@ -111,16 +113,24 @@ def software_evidence(name: str | None, catalogue_code: str | None, category: st
     return classify.conditions(fields, None).get("software", ())
 
 
-def policy_device_rule(policy_codes: set[str]) -> tuple[str, set[str]] | None:
+def names_devices(title: str) -> bool:
+    """Whether a policy's title is about medical devices (医疗器械, 医用软件 …), not about AI or health care at large."""
+    text = classify.normalize(docno.core_title(title))
+    return any(word in text for word in DEVICE_WORDS)
+
+
+def policy_device_rule(policy_codes: set[str], title: str) -> tuple[str, set[str]] | None:
     """Which link rule a policy's scope calls for: ("specific", the device tags required) or ("ai_general", {"ai:ai"}).
 
     A guidance naming a disease, modality or function concerns devices carrying all of the diseases it names, one of
-    its imaging areas (if any) and one of its functions (if any); an AI guidance naming none concerns every AI device.
+    its imaging areas (if any) and one of its functions (if any); an AI guidance naming none concerns every AI
+    device, when its title is about devices: a normative document on AI in hospitals or in health care at large
+    (智慧医院, 互联网+医疗健康, 应用场景参考指引) mentions AI without concerning any one certificate.
     """
     specific = {c for c in policy_codes if c.split(":")[0] in SPECIFIC_FACETS}
     if specific - {c for c in specific if c.startswith("area:") and "." not in c}:
         return "specific", specific
-    if "ai:ai" in policy_codes:
+    if "ai:ai" in policy_codes and names_devices(title):
         return "ai_general", {"ai:ai"}
     return None
 
@@ -245,8 +255,8 @@ def _policy_rules(session: Session, policy_ids: Iterable[int] | None = None) -> 
         tags = _tag_rows(session, "policy", [row.id for row in rows], _POLICY_RULE_TAGS)
     rules: dict[int, LinkRule | None] = {}
     for row in rows:
-        rule = policy_device_rule(policy_scope(row.title, tags.get(row.id, ()))) if _is_linkable(row.doc_type, row.stage) \
-            else None
+        rule = policy_device_rule(policy_scope(row.title, tags.get(row.id, ())), row.title) \
+            if _is_linkable(row.doc_type, row.stage) else None
         rules[row.id] = rule and LinkRule(row.id, row.title, f"policy_link.{rule[0]}", frozenset(rule[1]),
                                           guidance_subject(row.title))
     return rules
