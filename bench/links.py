@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/links.py [--devices 100000] [--policies 10000] [--repeat 3]
 
-The store is `bench/web_seed.py`'s (seeded through `write_records` once, cached as bench/out/links_<d>_<p>.sqlite3);
+The store is `bench/web_seed.py`'s (seeded through `write_records` once, cached in bench/out/, shared with web.py);
 each run works on a scratch copy. It times one daily device write first (the first in a process pays for reading
 every guidance title once), brings the copy's links in line with the code under test (one full recompute,
 committed: a store seeded by another version of the rules holds other links), then times, each `--repeat` times in
@@ -119,18 +119,6 @@ def timed_full(sessions, commit: bool = False) -> float:
     return seconds
 
 
-def ensure_store(devices: int, policies: int) -> Path:
-    """The seeded store (via web_seed.seed), cached under bench/out/."""
-    path = web_seed.OUT / f"links_{devices}_{policies}.sqlite3"
-    if not path.exists():
-        web_seed.OUT.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        print(f"seeding {devices:,} devices and {policies:,} policies (once) …")
-        web_seed.seed(f"sqlite:///{partial}", devices, policies, log=lambda *_: None)
-        partial.rename(path)
-    return path
-
-
 def main() -> None:
     """Copy the store, converge its links, print the timings."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -139,7 +127,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--store", type=Path, help="a seeded store to copy (default: seed or reuse bench/out/)")
     args = parser.parse_args()
-    source = args.store or ensure_store(args.devices, args.policies)
+    source = args.store or web_seed.ensure_store(args.devices, args.policies)
     scratch = web_seed.OUT / "links_scratch.sqlite3"
     web_seed.OUT.mkdir(parents=True, exist_ok=True)
     for leftover in web_seed.OUT.glob("links_scratch.sqlite3*"):

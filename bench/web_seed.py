@@ -12,7 +12,7 @@ ten document types of TAXONOMY.md §4 in roughly the proportions the NMPA, CMDE,
 the real sources hold).
 
 The database is cached as bench/out/web_<devices>_<policies>_v<SEED_VERSION>.sqlite3: bump SEED_VERSION when the
-generator or the schema changes. `ensure_store` builds it once (into a temporary name, renamed when complete).
+generator or what the write path stores changes (classification, links); a schema change is migrated in place. `ensure_store` builds it once (into a temporary name, renamed when complete).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
 from tracker.store import WriteContext, record_document  # noqa: E402
 from tracker.writer import write_records  # noqa: E402
 
-SEED_VERSION = 3
+SEED_VERSION = 4
 DEVICE_BATCH = 5000  # one write_records call (one "source document") per batch, as a UDI part would be
 T0 = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
 
