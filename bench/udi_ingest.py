@@ -7,17 +7,20 @@ part like the real release, about 5 % class-III rows with 2-4 DIs per certificat
 reused when it already exists), then measures, each in a fresh child process so each gets its own peak RSS:
 
 - `bare`: zipfile + lxml.etree.iterparse(tag="device") + clearing, counting rows: the floor for any streaming parser;
-- `parse_file`: the real scraper path (safety caps, control-byte filter, scope filter, grouping by certificate);
+- `parse_file`: the real scraper path (safety caps, control-byte filter, scope filter, grouping by certificate in
+  a scratch SQLite file);
 - `ingest`: `tracker.runs.ingest_path` into a fresh SQLite database, when the runs layer is importable.
 
-Each is run 3 times; the median and best wall time, rows/s (from the median) and the peak RSS (max over the runs)
-are printed. Run it on an otherwise idle machine: the numbers are wall-clock times.
+Each is run 3 times, the three interleaved round by round; the median and best wall time, rows/s (from the median)
+and the peak RSS (max over the runs) are printed, with the load average after each run. Run it on an otherwise idle
+machine: the numbers are wall-clock times.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 ROWS_PER_PART = 5_000
 RUNS = 3
+MEASUREMENTS = ("bare", "parse_file", "ingest")
 
 
 def _generator():
@@ -180,23 +184,48 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(name: str, zip_path: Path) -> dict | None:
-    """Median time and max peak RSS of `RUNS` runs of one measurement, each in a fresh spawned process."""
+def run_once(name: str, zip_path: Path) -> tuple[int | None, float, int]:
+    """(rows, seconds, peak RSS KiB) of one measurement in a freshly spawned process."""
     ctx = multiprocessing.get_context("spawn")
-    times, peaks, rows = [], [], None
-    for _ in range(RUNS):
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(name, str(zip_path), queue))
-        proc.start()
-        rows, elapsed, peak_kib = queue.get()
-        proc.join()
-        if rows is None:
-            return None
-        times.append(elapsed)
-        peaks.append(peak_kib)
-    median = statistics.median(times)
-    return {"rows": rows, "seconds": median, "best": min(times), "rate": rows / median,
-            "peak_mib": max(peaks) / 1024}
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(name, str(zip_path), queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def measure_all(zip_path: Path) -> dict[str, dict | None]:
+    """Median and best time and max peak RSS of `RUNS` runs of every measurement.
+
+    The runs are interleaved (bare, parse_file, ingest, bare, ...): on a machine shared with other work the load
+    drifts over the minutes a run takes, and interleaving spreads that drift over all three instead of one.
+    """
+    times: dict[str, list[float]] = {name: [] for name in MEASUREMENTS}
+    peaks: dict[str, list[int]] = {name: [] for name in MEASUREMENTS}
+    rows: dict[str, int] = {}
+    unavailable: set[str] = set()  # measurements that returned no rows (the ingest hook without a runs layer)
+    for round_no in range(1, RUNS + 1):
+        for name in (m for m in MEASUREMENTS if m not in unavailable):
+            count, elapsed, peak_kib = run_once(name, zip_path)
+            if count is None:
+                unavailable.add(name)
+                continue
+            rows[name] = count
+            times[name].append(elapsed)
+            peaks[name].append(peak_kib)
+            print(f"  round {round_no} {name:<10} {elapsed:7.2f} s  load average {load_average()}", flush=True)
+    results: dict[str, dict | None] = dict.fromkeys(MEASUREMENTS)
+    for name, count in rows.items():
+        median = statistics.median(times[name])
+        results[name] = {"rows": count, "seconds": median, "best": min(times[name]), "rate": count / median,
+                         "peak_mib": max(peaks[name]) / 1024}
+    return results
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages, for the record (2 cores here: above 2 the runs compete for the CPU)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str]) -> int:
@@ -205,11 +234,8 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     zip_path = make_zip(n)
     print(f"input: {zip_path.name}, {zip_path.stat().st_size / 2**20:.1f} MiB zipped "
-          f"(ready in {time.perf_counter() - started:.1f} s)")
-    results = {}
-    for name in ("bare", "parse_file", "ingest"):
-        print(f"  measuring {name} ...")
-        results[name] = measure(name, zip_path)
+          f"(ready in {time.perf_counter() - started:.1f} s); load average {load_average()}")
+    results = measure_all(zip_path)
     print(f"\n{'measurement':<12} {'rows':>9} {'median s':>9} {'best s':>7} {'rows/s':>10} {'peak RSS MiB':>13}")
     for name, r in results.items():
         if r is None:
@@ -221,6 +247,7 @@ def main(argv: list[str]) -> int:
         print(f"\nparse_file / bare time ratio: {results['parse_file']['seconds'] / results['bare']['seconds']:.2f}")
     if results["bare"] and results["ingest"]:
         print(f"ingest / bare time ratio: {results['ingest']['seconds'] / results['bare']['seconds']:.2f}")
+    print(f"load average at the end: {load_average()}")
     return 0
 
 

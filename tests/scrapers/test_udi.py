@@ -12,6 +12,7 @@ import io
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -221,6 +222,72 @@ def test_parse_of_xml_text_of_the_listing_and_of_anything_else():
         parse_path(FIXTURES / "other_root.xml")
 
 
+# --- grouping over a whole file (scratch store) ----------------------------------------------------------------------
+
+OTHER_CLASS3 = "国械注准20243219952"
+
+
+def test_a_certificate_spread_over_parts_and_versions_is_one_record(tmp_path):
+    v = dict(versionNumber="1", versionTime="2024-01-01")
+    part1 = [device(CLASS3, "06970000999801", name="旧名称", ggxh="A旧", **v),
+             device(OTHER_CLASS3, "06970000999802", name="另一产品", **v),
+             device(CLASS3, "06970000999803", ggxh="C", **v)]
+    part2 = [device(CLASS3, "06970000999804", name="新名称", ggxh="B", versionNumber="1", versionTime="2024-06-01"),
+             device(CLASS3, "06970000999801", name="中间名称", ggxh="A新", versionNumber="2", versionTime="2024-03-01")]
+    part3 = [device(CLASS3, "06970000999801", name="旧名称", ggxh="A旧", **v),  # an older version listed again
+             device(CLASS3, "06970000999803", versionNumber="2", versionTime="2024-02-01", versionStauts="删除")]
+    path = tmp_path / "UDID_WEEKLY_UPDATE_20240601_20240607.zip"
+    path.write_bytes(_zip([("p1.xml", gen.udid_document(part1)),
+                           ("p2.zip", _zip([("p2.xml", gen.udid_document(part2))])),
+                           ("p3.xml", gen.udid_document(part3))]))
+    records, stats = parse_path(path)
+    assert [r.cert_no for r in records] == sorted([CLASS3, OTHER_CLASS3])
+    spread = records[[r.cert_no for r in records].index(CLASS3)]
+    assert spread.udi_di == ("06970000999801", "06970000999804")  # the deleted DI is gone
+    assert spread.model_spec == "B；A新"  # version 2 of the first DI, in the order the kept versions were read
+    assert spread.product_name == "新名称"  # the facts of the newest versionTime
+    assert "7 device rows read, 2 certificates kept, 3 superseded versions merged" in stats.notes
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch) -> Path:
+    """An empty folder that tempfile (and so the grouping's private scratch folder) uses for this test."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_the_scratch_store_is_on_disk_while_records_go_out_and_removed_after_the_last(scratch):
+    records = udi.parse_file(DAILY, ParseStats())
+    next(records)
+    [folder] = list(scratch.iterdir())
+    assert (folder / "grouping.sqlite3").stat().st_size > 0
+    assert len(list(records)) > 1
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_scratch_store_is_removed_when_the_consumer_stops_early(scratch):
+    records = udi.parse_file(DAILY, ParseStats())
+    next(records)
+    records.close()  # as when a consumer stops early (a store error) and drops the generator
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_scratch_store_is_removed_after_an_error_mid_file(scratch, tmp_path):
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(_zip([("p1.xml", gen.udid_document([device(CLASS3, "06970000999805")])),
+                             ("p2.xml", (FIXTURES / "truncated_part.xml").read_bytes())]))
+    with pytest.raises(UdiArchiveError, match="truncated XML"):
+        parse_path(broken)
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_small_document_is_grouped_in_memory(scratch):
+    assert len(udi.parse(gen.udid_document([device(CLASS3, "06970000999805")]).decode())) == 1
+    assert list(scratch.iterdir()) == []
+
+
 # --- hostile input ---------------------------------------------------------------------------------------------------
 
 def test_external_entities_are_never_resolved(tmp_path, httpserver):
@@ -313,7 +380,7 @@ print(kept, stats.out_of_scope, peak)
 """
 
 
-def _many_rows(path: Path, count: int) -> None:
+def _many_rows(path: Path, count: int, cert_of=lambda i: CLASS3 if i % 5000 == 0 else CLASS2) -> None:
     template = ("<device><deviceRecordKey>K{i}</deviceRecordKey><zxxsdycpbs>{i:014d}</zxxsdycpbs>"
                 "<zczbhhzbapzbh>{cert}</zczbhhzbapzbh><cpmctymc>产品</cpmctymc><ggxh>M{i}</ggxh>"
                 "<cpms>" + "描述" * 60 + "</cpms><cpbsfbrq>2024-01-01</cpbsfbrq>"
@@ -321,7 +388,7 @@ def _many_rows(path: Path, count: int) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?><udid version="1.0"><devices>\n')
         for i in range(count):
-            fh.write(template.format(i=i, cert=CLASS3 if i % 5000 == 0 else CLASS2))
+            fh.write(template.format(i=i, cert=cert_of(i)))
         fh.write("</devices></udid>\n")
 
 
@@ -337,6 +404,25 @@ def test_streaming_memory_does_not_grow_with_out_of_scope_rows(tmp_path):
         assert kept == 1 and out_of_scope == count - len(range(0, count, 5000))
     # Keeping the elements would cost over 100 MB for the 45,000 extra rows; streaming stays flat.
     assert peaks[60_000] - peaks[15_000] < 16 * 1024, peaks
+
+
+def _class3_of_three_rows(i: int) -> str:
+    """A synthetic class-III certificate number (serial 9xxx) shared by rows i = 3n, 3n+1, 3n+2."""
+    n = i // 3
+    return f"国械注准{2000 + n // 1000}321{9000 + n % 1000}"
+
+
+def test_grouping_memory_does_not_grow_with_in_scope_rows(tmp_path):
+    peaks = {}
+    for count in (6_000, 60_000):
+        path = tmp_path / f"in_scope_{count}.xml"
+        _many_rows(path, count, cert_of=_class3_of_three_rows)
+        out = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(path)], cwd=ROOT, check=True,
+                             capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}).stdout.split()
+        kept, out_of_scope, peaks[count] = map(int, out)
+        assert (kept, out_of_scope) == (count // 3, 0)
+    # Grouped in memory, the 54,000 extra rows (18,000 certificates) cost 60 MB; spilled to the scratch file, 2 MB.
+    assert peaks[60_000] - peaks[6_000] < 16 * 1024, peaks
 
 
 # --- crawl -----------------------------------------------------------------------------------------------------------
