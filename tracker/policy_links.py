@@ -8,7 +8,8 @@ after a rules change. Both give the same links.
 Which devices a guidance concerns (`LinkRule`):
 - its scope, read from its core title the way a product name is read (`scope_codes`: 肺结节CT图像辅助检测软件 → CT,
   detection, 肺结节), as a reviewer corrected it; a device must carry all its diseases, one of its imaging areas
-  and one of its functions (`_matches`). An AI guidance naming none of these concerns every AI device.
+  and one of its functions (`_matches`). An AI guidance naming none of these concerns every AI device, if its title
+  is about devices (`names_devices`).
 - the kind of product its title names (`guidance_subject`): guidance about software (软件, 人工智能, 深度学习, 算法)
   concerns software and AI devices; guidance about equipment (设备, 系统, 植入, 起搏器, 耗材 …) concerns devices that
   are not software, so a CT scanner guidance is not linked to CT AI software merely because both say CT. A title
