@@ -1,5 +1,5 @@
-"""The two ways a tag filter finds rows (tracker.queries.TAG_LOOKUPS) give the same rows, reviewer decisions included,
-on SQLite and PostgreSQL; and a list's count and page agree with a plain reading of the effective tags."""
+"""The two ways a tag filter finds rows (tracker.tag_queries.TAG_LOOKUPS) give the same rows, reviewer decisions
+included, on SQLite and PostgreSQL; and a list's count and page agree with a plain reading of the effective tags."""
 from __future__ import annotations
 
 import itertools
@@ -7,7 +7,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from tracker import queries
+from tracker import queries, tag_queries
 from tracker.models import Device, Policy
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.review import decide
@@ -55,7 +55,8 @@ def _ids(session, f, lookup):
 
 def _expected(session, f: queries.DeviceFilter) -> list[int]:
     """The filter read naively: effective tags per device from all tag rows, then the test in Python."""
-    tags = queries.effective_by_entity(session.execute(queries.tags_for("device", _all_ids(session))).scalars())
+    rows = session.execute(tag_queries.tags_for("device", _all_ids(session))).scalars()
+    tags = tag_queries.effective_by_entity(rows)
     wanted = [(facet, code) for facet, code in (("area", f.area), ("area", f.sub), ("disease", f.disease),
                                                 ("function", f.function), ("signal", f.signal), ("site", f.site))
               if code]
@@ -91,10 +92,11 @@ def test_a_page_is_the_same_whichever_lookup_reads_it(store, sessions):
     with sessions() as session:
         total = session.execute(queries.list_count(f)).scalar_one()
         pages = [list(session.execute(queries.list_select(f, lookup).limit(4).offset(4)).scalars())
-                 for lookup in queries.TAG_LOOKUPS]
+                 for lookup in tag_queries.TAG_LOOKUPS]
         chosen = list(session.execute(queries.list_page(f, total)).scalars())
     assert total > 8 and pages[0] == pages[1] == chosen and len(chosen) == 4
-    assert queries.page_lookup(queries.FEW_ROWS) == "in" and queries.page_lookup(queries.FEW_ROWS + 1) == "exists"
+    few = tag_queries.FEW_ROWS
+    assert tag_queries.page_lookup(few) == "in" and tag_queries.page_lookup(few + 1) == "exists"
 
 
 def test_policy_tag_filters_agree(store, sessions):

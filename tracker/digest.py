@@ -23,10 +23,8 @@ from sqlalchemy.orm import Session
 
 from tracker import taxonomy
 from tracker.models import Device, Outbox, Policy, Subscriber, Subscription
-from tracker.queries import (
-    POLICY_TYPE_LABELS, DeviceFilter, PolicyFilter, device_conditions, effective_by_entity, policy_conditions,
-    tags_for,
-)
+from tracker.queries import POLICY_TYPE_LABELS, DeviceFilter, PolicyFilter, device_conditions, policy_conditions
+from tracker.tag_queries import effective_by_entity, tags_for
 
 FREQUENCIES = ("immediate", "daily", "weekly")
 IMMEDIATE_SLOT_MINUTES = 5

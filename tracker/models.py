@@ -294,7 +294,7 @@ class Tag(Base):
     __tablename__ = "tag"
     __table_args__ = (
         UniqueConstraint("entity_type", "entity_id", "facet", "code", "method"),
-        # Covers a tag filter's lookup of tagged ids (tracker.queries.has_tag, lookup="in") without reading rows.
+        # Covers a tag filter's lookup of tagged ids (tracker.tag_queries.has_tag, lookup="in") without reading rows.
         Index("ix_tag_code_effective", "facet", "code", "entity_type", "active", "method", "decision", "entity_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

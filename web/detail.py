@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, load_only
 
-from tracker import queries
+from tracker import tag_queries
 from tracker.models import (
     ApprovalEventRow, Device, DeviceIdentifier, NewsDevice, NewsItem, Policy, PolicyDevice, RecordSource, Revision,
     SourceDocument, Tag,
@@ -112,8 +112,8 @@ class EntityDetail:
 
 def tag_views(session: Session, entity_type: str, entity_id: int) -> tuple[list[TagView], list[tuple[str, str]]]:
     """Every tag row of an entity as a view (counts or not, overruled or not), and its effective tags in order."""
-    rows = list(session.execute(queries.tags_for(entity_type, [entity_id])).scalars())
-    effective = queries.effective_by_entity(rows).get(entity_id, [])
+    rows = list(session.execute(tag_queries.tags_for(entity_type, [entity_id])).scalars())
+    effective = tag_queries.effective_by_entity(rows).get(entity_id, [])
     removed = {(t.facet, t.code) for t in rows
                if t.active and t.method == "reviewer" and t.decision == "remove"}
     views = []

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
-from tracker import queries, taxonomy
+from tracker import queries, tag_queries, taxonomy
 from tracker.asof import as_of, end_of_day
 from tracker.models import Device
 from web import context
@@ -50,7 +50,8 @@ def index():
     total = session.execute(queries.list_count(f)).scalar_one()
     page = queries.list_page(f, total).options(load_only(*LIST_COLUMNS, raiseload=True))
     rows = list(session.execute(page).scalars())
-    tags = queries.effective_by_entity(session.execute(queries.tag_keys_for("device", [d.id for d in rows])))
+    tag_rows = session.execute(tag_queries.tag_keys_for("device", [d.id for d in rows]))
+    tags = tag_queries.effective_by_entity(tag_rows)
     return render_template("devices/list.html", f=f, total=total, rows=rows, tags=tags, options=filter_options())
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
-from tracker import queries, taxonomy
+from tracker import queries, tag_queries, taxonomy
 from tracker.asof import as_of, end_of_day
 from web import context
 from web.context import db
@@ -41,7 +41,8 @@ def index():
     session = db()
     total = session.execute(queries.list_count(f)).scalar_one()
     rows = list(session.execute(queries.list_page(f, total)).scalars())
-    tags = queries.effective_by_entity(session.execute(queries.tags_for("policy", [p.id for p in rows])).scalars())
+    tag_rows = session.execute(tag_queries.tags_for("policy", [p.id for p in rows])).scalars()
+    tags = tag_queries.effective_by_entity(tag_rows)
     return render_template("policies/list.html", f=f, total=total, rows=rows, tags=tags, options=filter_options())
 
 

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
-from tracker import queries
+from tracker import tag_queries
 from tracker.models import Device, Policy, ScrapeRun
 
 DEVICE_FIELDS = (
@@ -41,8 +41,8 @@ def tag_map(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int,
         return {}
     out: dict[int, list[str]] = {}
     for start in range(0, len(ids), 900):
-        rows = session.execute(queries.tag_keys_for(entity_type, ids[start:start + 900]))
-        for entity_id, pairs in queries.effective_by_entity(rows).items():
+        rows = session.execute(tag_queries.tag_keys_for(entity_type, ids[start:start + 900]))
+        for entity_id, pairs in tag_queries.effective_by_entity(rows).items():
             out[entity_id] = [f"{facet}:{code}" for facet, code in pairs]
     return out
 

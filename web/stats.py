@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker import queries, taxonomy
+from tracker import queries, tag_queries, taxonomy
 from tracker.models import Device, Policy, RecordSource, ScrapeRun, SourceDocument
 
 RECENT_RUNS = 5
@@ -55,7 +55,7 @@ def new_counts(session: Session, today: date) -> NewCounts:
 
 
 def _ai_area_rows(session: Session) -> list[tuple[int, str, int | None]]:
-    et = queries.effective_tags("device", ["area"]).subquery()
+    et = tag_queries.effective_tags("device", ["area"]).subquery()
     stmt = (select(et.c.entity_id, et.c.code, Device.first_reg_year)
             .join(Device, Device.id == et.c.entity_id).where(Device.is_ai.is_(True)))
     return [tuple(row) for row in session.execute(stmt)]
@@ -93,7 +93,7 @@ class DiseaseCount:
 
 def disease_counts(session: Session) -> list[DiseaseCount]:
     """AI devices per disease, crowded ones first, then open, then the rest; largest first within a group."""
-    et = queries.effective_tags("device", ["disease"]).subquery()
+    et = tag_queries.effective_tags("device", ["disease"]).subquery()
     stmt = (select(et.c.code, func.count(func.distinct(et.c.entity_id)))
             .join(Device, Device.id == et.c.entity_id).where(Device.is_ai.is_(True)).group_by(et.c.code))
     counts = dict(session.execute(stmt).tuples().all())
@@ -111,7 +111,7 @@ def taxonomy_counts(session: Session) -> dict[str, dict[str, int]]:
     """{"device": {code: n}, "policy": {code: n}} for every taxonomy node (area parents count their subtree)."""
     out: dict[str, dict[str, int]] = {}
     for entity_type in ("device", "policy"):
-        et = queries.effective_tags(entity_type).subquery()
+        et = tag_queries.effective_tags(entity_type).subquery()
         grouped = select(et.c.code, func.count(func.distinct(et.c.entity_id))).group_by(et.c.code)
         counts = Counter(dict(session.execute(grouped).tuples().all()))
         for node in taxonomy.nodes("area"):

@@ -12,9 +12,8 @@ from tracker import taxonomy
 from tracker.asof import end_of_day, replay
 from tracker.db import make_engine
 from tracker.models import Revision, Tag
-from tracker.queries import (
-    MAX_QUERY_CHARS, DeviceFilter, PolicyFilter, effective_by_entity, escape_like, search_terms,
-)
+from tracker.queries import MAX_QUERY_CHARS, DeviceFilter, PolicyFilter, escape_like, search_terms
+from tracker.tag_queries import effective_by_entity
 
 TEXT = st.text(alphabet=st.sampled_from("%_\\'\"abc 器械肺炎-[]^*?"), max_size=12)
 
