@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tracker.models import Device, Policy, PolicyDevice, RecordSource, Revision, SourceDocument
-from tracker.policy_links import devices_for_policy, policies_for_device
+from tracker.policy_links import devices_of_policy, policies_of_device
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.runs import ingest_path
 from tracker.store import WriteContext
@@ -89,9 +89,9 @@ def test_guidance_links_to_the_devices_it_concerns_both_ways(sessions, clock):
     with sessions() as session:
         specific = session.execute(select(Policy.id).where(Policy.url == "https://example.org/p1")).scalar_one()
         general = session.execute(select(Policy.id).where(Policy.url == "https://example.org/p2")).scalar_one()
-        specific_devices = {d.id: why for d, why in session.execute(devices_for_policy(specific)).all()}
-        general_devices = {d.id for d, _ in session.execute(devices_for_policy(general)).all()}
-        nodule_policies = {p.id for p, _ in session.execute(policies_for_device(nodule)).all()}
+        specific_devices = {d.id: link.reason for d, link in session.execute(devices_of_policy(specific)).all()}
+        general_devices = {d.id for d, _ in session.execute(devices_of_policy(general)).all()}
+        nodule_policies = {p.id for p, _ in session.execute(policies_of_device(nodule)).all()}
     assert set(specific_devices) == {nodule}
     assert "disease:lung_nodule" in specific_devices[nodule] and "medical_imaging.ct" in specific_devices[nodule]
     assert general_devices == {nodule, fundus}  # every AI device, not the stent
@@ -103,7 +103,7 @@ def _guidance(session, ctx, title, url):
     write_records(session, [PolicyRecord(title=title, url=url, issuer="国家药监局", doc_type="指导原则", stage="issued",
                                          published_on=date(2024, 5, 1))], ctx)
     policy_id = session.execute(select(Policy.id).where(Policy.url == url)).scalar_one()
-    return {d.id: why for d, why in session.execute(devices_for_policy(policy_id)).all()}
+    return {d.id: link.reason for d, link in session.execute(devices_of_policy(policy_id)).all()}
 
 
 def test_equipment_guidance_is_not_linked_to_software_sharing_its_modality(sessions, clock):

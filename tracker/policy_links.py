@@ -23,8 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, or_, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy.orm import Session, load_only
 
 from tracker import classify, docno
 from tracker.models import Device, Policy, PolicyDevice, Tag
@@ -359,13 +359,32 @@ def link_policies_to_devices(session: Session, ctx: WriteContext) -> int:
     return _relink_policies(session, ctx, session.execute(select(Policy.id)).scalars().all())
 
 
-def devices_for_policy(policy_id: int):
-    """Select (device, reason) rows linked to a policy (for the web UI)."""
-    return (select(Device, PolicyDevice.reason).join(PolicyDevice, PolicyDevice.device_id == Device.id)
-            .where(PolicyDevice.policy_id == policy_id).order_by(Device.product_name))
+# --- reading the links (the web pages and the API, both ways) ---
+
+def policies_of_device(device_id: int) -> Select:
+    """(policy, link) pairs: the policies linked to a device and the stored reason.
+
+    Only the policy fields a link shows are read: an AI device is linked to every general AI guidance (dozens to
+    hundreds of policies), and each policy's full text can run to tens of kilobytes.
+    """
+    return (select(Policy, PolicyDevice).join(PolicyDevice, PolicyDevice.policy_id == Policy.id)
+            .where(PolicyDevice.device_id == device_id)
+            .options(load_only(Policy.id, Policy.title, Policy.issuer, Policy.published_on, Policy.is_sample,
+                               raiseload=True))
+            .order_by(Policy.published_on.desc().nulls_last(), Policy.id))
 
 
-def policies_for_device(device_id: int):
-    """Select (policy, reason) rows linked to a device (for the web UI)."""
-    return (select(Policy, PolicyDevice.reason).join(PolicyDevice, PolicyDevice.policy_id == Policy.id)
-            .where(PolicyDevice.device_id == device_id).order_by(Policy.published_on.desc()))
+def devices_of_policy(policy_id: int) -> Select:
+    """(device, link) pairs: the devices a policy is linked to and why, by product name, reading only what a row of
+    the list shows (a general AI guidance is linked to every AI device: thousands, so callers page it)."""
+    return (select(Device, PolicyDevice).join(PolicyDevice, PolicyDevice.device_id == Device.id)
+            .where(PolicyDevice.policy_id == policy_id)
+            .options(load_only(Device.id, Device.cert_no, Device.product_name, Device.registrant, Device.is_sample,
+                               raiseload=True),
+                     load_only(PolicyDevice.id, PolicyDevice.rule_id, PolicyDevice.reason, raiseload=True))
+            .order_by(Device.product_name, Device.id))
+
+
+def device_count_of_policy(policy_id: int) -> Select:
+    """How many devices a policy is linked to (the unique (policy_id, device_id) index answers it)."""
+    return select(func.count()).select_from(PolicyDevice).where(PolicyDevice.policy_id == policy_id)

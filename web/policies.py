@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+
 from tracker import queries, tag_queries, taxonomy
 from tracker.asof import as_of, end_of_day
 from web import context
