@@ -5,7 +5,7 @@
 Sets up a fresh database (SQLite under bench/out/ unless --database-url names an empty PostgreSQL database), with
 `--items` devices and policies new since yesterday (plus as many older ones that no digest may contain), all tagged,
 and `--subscribers` confirmed daily subscribers with varied filters (areas, sub-areas, functions, diseases, companies,
-keywords, policy types, devices and/or policies; seeded, so every run is the same). A sink (tracker.mailsink, a real
+keywords, policy types, devices and/or policies; seeded, so every run is the same). A sink (tracker.dev.mailsink, a real
 aiosmtpd server writing .eml files) runs in its own process. Then, in one run:
 
 - tracker: `enqueue_digests` (build with the shared query builders, render, store message + sha256 in the outbox)
@@ -33,15 +33,15 @@ OUT = ROOT / "bench" / "out"
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from tracker import taxonomy  # noqa: E402
+from tracker.classify import taxonomy  # noqa: E402
 from tracker.config import Settings  # noqa: E402
-from tracker.db import make_engine, make_session_factory  # noqa: E402
-from tracker.mail import sender_address  # noqa: E402
-from tracker.mailsink import free_port  # noqa: E402
-from tracker.migrate import upgrade  # noqa: E402
-from tracker.models import Device, Outbox, Policy, Subscriber, Subscription, Tag  # noqa: E402
-from tracker.outbox import enqueue_digests, send_pending  # noqa: E402
-from tracker.queries import POLICY_TYPE_LABELS  # noqa: E402
+from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
+from tracker.mail.smtp import sender_address  # noqa: E402
+from tracker.dev.mailsink import free_port  # noqa: E402
+from tracker.store.migrate import upgrade  # noqa: E402
+from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription, Tag  # noqa: E402
+from tracker.mail.outbox import enqueue_digests, send_pending  # noqa: E402
+from tracker.read.lists import POLICY_TYPE_LABELS  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 0, 0, tzinfo=timezone.utc)  # 08:00 Beijing: the daily digest's time
 AREAS = [n.code for n in taxonomy.nodes("area")]
@@ -120,7 +120,7 @@ def random_filters(rng: random.Random) -> dict:
 
 def start_sink(folder: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tracker.mailsink", str(folder), str(port)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tracker.dev.mailsink", str(folder), str(port)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     proc.stdout.readline()  # "mail sink: ..." once it listens
     return proc, f"smtp://127.0.0.1:{port}"

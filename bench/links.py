@@ -34,18 +34,19 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import func, select  # noqa: E402
 
 import web_seed  # noqa: E402
-from tracker import store_policies, writer  # noqa: E402
-from tracker.db import make_engine, make_session_factory  # noqa: E402
-from tracker.models import Device, PolicyDevice  # noqa: E402
+from tracker.store import policies as store_policies  # noqa: E402
+from tracker.ingest import write as writer  # noqa: E402
+from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
+from tracker.store.models import Device, PolicyDevice  # noqa: E402
 from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
-from tracker.store import WriteContext  # noqa: E402
+from tracker.store.write import WriteContext  # noqa: E402
 
 # Asked of store_policies, not by trying the import: the virtualenv's editable install would find policy_links in
 # the main checkout when this runs from an older one.
 if hasattr(store_policies, "link_policies_to_devices"):  # before incremental linking: every write relinked all
     link_module, LINK_STEP = store_policies, "link_policies_to_devices"
 else:
-    from tracker import policy_links as link_module  # noqa: E402
+    from tracker.classify import links as link_module  # noqa: E402
     LINK_STEP = "refresh_links"
 NOW = web_seed.T0 + timedelta(days=30)
 

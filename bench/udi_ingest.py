@@ -9,7 +9,7 @@ reused when it already exists), then measures, each in a fresh child process so 
 - `bare`: zipfile + lxml.etree.iterparse(tag="device") + clearing, counting rows: the floor for any streaming parser;
 - `parse_file`: the real scraper path (safety caps, control-byte filter, scope filter, grouping by certificate in
   a scratch SQLite file);
-- `ingest`: `tracker.runs.ingest_path` into a fresh SQLite database, when the runs layer is importable.
+- `ingest`: `tracker.ingest.run.ingest_path` into a fresh SQLite database, when the runs layer is importable.
 
 Each is run 3 times, the three interleaved round by round; the median and best wall time, rows/s (from the median)
 and the peak RSS (max over the runs) are printed, with the load average after each run. Run it on an otherwise idle
@@ -119,15 +119,15 @@ def scraper_loop(zip_path: Path) -> int:
 
 
 def measure_ingest(zip_path: Path) -> int | None:
-    """HOOK: the full ingest (parse + store) through tracker.runs.ingest_path into a fresh SQLite database.
+    """HOOK: the full ingest (parse + store) through tracker.ingest.run.ingest_path into a fresh SQLite database.
 
     Returns the rows in the file, or None (printing "ingest not available yet") while the runs layer is missing.
     """
     try:
         from tracker.config import Settings
-        from tracker.db import make_engine, make_session_factory
-        from tracker.migrate import upgrade
-        from tracker.runs import ingest_path
+        from tracker.store.engine import make_engine, make_session_factory
+        from tracker.store.migrate import upgrade
+        from tracker.ingest.run import ingest_path
     except ImportError as exc:
         print(f"    ingest not available yet ({exc})")
         return None
@@ -153,7 +153,7 @@ def rows_in(zip_path: Path) -> int:
 
 
 _IMPORTS = {"bare": ["lxml.etree"], "parse_file": ["scrapers.udi"],
-            "ingest": ["scrapers", "tracker.runs", "tracker.migrate", "tracker.db", "tracker.config"]}
+            "ingest": ["scrapers", "tracker.ingest.run", "tracker.store.migrate", "tracker.store.engine", "tracker.config"]}
 
 
 def _child(name: str, zip_path: str, queue) -> None:

@@ -13,7 +13,7 @@ Scenarios (paths rotate so no two consecutive requests are identical):
 - list: /devices?ai=1&sub=<imaging sub-area>, first page of 50, over seven sub-areas; api list: the same through
   /api/v1/devices (JSON, every field and the tags of each row);
 - datasette list (HTML and JSON): the table view of `device` with `is_ai=1`, `_where=` the very SQL condition our
-  list applies for the sub-area (compiled from tracker.queries), `_sort_desc=issued_on`, `_size=50`, and only the
+  list applies for the sub-area (compiled from tracker.read.lists), `_sort_desc=issued_on`, `_size=50`, and only the
   columns our list shows;
 - search: /devices?q=<two Chinese characters>, six terms from frequent to rare; datasette search: the same LIKE
   condition through `_where=`;
@@ -49,10 +49,10 @@ import httpx  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
 
-from tracker import queries  # noqa: E402
-from tracker.db import make_engine  # noqa: E402
-from tracker.mailsink import free_port  # noqa: E402
-from tracker.models import Device  # noqa: E402
+from tracker.read import lists as queries  # noqa: E402
+from tracker.store.engine import make_engine  # noqa: E402
+from tracker.dev.mailsink import free_port  # noqa: E402
+from tracker.store.models import Device  # noqa: E402
 from web_seed import OUT, describe, ensure_store  # noqa: E402
 
 SUB_AREAS = ("medical_imaging.ct", "medical_imaging.mr", "medical_imaging.xray", "medical_imaging.ultrasound",

@@ -1,5 +1,5 @@
 """Synthetic but realistic store for the web benchmark: N class-III certificates and M policies, written through
-the real write path (`tracker.writer.write_records`: upserts, revisions, provenance, classification, tags, links).
+the real write path (`tracker.ingest.write.write_records`: upserts, revisions, provenance, classification, tags, links).
 
     .venv/bin/python bench/web_seed.py [--devices 100000] [--policies 10000]
 
@@ -30,12 +30,12 @@ OUT = ROOT / "bench" / "out"
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from tracker.db import make_engine, make_session_factory  # noqa: E402
-from tracker.migrate import upgrade  # noqa: E402
-from tracker.models import Device, Policy, PolicyDevice, Revision, Tag  # noqa: E402
+from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
+from tracker.store.migrate import upgrade  # noqa: E402
+from tracker.store.models import Device, Policy, PolicyDevice, Revision, Tag  # noqa: E402
 from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
-from tracker.store import WriteContext, record_document  # noqa: E402
-from tracker.writer import write_records  # noqa: E402
+from tracker.store.write import WriteContext, record_document  # noqa: E402
+from tracker.ingest.write import write_records  # noqa: E402
 
 SEED_VERSION = 4
 DEVICE_BATCH = 5000  # one write_records call (one "source document") per batch, as a UDI part would be

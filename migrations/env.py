@@ -5,10 +5,10 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from tracker import search_index
+from tracker.store import search as search_index
 from tracker.config import Settings
-from tracker.db import make_engine
-from tracker.models import Base
+from tracker.store.engine import make_engine
+from tracker.store.models import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

@@ -52,7 +52,7 @@ def element_text(element: Tag | None) -> str:
 
 
 def make_soup(text: str) -> BeautifulSoup:
-    """Parse already-decoded HTML text with lxml (bytes must go through tracker.charset.decode_text first)."""
+    """Parse already-decoded HTML text with lxml (bytes must go through tracker.fetch.charset.decode_text first)."""
     return BeautifulSoup(text, "lxml")
 
 

@@ -21,9 +21,9 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from scrapers._dates import parse_date
 from scrapers._html import block_text, element_text, find_attachments, make_soup, meta_content, squeeze_cjk
-from tracker import docno
-from tracker.fetch import Fetcher
-from tracker.policytype import canonical_issuer, classify
+from tracker.ids import docno
+from tracker.fetch.http import Fetcher
+from tracker.ids.policytype import canonical_issuer, classify
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, PolicyRecord
 
 SLUG = "govcn_policy"

@@ -21,7 +21,7 @@ from lxml import etree
 
 from scrapers._dates import parse_date
 from scrapers._html import normalise_space
-from tracker import certno
+from tracker.ids import certno
 from tracker.records import DeviceRecord, ParseStats
 
 SCOPES = ("class3", "all_registrations")
@@ -65,7 +65,7 @@ class _Grouper:
     Out-of-scope rows are counted and dropped at once. The kept rows go to a scratch SQLite file, because nothing can
     be yielded before the last XML part (a certificate's DIs may sit in any of them) and holding the rows in memory
     would grow with the release: about 1 KB per class-III row, some 300 MB for a full release, more for a wider scope.
-    The scratch file is this parser's working memory, not the tracker's database (`tracker.store`): it lives in a
+    The scratch file is this parser's working memory, not the tracker's database (`tracker.store.write`): it lives in a
     private temporary folder that `grouping` removes, and the scraper still never touches the store.
 
     Rules (as the NMPA versioning needs them): of the rows of one record key, the highest `versionNumber` wins (on a

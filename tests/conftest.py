@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from tests.pgcluster import PgCluster, find_pg_bin
 from tracker.config import Settings
-from tracker.db import make_engine, make_session_factory
-from tracker.migrate import upgrade
+from tracker.store.engine import make_engine, make_session_factory
+from tracker.store.migrate import upgrade
 
 REQUIRE_REAL = os.environ.get("TRACKER_REQUIRE_REAL") == "1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

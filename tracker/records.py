@@ -1,6 +1,6 @@
 """The scraper → store contract: plain frozen dataclasses, no SQLAlchemy and no I/O.
 
-A scraper's `parse` returns these; `tracker.store` is the only code that turns them into rows.
+A scraper's `parse` returns these; `tracker.store.write` is the only code that turns them into rows.
 Dates are `datetime.date`; everything textual is already whitespace-normalised by the scraper.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Union
 
 if TYPE_CHECKING:  # the contract names the fetch layer's Response without importing it at run time
-    from tracker.fetch import Response
+    from tracker.fetch.http import Response
 
 ORIGINS = ("domestic", "imported", "hmt")
 

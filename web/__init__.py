@@ -15,7 +15,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from tracker.config import Settings
-from tracker.db import make_engine, make_session_factory
+from tracker.store.engine import make_engine, make_session_factory
 
 # One blueprint per area, each a module with a `bp` attribute; the admin side and others add theirs here.
 BLUEPRINTS = (
@@ -38,7 +38,7 @@ def create_app(
 
     settings = settings if settings is not None else Settings.from_env()
     if migrate:
-        from tracker.migrate import upgrade
+        from tracker.store.migrate import upgrade
 
         upgrade(settings.database_url)
     app = Flask(__name__)

@@ -16,9 +16,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import select
 
-from tracker import audit, auditlog, review, taxonomy, users
-from tracker.models import AuditLog, Device, Policy, Revision, Tag
-from tracker.store_tags import effective_codes
+from tracker.audit import bundle as audit, log as auditlog, review, users
+from tracker.classify import taxonomy
+from tracker.store.models import AuditLog, Device, Policy, Revision, Tag
+from tracker.store.tags import effective_codes
 from web import context
 from web.auth import require_role, role_required
 

@@ -1,6 +1,6 @@
 """The read-only JSON API, versioned under /api/v1/: devices, policies, tags, runs, and its OpenAPI document.
 
-Lists take exactly the URL arguments of the HTML lists (tracker.queries filters) and answer with the items, the
+Lists take exactly the URL arguments of the HTML lists (tracker.read.lists filters) and answer with the items, the
 paging state, the filter as understood (unknown or malformed arguments are dropped, so a client can see what was
 applied) and the next/previous page URLs.
 """
@@ -10,11 +10,13 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
-from tracker import queries, taxonomy
-from tracker.asof import as_of, end_of_day
-from web import context, stats
+from tracker.read import lists as queries
+from tracker.classify import taxonomy
+from tracker.read.asof import as_of, end_of_day
+from web import context
+from tracker.read import stats
 from web.context import db
-from web.detail import EntityDetail, load_device, load_policy
+from tracker.read.detail import EntityDetail, load_device, load_policy
 from web.devices import asof_date
 from web.openapi import openapi_document
 from web.serialize import device_dict, plain, policy_dict, run_dict, tag_map

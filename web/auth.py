@@ -1,6 +1,6 @@
 """Logging in and out (Flask-Login), roles on views, and the optional "lists need a login" gate.
 
-- Passwords are checked by tracker.users (scrypt); every attempt is a `login_attempt` row, and after too many failures
+- Passwords are checked by tracker.audit.users (scrypt); every attempt is a `login_attempt` row, and after too many failures
   per address or username the login answers 429 until the window has passed.
 - The session stores `users.session_token(user)`, not the bare id: changing a password or disabling an account
   changes the token, which ends every session opened before.
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from tracker import users
+from tracker.audit import users
 from web import context
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

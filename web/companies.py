@@ -5,8 +5,8 @@ from collections import Counter
 
 from flask import Blueprint, abort, render_template, request
 
-from tracker import queries
-from tracker.models import Company
+from tracker.read import lists as queries
+from tracker.store.models import Company
 from web.context import db
 
 bp = Blueprint("companies", __name__)

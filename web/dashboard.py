@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from tracker import taxonomy
-from web import chart, context, stats
+from tracker.classify import taxonomy
+from web import chart, context
+from tracker.read import stats
 from web.context import db
 from web.i18n import label
 

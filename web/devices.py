@@ -7,12 +7,13 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
-from tracker import queries, tag_queries, taxonomy
-from tracker.asof import as_of, end_of_day
-from tracker.models import Device
+from tracker.read import lists as queries, tags as tag_queries
+from tracker.classify import taxonomy
+from tracker.read.asof import as_of, end_of_day
+from tracker.store.models import Device
 from web import context
 from web.context import db
-from web.detail import load_device
+from tracker.read.detail import load_device
 from web.i18n import gettext, label
 
 bp = Blueprint("devices", __name__)

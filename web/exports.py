@@ -1,6 +1,6 @@
 """Exports and feeds of any filtered list: CSV (UTF-8 with BOM, so Excel reads Chinese), XLSX, JSON and Atom.
 
-Every export takes the list's own URL arguments, runs the same tracker.queries builder as the page, and stops at
+Every export takes the list's own URL arguments, runs the same tracker.read.lists builder as the page, and stops at
 MAX_EXPORT_ROWS (the response says when it did). Scraped text is hostile: spreadsheet cells never start a formula,
 and characters XML cannot carry are dropped from feeds and workbooks.
 """
@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, current_app, request, url_for
 from openpyxl import Workbook
 
-from tracker import queries
+from tracker.read import lists as queries
 from web import context
 from web.context import db
 from web.i18n import gettext

@@ -1,7 +1,7 @@
 """UI strings in Chinese (first) and English, and the language of a request.
 
 The language comes from `?lang=zh|en` (then remembered in a cookie), else the cookie, else Chinese. Taxonomy labels
-are not here: they come from `tracker.taxonomy.label(code, lang)`. A key missing from the catalogue is shown as the
+are not here: they come from `tracker.classify.taxonomy.label(code, lang)`. A key missing from the catalogue is shown as the
 key itself, so a forgotten string is visible rather than blank.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, g, request
 
-from tracker import taxonomy
-from tracker.queries import POLICY_TYPE_LABELS
+from tracker.classify import taxonomy
+from tracker.read.lists import POLICY_TYPE_LABELS
 from web import context
 
 LANGS = ("zh", "en")
@@ -298,7 +298,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_request": ("请求无效", "Bad request"),
 }
 
-# The five seed reports (tracker.taxonomy.REPORTS, by file stem): (short zh, short en, full zh, full en).
+# The five seed reports (tracker.classify.taxonomy.REPORTS, by file stem): (short zh, short en, full zh, full en).
 REPORT_TITLES: dict[str, tuple[str, str, str, str]] = {
     "2020_ai_medical_bluebook_36kr": ("36氪 2020 蓝皮书", "36Kr blue book 2020",
                                       "36氪 2020 人工智能医疗产业蓝皮书", "36Kr, 2020 AI-in-healthcare blue book"),

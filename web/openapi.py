@@ -1,13 +1,14 @@
 """The OpenAPI 3.1 document of the JSON API, written as data (served at /api/v1/openapi.json).
 
-The list parameters mirror tracker.queries.DeviceFilter / PolicyFilter argument by argument; a test checks that
+The list parameters mirror tracker.read.lists.DeviceFilter / PolicyFilter argument by argument; a test checks that
 every filter argument is documented, so the two cannot drift apart silently.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tracker import queries, taxonomy
+from tracker.read import lists as queries
+from tracker.classify import taxonomy
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}

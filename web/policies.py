@@ -11,11 +11,12 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from tracker import queries, tag_queries, taxonomy
-from tracker.asof import as_of, end_of_day
+from tracker.read import lists as queries, tags as tag_queries
+from tracker.classify import taxonomy
+from tracker.read.asof import as_of, end_of_day
 from web import context
 from web.context import db
-from web.detail import load_policy
+from tracker.read.detail import load_policy
 from web.devices import asof_date
 from web.i18n import gettext, label
 

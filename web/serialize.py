@@ -6,8 +6,8 @@ from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
-from tracker import tag_queries
-from tracker.models import Device, Policy, ScrapeRun
+from tracker.read import tags as tag_queries
+from tracker.store.models import Device, Policy, ScrapeRun
 
 DEVICE_FIELDS = (
     "id", "cert_no", "product_name", "brand", "registrant", "registrant_en", "credit_code", "mgmt_class", "origin",

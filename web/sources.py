@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, render_template
 from werkzeug.utils import secure_filename
 
-from tracker.archive import Archive, sha256_hex
-from tracker.charset import decode_text
-from tracker.models import SourceDocument
-from web import context, stats
+from tracker.fetch.archive import Archive, sha256_hex
+from tracker.fetch.charset import decode_text
+from tracker.store.models import SourceDocument
+from web import context
+from tracker.read import stats
 from web.context import db
 from web.templating import local_dt
 

@@ -17,11 +17,11 @@ import re
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from tracker import taxonomy
-from tracker.digest import FREQUENCIES, normalize_filters
-from tracker.models import Consent, Subscriber, Subscription
-from tracker.outbox import queue_confirmation
-from tracker.tokens import PATHS, InvalidToken, make_token, read_token
+from tracker.classify import taxonomy
+from tracker.mail.digest import FREQUENCIES, normalize_filters
+from tracker.store.models import Consent, Subscriber, Subscription
+from tracker.mail.outbox import queue_confirmation
+from tracker.mail.tokens import PATHS, InvalidToken, make_token, read_token
 from web import context
 from web.i18n import lang
 

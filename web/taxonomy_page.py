@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, url_for
 
-from tracker import taxonomy
-from web import stats
+from tracker.classify import taxonomy
+from tracker.read import stats
 from web.context import db
 
 bp = Blueprint("taxonomy", __name__)
 
 DEVICE_FACETS = ("area", "function", "signal", "site", "disease")
 POLICY_FACETS = ("policy_type", "issuer", "stage", "scenario")
-# The filter argument each facet uses in the lists (see tracker.queries.DeviceFilter / PolicyFilter).
+# The filter argument each facet uses in the lists (see tracker.read.lists.DeviceFilter / PolicyFilter).
 POLICY_ARG = {"area": "area", "policy_type": "type", "issuer": "issuer", "stage": "stage", "scenario": "scenario"}
 
 

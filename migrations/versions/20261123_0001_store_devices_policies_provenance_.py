@@ -6,7 +6,7 @@ Create Date: 2026-11-23 18:23:01.581778
 """
 from alembic import op
 import sqlalchemy as sa
-import tracker.models
+import tracker.store.models
 
 
 revision = '0001'
@@ -56,7 +56,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('name_en', sa.String(length=500), nullable=True),
     sa.Column('credit_code', sa.String(length=40), nullable=True),
-    sa.Column('first_seen', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_company')),
     sa.UniqueConstraint('name', name=op.f('uq_company_name'))
     )
@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('companies', sa.JSON(), nullable=False),
     sa.Column('cert_nos', sa.JSON(), nullable=False),
     sa.Column('is_sample', sa.Boolean(), nullable=False),
-    sa.Column('first_seen', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_news_item')),
     sa.UniqueConstraint('url', name=op.f('uq_news_item_url'))
     )
@@ -101,8 +101,8 @@ def upgrade() -> None:
     sa.Column('is_ai', sa.Boolean(), nullable=False),
     sa.Column('is_sample', sa.Boolean(), nullable=False),
     sa.Column('field_sources', sa.JSON(), nullable=False),
-    sa.Column('first_seen', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['final_version_id'], ['policy.id'], name=op.f('fk_policy_final_version_id_policy')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy')),
     sa.UniqueConstraint('key', name=op.f('uq_policy_key'))
@@ -120,8 +120,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('trigger', sa.String(length=20), nullable=False),
-    sa.Column('started_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('complete', sa.Boolean(), nullable=False),
     sa.Column('is_sample', sa.Boolean(), nullable=False),
@@ -156,8 +156,8 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('decided_by', sa.String(length=120), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tag')),
     sa.UniqueConstraint('entity_type', 'entity_id', 'facet', 'code', 'method', name=op.f('uq_tag_entity_type_entity_id_facet_code_method'))
     )
@@ -190,8 +190,8 @@ def upgrade() -> None:
     sa.Column('ai_confidence', sa.Float(), nullable=False),
     sa.Column('is_sample', sa.Boolean(), nullable=False),
     sa.Column('field_sources', sa.JSON(), nullable=False),
-    sa.Column('first_seen', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_device_company_id_company')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device')),
     sa.UniqueConstraint('cert_no', name=op.f('uq_device_cert_no'))
@@ -217,7 +217,7 @@ def upgrade() -> None:
     sa.Column('new_value', sa.Text(), nullable=True),
     sa.Column('run_id', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=120), nullable=True),
-    sa.Column('changed_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['scrape_run.id'], name=op.f('fk_revision_run_id_scrape_run')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_revision'))
     )
@@ -231,7 +231,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('url', sa.String(length=1000), nullable=False),
     sa.Column('key', sa.String(length=1000), nullable=True),
-    sa.Column('fetched_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fetched_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('http_status', sa.Integer(), nullable=True),
     sa.Column('content_type', sa.String(length=200), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=False),
@@ -262,7 +262,7 @@ def upgrade() -> None:
     sa.Column('notice_date', sa.Date(), nullable=True),
     sa.Column('is_correction', sa.Boolean(), nullable=False),
     sa.Column('raw_row', sa.Text(), nullable=False),
-    sa.Column('first_seen', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_approval_event_device_id_device'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_approval_event')),
     sa.UniqueConstraint('cert_no', 'notice_url', 'acceptance_no', name=op.f('uq_approval_event_cert_no_notice_url_acceptance_no'))
@@ -274,7 +274,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('device_id', sa.Integer(), nullable=False),
     sa.Column('udi_di', sa.String(length=64), nullable=False),
-    sa.Column('first_seen', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_device_identifier_device_id_device'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device_identifier')),
     sa.UniqueConstraint('udi_di', name=op.f('uq_device_identifier_udi_di'))
@@ -301,7 +301,7 @@ def upgrade() -> None:
     sa.Column('device_id', sa.Integer(), nullable=False),
     sa.Column('rule_id', sa.String(length=80), nullable=False),
     sa.Column('reason', sa.String(length=1000), nullable=False),
-    sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_policy_device_device_id_device'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['policy_id'], ['policy.id'], name=op.f('fk_policy_device_policy_id_policy'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_device')),
@@ -316,7 +316,7 @@ def upgrade() -> None:
     sa.Column('entity_id', sa.Integer(), nullable=False),
     sa.Column('document_id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=True),
-    sa.Column('linked_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('linked_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['document_id'], ['source_document.id'], name=op.f('fk_record_source_document_id_source_document')),
     sa.ForeignKeyConstraint(['run_id'], ['scrape_run.id'], name=op.f('fk_record_source_run_id_scrape_run')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_source')),

@@ -6,7 +6,7 @@ Create Date: 2026-11-23 18:24:48.935942
 """
 from alembic import op
 import sqlalchemy as sa
-import tracker.models
+import tracker.store.models
 
 
 revision = '0002'
@@ -47,14 +47,14 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=300), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_user')),
     sa.UniqueConstraint('username', name=op.f('uq_app_user_username'))
     )
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=120), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('target_type', sa.String(length=32), nullable=True),
@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('username', sa.String(length=80), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=False),
     sa.Column('success', sa.Boolean(), nullable=False),
-    sa.Column('at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempt'))
     )
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
@@ -82,7 +82,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('changed_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('source', name=op.f('pk_source_alert'))
     )
     op.create_table('subscriber',
@@ -90,9 +90,9 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('lang', sa.String(length=8), nullable=False),
-    sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('confirmed_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('unsubscribed_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('unsubscribed_at', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriber')),
     sa.UniqueConstraint('email', name=op.f('uq_subscriber_email'))
     )
@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.Column('wording', sa.Text(), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=500), nullable=True),
-    sa.Column('at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], name=op.f('fk_consent_subscriber_id_subscriber')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent'))
     )
@@ -119,8 +119,8 @@ def upgrade() -> None:
     sa.Column('filters', sa.JSON(), nullable=False),
     sa.Column('frequency', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], name=op.f('fk_subscription_subscriber_id_subscriber')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription'))
     )
@@ -140,13 +140,13 @@ def upgrade() -> None:
     sa.Column('raw_message', sa.Text(), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=True),
     sa.Column('item_count', sa.Integer(), nullable=False),
-    sa.Column('window_start', tracker.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('window_end', tracker.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('window_start', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('window_end', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', tracker.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', tracker.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], name=op.f('fk_outbox_subscriber_id_subscriber')),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], name=op.f('fk_outbox_subscription_id_subscription')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),

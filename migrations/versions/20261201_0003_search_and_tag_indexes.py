@@ -6,7 +6,7 @@ Create Date: 2026-12-01 21:40:00
 """
 from alembic import op
 
-from tracker import search_index
+from tracker.store import search as search_index
 
 revision = '0003'
 down_revision = '0002'

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tracker import users
-from tracker.models import Device
+from tracker.audit import users
+from tracker.store.models import Device
 from tracker.records import DeviceRecord
-from tracker.store import WriteContext
-from tracker.writer import write_records
+from tracker.store.write import WriteContext
+from tracker.ingest.write import write_records
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tracker import review
-from tracker.asof import as_of
-from tracker.models import Device
+from tracker.audit import review
+from tracker.read.asof import as_of
+from tracker.store.models import Device
 from tracker.records import DeviceRecord
-from tracker.store import WriteContext, as_text
-from tracker.store_tags import effective_codes
-from tracker.writer import write_records
+from tracker.store.write import WriteContext, as_text
+from tracker.store.tags import effective_codes
+from tracker.ingest.write import write_records
 
 FIELDS = ("product_name", "description", "model_spec", "registrant", "is_ai")
 

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tracker import audit, auditlog, review
-from tracker.cli import main
-from tracker.mail import build_message
-from tracker.models import AuditLog, Outbox, SourceDocument, Subscriber, Subscription
-from tracker.runs import ingest_path
+from tracker.audit import bundle as audit, log as auditlog, review
+from tracker.cli.main import main
+from tracker.mail.smtp import build_message
+from tracker.store.models import AuditLog, Outbox, SourceDocument, Subscriber, Subscription
+from tracker.ingest.run import ingest_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_approvals"
@@ -223,7 +223,7 @@ def test_cli_export_then_verify_without_any_database(settings, sessions, period_
     # Another "machine": a bare environment whose database does not exist, in another folder.
     offline = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT),
                "TRACKER_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none", "HOME": str(tmp_path)}
-    command = [sys.executable, "-m", "tracker.cli", "audit", "verify", str(out)]
+    command = [sys.executable, "-m", "tracker.cli.main", "audit", "verify", str(out)]
     ok = subprocess.run(command, env=offline, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("OK:")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from tracker import users
-from tracker.cli import main
+from tracker.audit import users
+from tracker.cli.main import main
 
 
 @pytest.fixture

@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from tracker import review, tokens
-from tracker.archive import Archive
-from tracker.fetch import Response as FetchResponse
-from tracker.models import AuditLog, Company, Device, Policy, Subscriber, Subscription, User
+from tracker.audit import review
+from tracker.mail import tokens
+from tracker.fetch.archive import Archive
+from tracker.fetch.http import Response as FetchResponse
+from tracker.store.models import AuditLog, Company, Device, Policy, Subscriber, Subscription, User
 from tracker.records import DeviceRecord, NewsRecord, PolicyRecord
-from tracker.store import WriteContext, record_document
-from tracker.writer import write_records
+from tracker.store.write import WriteContext, record_document
+from tracker.ingest.write import write_records
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # The least role of every admin endpoint. A new admin route fails test_every_admin_route_is_classified until it is
@@ -370,9 +371,9 @@ def test_stored_markup_stays_inert_on_every_page(app, accounts, log_in, evil_dat
 def test_stored_markup_stays_inert_in_every_email(settings, sessions, clock, evil_data):
     from email import message_from_string, policy
 
-    from tracker.digest_render import render_alert
-    from tracker.outbox import enqueue_digests
-    from tracker.models import Outbox
+    from tracker.mail.render import render_alert
+    from tracker.mail.outbox import enqueue_digests
+    from tracker.store.models import Outbox
 
     clock.advance(days=1)
     enqueue_digests(sessions, settings, "daily", clock())

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from tracker import auditlog, users
-from tracker.models import AuditLog, LoginAttempt
+from tracker.audit import log as auditlog, users
+from tracker.store.models import AuditLog, LoginAttempt
 
 PASSWORD = "correct horse battery"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.mailsink import MailSink
-from tracker.models import Device, Policy, Subscriber, Subscription, Tag
+from tracker.dev.mailsink import MailSink
+from tracker.store.models import Device, Policy, Subscriber, Subscription, Tag
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing time
@@ -97,7 +97,7 @@ def by_recipient(messages) -> dict[str, Counter]:
 
 def tracker_cmd(*args: str) -> list[str]:
     """The `tracker` command line run with this interpreter (no installed entry point needed)."""
-    return [sys.executable, "-c", "from tracker.cli import main; main()", *args]
+    return [sys.executable, "-c", "from tracker.cli.main import main; main()", *args]
 
 
 def tracker_env(settings, **extra: str) -> dict[str, str]:

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from mailkit import T0, add_device, add_policy, add_subscriber
 
-from tracker.digest import build_due, normalize_filters, period_key
-from tracker.outbox import enqueue_digests
+from tracker.mail.digest import build_due, normalize_filters, period_key
+from tracker.mail.outbox import enqueue_digests
 
 TZ = "Asia/Shanghai"
 
@@ -77,8 +77,8 @@ def test_batch_matching_equals_one_query_per_subscription(sessions, catalogue):
     """The builder combines one query per filter value; the same filters as a single SQL query agree with it."""
     from sqlalchemy import select
 
-    from tracker.digest import _window, subscription_clauses
-    from tracker.models import Device, Policy
+    from tracker.mail.digest import _window, subscription_clauses
+    from tracker.store.models import Device, Policy
 
     shapes = [{}, {"areas": ["medical_imaging"], "functions": ["diagnosis", "detection"]},
               {"diseases": ["lung_nodule", "arrhythmia"], "keywords": ["软件"]}, {"companies": ["鹰瞳", "乐普"]},
@@ -122,7 +122,7 @@ def test_windows_chain_from_the_last_digest_and_report_changes(sessions, setting
     day2 = day1 + timedelta(days=1)
     from sqlalchemy import update
 
-    from tracker.models import Device
+    from tracker.store.models import Device
     with sessions.begin() as s:
         add_device(s, "冠脉CT血流储备分数计算软件", seen=day1 + timedelta(hours=3),
                    areas=["medical_imaging.ct"], functions=["assessment"])

@@ -10,10 +10,10 @@ from aiosmtpd.controller import Controller
 from mailkit import BASE_URL, T0, add_device, add_policy, add_subscriber, by_recipient, mail_settings, sink  # noqa: F401
 from sqlalchemy import select, update
 
-from tracker.mail import Mailer, PermanentFailure, SmtpConfig, TemporaryFailure
-from tracker.mailsink import FolderHandler, free_port
-from tracker.models import Outbox, Subscriber
-from tracker.outbox import backoff, enqueue_digests, send_pending
+from tracker.mail.smtp import Mailer, PermanentFailure, SmtpConfig, TemporaryFailure
+from tracker.dev.mailsink import FolderHandler, free_port
+from tracker.store.models import Outbox, Subscriber
+from tracker.mail.outbox import backoff, enqueue_digests, send_pending
 
 DAY1 = T0 + timedelta(days=1)
 
@@ -180,7 +180,7 @@ def test_digests_of_people_who_left_are_not_sent(sessions, mail_settings, sink, 
 
 
 def test_a_second_sender_stands_aside(sessions, mail_settings, two_subscribers):
-    from tracker.schedlock import ProcessLock
+    from tracker.store.locks import ProcessLock
 
     with ProcessLock(mail_settings, "outbox"):
         result = send_pending(sessions, mail_settings, now=clock(DAY1))

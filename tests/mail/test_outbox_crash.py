@@ -11,9 +11,9 @@ import pytest
 from mailkit import ROOT, T0, add_device, add_subscriber, by_recipient, run_tracker, tracker_cmd, tracker_env
 from sqlalchemy import func, select
 
-from tracker.mailsink import MailSink
-from tracker.models import Outbox
-from tracker.outbox import enqueue_digests
+from tracker.dev.mailsink import MailSink
+from tracker.store.models import Outbox
+from tracker.mail.outbox import enqueue_digests
 
 SUBSCRIBERS = 30
 

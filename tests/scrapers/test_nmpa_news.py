@@ -10,7 +10,7 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_news as scraper
-from tracker.fetch import Blocked, HttpFetcher, Response
+from tracker.fetch.http import Blocked, HttpFetcher, Response
 from tracker.records import CrawlContext, LayoutChanged
 from tests.scrapers import samplefetch
 

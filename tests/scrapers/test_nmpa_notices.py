@@ -11,8 +11,8 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_notices as scraper
-from tracker.docno import core_title, policy_key, strip_draft_markers
-from tracker.fetch import Blocked, FetchError, HttpFetcher
+from tracker.ids.docno import core_title, policy_key, strip_draft_markers
+from tracker.fetch.http import Blocked, FetchError, HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged
 from tests.scrapers import samplefetch
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from webseed import client, web_env  # noqa: F401  (fixtures)
 
-from tracker import queries
+from tracker.read import lists as queries
 
 
 def test_root_lists_collections(client):

@@ -8,8 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 from webseed import XSS_NAME, client, web_env  # noqa: F401  (fixtures)
 
-from tracker.models import Device
-from tracker.queries import DeviceFilter
+from tracker.store.models import Device
+from tracker.read.lists import DeviceFilter
 
 
 def names(response) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from webseed import XSS_NAME, XSS_POLICY, client, web_env  # noqa: F401  (fixtures)
 
-from tracker import queries
+from tracker.read import lists as queries
 
 
 def test_csv_has_bom_header_and_the_filtered_rows(client):

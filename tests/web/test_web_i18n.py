@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tracker import queries, taxonomy
-from tracker.models import RUN_OUTCOMES
+from tracker.read import lists as queries
+from tracker.classify import taxonomy
+from tracker.store.models import RUN_OUTCOMES
 from web.devices import DEVICE_SORT_CHOICES
 from web.i18n import MESSAGES, REPORT_TITLES
 from web.policies import POLICY_SORT_CHOICES

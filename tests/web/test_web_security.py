@@ -10,7 +10,7 @@ from flask import render_template_string, request
 from sqlalchemy import func, select
 
 from tracker.config import Settings
-from tracker.models import Device
+from tracker.store.models import Device
 from web import create_app
 
 
@@ -51,8 +51,8 @@ def test_oversized_request_body_is_refused(settings):
 
 def test_sql_injection_attempts_are_data(settings, sessions, clock):
     from tracker.records import DeviceRecord
-    from tracker.store import WriteContext
-    from tracker.writer import write_records
+    from tracker.store.write import WriteContext
+    from tracker.ingest.write import write_records
 
     with sessions.begin() as session:
         write_records(session, [DeviceRecord(cert_no="国械注准20203219911", product_name="测试软件'; DROP TABLE device; --")],
@@ -78,7 +78,7 @@ def test_importing_web_reads_no_settings_and_starts_nothing(monkeypatch):
     web = importlib.import_module("web")
     for name in web.BLUEPRINTS:
         importlib.import_module(name)
-    assert not [m for m in set(sys.modules) - before if m.startswith(("apscheduler", "tracker.schedule"))]
+    assert not [m for m in set(sys.modules) - before if m.startswith(("apscheduler", "tracker.schedule.scheduler"))]
 
 
 def test_create_app_uses_the_given_settings(settings, monkeypatch):
@@ -96,8 +96,8 @@ def test_spreadsheet_exports_neutralise_formulas(settings, sessions, clock):
     from openpyxl import load_workbook
 
     from tracker.records import DeviceRecord
-    from tracker.store import WriteContext
-    from tracker.writer import write_records
+    from tracker.store.write import WriteContext
+    from tracker.ingest.write import write_records
 
     name = '=HYPERLINK("http://evil.example","点击")'
     with sessions.begin() as session:

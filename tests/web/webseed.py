@@ -15,15 +15,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from tracker.archive import Archive
+from tracker.fetch.archive import Archive
 from tracker.config import Settings
-from tracker.db import make_engine, make_session_factory
-from tracker.fetch import Response
-from tracker.models import Device, Policy
+from tracker.store.engine import make_engine, make_session_factory
+from tracker.fetch.http import Response
+from tracker.store.models import Device, Policy
 from tracker.records import ApprovalEvent, Attachment, DeviceRecord, NewsRecord, PolicyRecord
-from tracker.runs import RunResult, finish_run, start_run
-from tracker.store import WriteContext, record_document
-from tracker.writer import write_records
+from tracker.ingest.run import RunResult, finish_run, start_run
+from tracker.store.write import WriteContext, record_document
+from tracker.ingest.write import write_records
 from web import create_app
 
 T0 = datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)

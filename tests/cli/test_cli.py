@@ -1,0 +1,119 @@
+"""The `tracker` command end to end (click's runner, a real database on SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from tracker.cli.main import EXIT_LAYOUT, main
+from tracker.store.models import Device, Revision, ScrapeRun
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture
+def run_cli(settings):
+    env = {"TRACKER_DATABASE_URL": settings.database_url, "TRACKER_VAR_DIR": str(settings.var_dir)}
+
+    def invoke(*args: str):
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("肺结节CT影像辅助检测软件", {"ai": True, "areas": ["medical_imaging.ct"], "functions": ["detection"],
+                               "sites": ["chest_lung"], "diseases": ["lung_nodule"]}),
+    ("心电分析软件", {"areas": ["clinical_decision_support"], "signals": ["ecg"]}),
+    ("糖尿病视网膜病变眼底图像辅助诊断软件", {"ai": True, "areas": ["medical_imaging.fundus"],
+                                          "functions": ["diagnosis"], "diseases": ["diabetic_retinopathy"]}),
+])
+def test_classify_prints_tags_with_evidence(name, expected):
+    result = CliRunner().invoke(main, ["classify", name, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    out = json.loads(result.output)
+    for key, value in expected.items():
+        assert out[key] == value, key
+    for area in out["areas"]:
+        [evidence] = [e for e in out["evidence"] if e["code"] == area]
+        assert evidence["field"] == "name" and all(w in name for w in evidence["words"])
+        assert evidence["rule_id"] and evidence["rule_version"]
+
+
+def test_parse_prints_json_lines_in_utf8(run_cli):
+    detail = sorted((SAMPLES / "nmpa_approvals").glob("2*.html"))[0]
+    result = run_cli("parse", "nmpa_approvals", str(detail), "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines and all(line["cert_no"] and line["product_name"] for line in lines)
+    assert "\\u" not in result.stdout  # Chinese is printed as is, not ASCII-escaped
+
+
+def test_parse_exits_3_naming_what_is_missing(run_cli, tmp_path):
+    page = tmp_path / "changed.html"
+    page.write_text("<html><body><div class='new-layout'>改版了</div></body></html>", encoding="utf-8")
+    result = run_cli("parse", "nmpa_approvals", str(page), "--json")
+    assert result.exit_code == EXIT_LAYOUT
+    assert "layout changed" in result.stderr and "not found" in result.stderr
+
+
+def test_parse_unknown_source_is_a_usage_error(run_cli, tmp_path):
+    page = tmp_path / "x.html"
+    page.write_text("x")
+    result = run_cli("parse", "no_such_source", str(page))
+    assert result.exit_code == 2 and "unknown source" in result.output
+
+
+def test_ingest_twice_writes_nothing_the_second_time(run_cli, sessions):
+    first = run_cli("ingest", "nmpa_approvals", str(SAMPLES / "nmpa_approvals"))
+    assert first.exit_code == 0, first.output
+    assert "ok" in first.output and "new=" in first.output
+    with sessions() as session:
+        devices = session.scalar(select(func.count()).select_from(Device))
+        revisions = session.scalar(select(func.count()).select_from(Revision))
+    assert devices > 0
+
+    second = run_cli("ingest", "nmpa_approvals", str(SAMPLES / "nmpa_approvals"))
+    assert second.exit_code == 0
+    assert "new=0 changed=0" in second.output
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Device)) == devices
+        assert session.scalar(select(func.count()).select_from(Revision)) == revisions
+        runs = session.execute(select(ScrapeRun.outcome, ScrapeRun.is_sample)).all()
+    assert runs == [("ok", True), ("ok", True)]
+
+    listing = run_cli("runs")
+    assert listing.output.count("nmpa_approvals") == 2
+
+
+def test_ingest_of_a_broken_page_is_a_failed_run_that_says_why(run_cli, tmp_path, sessions):
+    page = tmp_path / "20260101000000000.html"
+    page.write_text("<html><body><p>nothing here</p></body></html>", encoding="utf-8")
+    result = run_cli("ingest", "nmpa_approvals", str(page))
+    assert result.exit_code == 1
+    with sessions() as session:
+        run = session.execute(select(ScrapeRun)).scalar_one()
+    assert run.outcome == "failed" and "layout changed" in run.error and run.finished_at is not None
+
+
+def test_db_upgrade_creates_the_sqlite_file(tmp_path):
+    db = tmp_path / "sub" / "t.sqlite3"
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"TRACKER_DATABASE_URL": f"sqlite:///{db}"},
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and db.exists()
+
+
+def test_imports_and_reclassification_are_in_the_audit_log(run_cli, sessions):
+    from tracker.store.models import AuditLog
+
+    assert run_cli("ingest", "nmpa_approvals", str(SAMPLES / "nmpa_approvals")).exit_code == 0
+    assert "tags changed on 0 devices" in run_cli("reclassify").output
+    with sessions() as session:
+        entries = session.execute(select(AuditLog).order_by(AuditLog.id)).scalars().all()
+    assert [e.action for e in entries] == ["import", "reclassify"]
+    assert entries[0].detail["source"] == "nmpa_approvals" and entries[0].detail["outcome"] == "ok"
+    assert entries[0].actor.startswith("cli")

@@ -1,0 +1,217 @@
+"""`tracker dev` (what `make run` starts): the whole tracker on one machine, online or, with no internet, on samples/.
+
+It brings up, in this order:
+  1. the database schema (migrations);
+  2. when the real sites cannot be reached (a 3 s HEAD to the UDI host fails, or TRACKER_OFFLINE=1), one local HTTP
+     server per folder of samples/, each at the root of its own 127.0.0.1 port like the real host, and points every
+     source at it (TRACKER_SOURCE_<SLUG>_URL, TRACKER_SAMPLE_MODE=1);
+  3. a mail sink (aiosmtpd on 127.0.0.1:8025, or a free port) writing every message to var/mail/, unless
+     TRACKER_SMTP_URL names a real server;
+  4. the scheduler (`tracker schedule`) and the web server, each as its own process;
+  5. one ingestion of every registered source right away (in this process, in the background);
+then prints the URL. Ctrl-C or SIGTERM stops the children and the servers and exits cleanly.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import click
+
+from tracker.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+REAL_HOST_PROBE = "https://udi.nmpa.gov.cn/download.html"
+
+
+class SampleHandler(SimpleHTTPRequestHandler):
+    """Serves a samples/<slug>/ folder at the root; a path answered by a `_manifest.json` picks its file by query."""
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def send_head(self):  # noqa: D102 - http.server hook
+        parts = urlsplit(self.path)
+        target = Path(self.translate_path(parts.path))
+        manifest = target.parent / "_manifest.json"
+        if not target.exists() and manifest.is_file():
+            self.path = "/" + str(_manifest_file(manifest, parse_qs(parts.query)).relative_to(self.directory))
+        return super().send_head()
+
+
+def _manifest_file(manifest: Path, query: dict[str, list[str]]) -> Path:
+    """The response file a sample manifest names for a query (see samples/govcn_policy/README.md)."""
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    params = {k: v[0] for k, v in query.items()}
+    for entry in data.get("responses", []):
+        keys = [k for k in entry if k != "file"]
+        if all(str(entry[k]) == params.get(k) for k in keys):
+            return manifest.parent / entry["file"]
+    return manifest.parent / data["fallback"]
+
+
+class SampleServers:
+    """One loopback HTTP server per sample folder, each in its own thread."""
+
+    def __init__(self, slugs: list[str], samples: Path = SAMPLES):
+        self.urls: dict[str, str] = {}
+        self._servers: list[ThreadingHTTPServer] = []
+        for slug in slugs:
+            folder = samples / slug
+            if not folder.is_dir():
+                continue
+            server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SampleHandler, directory=str(folder)))
+            self._servers.append(server)
+            self.urls[slug] = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def start(self) -> "SampleServers":
+        """Serve in daemon threads."""
+        for server in self._servers:
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="samples",
+                             daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every server."""
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+
+def internet_reachable(timeout: float = 3.0) -> bool:
+    """Whether the real UDI site answers a HEAD within `timeout` seconds."""
+    import httpx
+
+    try:
+        httpx.head(REAL_HOST_PROBE, timeout=timeout)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def pick_port(preferred: int) -> int:
+    """`preferred` when it is free on 127.0.0.1, else any free port."""
+    from tracker.dev.mailsink import free_port, port_is_free
+
+    return preferred if preferred and port_is_free(preferred) else free_port()
+
+
+def ingest_all(settings: Settings, slugs: list[str], echo=print) -> None:
+    """One run of every source now (tracker.ingest.run reads a loopback sample server without the politeness wait)."""
+    from tracker.store.engine import make_engine, make_session_factory
+    from tracker.ingest.run import run_source
+
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    try:
+        for slug in slugs:
+            try:
+                result = run_source(settings, sessions, slug, bootstrap=True, trigger="dev")
+                echo(f"  ingest {result.summary().splitlines()[0]}")
+            except Exception as exc:  # noqa: BLE001 - one source failing must not stop the others
+                echo(f"  ingest {slug}: error {type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
+
+
+def _child_env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"TRACKER_DATABASE_URL": settings.database_url, "TRACKER_VAR_DIR": str(settings.var_dir),
+                "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def _tracker(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from tracker.cli.main import main; main()", *args]
+
+
+def _web(port: int) -> list[str]:
+    # gunicorn, as in production (DESIGN.md §4); the factory reads its settings from the TRACKER_* environment. No
+    # access log: a line per static file drowned the ingest and mail lines a newcomer watches for.
+    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+            "--graceful-timeout", "5", "web:create_app()"]
+
+
+@click.command("dev")
+@click.option("--port", default=8000, show_default=True, help="Web port (a free one if taken).")
+@click.option("--offline/--online", default=None, help="Force sample mode on or off (default: probe the real site).")
+@click.option("--ingest/--no-ingest", default=True, show_default=True, help="Run every source once at start.")
+@click.pass_obj
+def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
+    """Run the web server, the scheduler, a mail sink and (offline) the sample servers until Ctrl-C."""
+    from tracker.dev.mailsink import MailSink
+    from tracker.store.migrate import upgrade
+    from tracker.schedule.scheduler import source_slugs
+
+    settings: Settings = state.settings
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    slugs = source_slugs()
+    if offline is None:
+        offline = os.environ.get("TRACKER_OFFLINE") == "1" or not internet_reachable()
+    extra: dict[str, str] = {}
+    samples = sink = None
+    children: list[subprocess.Popen] = []
+    stop = threading.Event()
+    # Both set the stop event (SIGINT too: a shell may have started us with SIGINT ignored, and Ctrl-C must work).
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if offline:
+            samples = SampleServers(slugs).start()
+            for slug, url in samples.urls.items():
+                extra[f"TRACKER_SOURCE_{slug.upper()}_URL"] = url
+            extra["TRACKER_SAMPLE_MODE"] = "1"
+            settings = settings.replace(source_urls={**settings.source_urls, **samples.urls}, sample_mode=True)
+            click.echo(f"offline: serving samples/ for {len(samples.urls)} source(s) on 127.0.0.1")
+        if not os.environ.get("TRACKER_SMTP_URL"):
+            sink = MailSink(settings.var_dir / "mail", port=pick_port(8025)).start()
+            extra["TRACKER_SMTP_URL"] = sink.url
+            settings = settings.replace(smtp_url=sink.url)
+            click.echo(f"mail sink: {sink.url} → {sink.folder}")
+        web_port = pick_port(port)
+        url = f"http://127.0.0.1:{web_port}"
+        if not os.environ.get("TRACKER_PUBLIC_BASE_URL"):
+            extra["TRACKER_PUBLIC_BASE_URL"] = url
+        env = _child_env(settings, extra)
+        children.append(subprocess.Popen(_tracker("schedule"), env=env, cwd=ROOT))
+        children.append(subprocess.Popen(_web(web_port), env=env, cwd=ROOT))
+        click.echo(f"\n  NMPA AI tracker: {url}\n  (Ctrl-C stops everything)\n")
+        if ingest:
+            threading.Thread(target=ingest_all, args=(settings, slugs, click.echo), name="ingest",
+                             daemon=True).start()
+        while not stop.wait(0.2):
+            for child in children:
+                if child.poll() is not None and not stop.wait(0.2):  # not merely the first to see a Ctrl-C
+                    click.echo(f"a child process exited (code {child.returncode}); stopping", err=True)
+                    stop.set()
+                    break
+    finally:
+        click.echo("stopping…")
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if sink is not None:
+            sink.stop()
+        if samples is not None:
+            samples.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        click.echo("stopped")

@@ -1,0 +1,286 @@
+"""run_source() and ingest_path(): fetch → archive → parse → store → classify, always leaving a ScrapeRun.
+
+Each fetched document is written in its own transaction together with everything parsed from it, so a run that
+fails half-way keeps the documents it finished and stores nothing partial from the one it was on; the next run
+picks up from the keys (file names, detail URLs) of the documents that made it in.
+Outcomes are never merged: `blocked` (an anti-bot challenge), `failed` (an error, incl. a changed layout), `empty`
+(a healthy fetch that listed nothing), `ok`, and `interrupted` (the process was stopped).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.fetch.archive import Archive, ArchiveWriter, file_sha256
+from tracker.config import Settings
+from tracker.fetch.http import Blocked, Fetcher, Response, is_loopback, make_fetcher
+from tracker.store.models import ScrapeRun, SourceDocument
+from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats
+from tracker.store.write import WriteContext, mark_missing, record_document
+from tracker.ingest.write import write_records
+
+Clock = Callable[[], datetime]
+BINARY_SUFFIXES = (".zip", ".xml")
+INGEST_SUFFIXES = (".html", ".htm", ".shtml", ".json", ".xml", ".zip")  # READMEs and manifests beside them are not
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the default clock; tests pass their own)."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RunResult:
+    """The end state of one run, as stored in its ScrapeRun row."""
+
+    run_id: int
+    source: str
+    outcome: str
+    fetched: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    out_of_scope: int = 0
+    missing: int = 0
+    unchanged_documents: int = 0
+    error: str | None = None
+    evidence: str | None = None
+
+    def summary(self) -> str:
+        """One line for a terminal or a log."""
+        text = (f"{self.source}: {self.outcome} (run {self.run_id}) fetched={self.fetched} new={self.new} "
+                f"changed={self.changed} unchanged={self.unchanged} skipped={self.skipped} "
+                f"out_of_scope={self.out_of_scope} missing={self.missing}"
+                + (f" (documents already stored: {self.unchanged_documents})" if self.unchanged_documents else ""))
+        return text + (f"\n  error: {self.error}" if self.error else "") + (
+            f"\n  evidence: {self.evidence}" if self.evidence else "")
+
+
+def source_options(settings: Settings) -> dict:
+    """Source-specific settings handed to crawls and file parsers alike."""
+    return {"udi_scope": settings.udi_scope}
+
+
+def scraper_module(slug: str) -> ModuleType:
+    """The registered scraper module of a slug (KeyError naming the known slugs otherwise)."""
+    registry = importlib.import_module("scrapers").SOURCES
+    if slug not in registry:
+        raise KeyError(f"unknown source {slug!r}; known: {', '.join(sorted(registry))}")
+    return registry[slug]
+
+
+def run_source(
+    settings: Settings, sessions: sessionmaker[Session], slug: str, *, fetcher: Fetcher | None = None,
+    base_url: str | None = None, bootstrap: bool = False, max_pages: int = 5, trigger: str = "cli",
+    now: Clock = utcnow,
+) -> RunResult:
+    """Crawl one source over the network (or a local stand-in) and store what it yields."""
+    module = scraper_module(slug)
+    own_fetcher = fetcher is None
+    with sessions() as session:
+        ctx = CrawlContext(
+            base_url=(base_url or settings.source_url(slug, module.DEFAULT_BASE_URL)).rstrip("/"),
+            since=last_good_date(session, slug),
+            known_keys=known_keys(session, slug),
+            bootstrap=bootstrap,
+            max_pages=max_pages,
+            options=source_options(settings),
+        )
+    if own_fetcher:
+        extra: dict = {}
+        if module.NEEDS_BROWSER:
+            extra["executable_path"] = settings.chromium_path
+            if is_loopback(ctx.base_url):
+                extra["min_interval"] = settings.loopback_browser_interval
+        fetcher = make_fetcher(
+            needs_browser=module.NEEDS_BROWSER, browser_like_headers=module.BROWSER_LIKE_HEADERS,
+            base_url=ctx.base_url, user_agent=settings.user_agent, **extra,
+        )
+    try:
+        return _run(settings, sessions, slug, lambda: module.crawl(fetcher, ctx), trigger, settings.sample_mode, now)
+    finally:
+        if own_fetcher:
+            fetcher.close()
+
+
+def ingest_path(
+    settings: Settings, sessions: sessionmaker[Session], slug: str, path: Path, *, is_sample: bool | None = None,
+    base_url: str | None = None, trigger: str = "ingest", now: Clock = utcnow, reprocess: bool = False,
+) -> RunResult:
+    """Parse local files (a file or every file in a folder, sorted) and store them exactly as a scheduled run would."""
+    module = scraper_module(slug)
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    sample = is_sample if is_sample is not None else (settings.sample_mode or "samples" in path.resolve().parts)
+    return _run(settings, sessions, slug, lambda: _file_pages(module, path, now, base_url, source_options(settings)), trigger, sample, now,
+                reprocess)
+
+
+def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None,
+                options: dict) -> Iterator[Page]:
+    if path.is_dir():
+        # Files named _* are the sample server's routing metadata, not documents of the source. A source whose
+        # files must go in a certain order (UDI: oldest first) says so with `ingest_sort_key`.
+        files = sorted((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INGEST_SUFFIXES
+                        and not p.name.startswith("_")), key=getattr(module, "ingest_sort_key", None))
+    else:
+        files = [path]
+    root = path if path.is_dir() else path.parent
+    base = (base_url or module.DEFAULT_BASE_URL).rstrip("/")
+    for file in files:
+        # A saved page's own URL is unknown; the folder layout mirrors the site below its base URL (as samples/ do),
+        # so that is the URL its records get. Provenance keeps the true origin: the file:// URI of the document.
+        page_url = f"{base}/{file.relative_to(root).as_posix()}"
+        stats = ParseStats()
+        if file.suffix.lower() in BINARY_SUFFIXES and hasattr(module, "parse_file"):
+            # Bulk files (a UDI full release is ~285 MB) are streamed from disk, never held in memory.
+            response = Response(url=file.resolve().as_uri(), status=200, headers={}, content=b"", fetched_at=now())
+            yield Page(response=response, records=module.parse_file(file, stats, options=options), stats=stats,
+                       key=file.name, local_file=file)
+        else:
+            response = Response(url=file.resolve().as_uri(), status=200, headers={}, content=file.read_bytes(),
+                                fetched_at=now())
+            yield Page(response=response, records=module.parse(response.text(), page_url), stats=stats,
+                       key=file.name)
+
+
+def _run(
+    settings: Settings, sessions: sessionmaker[Session], slug: str, pages: Callable[[], Iterable[Page]],
+    trigger: str, is_sample: bool, now: Clock, reprocess: bool = False,
+) -> RunResult:
+    run_id = start_run(sessions, slug, trigger=trigger, is_sample=is_sample, now=now())
+    result = RunResult(run_id=run_id, source=slug, outcome="running")
+    records_seen = listed = 0
+    archive = Archive(settings.archive_dir)
+    try:
+        with archive.writer(f"{slug}-run{run_id}", now=now()) as warc:
+            for page in pages():
+                if not reprocess and _already_stored(sessions, page):
+                    # The same bytes from the same URL were stored in full before: reading them again can only
+                    # repeat what is known (or, for an old complete listing, wrongly mark newer rows missing).
+                    result.fetched += 1
+                    result.unchanged_documents += 1
+                    records_seen += 1
+                    continue
+                stored, seen = _store_page(sessions, warc, slug, page, run_id, is_sample, now, result)
+                records_seen += seen
+                listed += page.stats.listed
+        result.outcome = "ok" if (records_seen or listed) else "empty"
+    except Blocked as exc:
+        result.outcome, result.evidence = "blocked", exc.evidence
+        result.error = f"blocked by an anti-bot challenge at {exc.url or '?'}"
+        _archive_evidence(archive, sessions, slug, run_id, exc.response, is_sample, now)
+    except LayoutChanged as exc:
+        result.outcome, result.error = "failed", str(exc)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        result.outcome, result.error = "interrupted", f"stopped: {type(exc).__name__}"
+        finish_run(sessions, result, now())
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure must end in a run record that says why
+        result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
+    finish_run(sessions, result, now())
+    return result
+
+
+def _archive_evidence(archive: Archive, sessions: sessionmaker[Session], slug: str, run_id: int,
+                      response: Response | None, is_sample: bool, now: Clock) -> None:
+    """Keep the challenge page a blocked run met, so an auditor can see what the site answered."""
+    if response is None:
+        return
+    with archive.writer(f"{slug}-run{run_id}", now=now()) as warc:
+        ref = warc.write_response(response)
+    with sessions.begin() as session:
+        record_document(
+            session, source=slug, url=response.url, fetched_at=response.fetched_at, sha256=ref.sha256,
+            size=len(response.content), http_status=response.status,
+            content_type=response.headers.get("content-type"), warc_path=ref.warc_path, warc_offset=ref.offset,
+            warc_length=ref.length, run_id=run_id, is_sample=is_sample,
+        )
+
+
+def _already_stored(sessions: sessionmaker[Session], page: Page) -> bool:
+    sha256 = file_sha256(page.local_file).hexdigest() if page.local_file else page.response.sha256
+    with sessions() as session:
+        return session.execute(select(SourceDocument.id).where(
+            SourceDocument.url == page.response.url, SourceDocument.sha256 == sha256)).first() is not None
+
+
+def _store_page(
+    sessions: sessionmaker[Session], warc: ArchiveWriter, slug: str, page: Page, run_id: int, is_sample: bool,
+    now: Clock, result: RunResult,
+) -> tuple[int, int]:
+    """Archive one document and store its records in one transaction; returns (document id, records seen)."""
+    if page.local_file is not None:
+        ref = warc.write_path(page.local_file, uri=page.response.url, fetched_at=page.response.fetched_at)
+        size = page.local_file.stat().st_size
+    elif page.response.url.startswith("http"):
+        ref, size = warc.write_response(page.response), len(page.response.content)
+    else:
+        ref = warc.write_file(Path(page.response.url), page.response.content, uri=page.response.url,
+                              fetched_at=page.response.fetched_at)
+        size = len(page.response.content)
+    result.fetched += 1
+    with sessions.begin() as session:
+        document_id = record_document(
+            session, source=slug, url=page.response.url, fetched_at=page.response.fetched_at,
+            sha256=ref.sha256, size=size, http_status=page.response.status,
+            content_type=page.response.headers.get("content-type"), warc_path=ref.warc_path,
+            warc_offset=ref.offset, warc_length=ref.length, key=page.key, run_id=run_id, is_sample=is_sample,
+        )
+        ctx = WriteContext(source=slug, now=now(), run_id=run_id, document_id=document_id, is_sample=is_sample)
+        written = write_records(session, page.records, ctx)
+        if page.stats.complete:
+            written.missing += mark_missing(session, written.device_ids_seen, ctx)
+    result.new += written.new
+    result.changed += written.changed
+    result.unchanged += written.unchanged
+    result.missing += written.missing
+    result.skipped += page.stats.skipped
+    result.out_of_scope += page.stats.out_of_scope
+    return document_id, written.new + written.changed + written.unchanged
+
+
+def start_run(sessions: sessionmaker[Session], slug: str, *, trigger: str, is_sample: bool, now: datetime) -> int:
+    """Create the run record (outcome `running`) before any work, so even a crash leaves a trace."""
+    with sessions.begin() as session:
+        run = ScrapeRun(source=slug, trigger=trigger, started_at=now, outcome="running", is_sample=is_sample)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(sessions: sessionmaker[Session], result: RunResult, now: datetime) -> None:
+    """Write the end state of a run."""
+    with sessions.begin() as session:
+        run = session.get(ScrapeRun, result.run_id)
+        run.outcome = result.outcome
+        run.finished_at = now
+        for name in ("fetched", "new", "changed", "unchanged", "skipped", "out_of_scope", "missing",
+                     "error", "evidence"):
+            setattr(run, name, getattr(result, name))
+
+
+def last_good_date(session: Session, slug: str) -> date | None:
+    """The day before the last successful run of a source started (a margin for late-published items)."""
+    started = session.execute(
+        select(ScrapeRun.started_at).where(ScrapeRun.source == slug, ScrapeRun.outcome == "ok")
+        .order_by(ScrapeRun.started_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    return None if started is None else (started - timedelta(days=1)).date()
+
+
+def known_keys(session: Session, slug: str) -> frozenset[str]:
+    """Keys (file names, detail URLs) of documents of a source already stored in full."""
+    rows = session.execute(
+        select(SourceDocument.key).where(SourceDocument.source == slug, SourceDocument.key.is_not(None)).distinct()
+    ).scalars()
+    return frozenset(rows)

@@ -1,0 +1,348 @@
+"""Digest building (data only): which subscriptions are due, and what is new or changed for each since its last digest.
+
+A subscription's filters are stored as a dict (`normalize_filters` is the one definition of that dict, shared with
+the subscription pages). They become WHERE clauses through the same builders the web lists use
+(`tracker.read.lists.device_conditions` / `policy_conditions`): one builder filter per chosen value, OR within a facet,
+AND across facets. Policies are filtered by areas, policy types and keywords; devices by areas, functions,
+diseases, companies (registrant) and keywords.
+
+Windows chain: a digest covers [end of the subscription's last digest, now), or [subscription created, now) for the
+first one, so an item is never skipped and never reported twice, whatever the schedule did. An empty window writes
+no row, so the next digest simply covers a longer window.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from tracker.classify import taxonomy
+from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription
+from tracker.read.lists import POLICY_TYPE_LABELS, DeviceFilter, PolicyFilter, device_conditions, policy_conditions
+from tracker.read.tags import effective_by_entity, tags_for
+
+FREQUENCIES = ("immediate", "daily", "weekly")
+IMMEDIATE_SLOT_MINUTES = 5
+MAX_VALUES = 10          # per facet: keeps the generated SQL small and the form honest
+MAX_TEXT = 60
+MAX_ID_LIST = 2000
+FILTER_KEYS = ("areas", "functions", "diseases", "companies", "keywords", "policy_types", "ai_only")
+# Where an item's page lives in the web UI (public_base_url + path).
+ITEM_PATHS = {"device": "/devices/{id}", "policy": "/policies/{id}"}
+
+
+# ---------------------------------------------------------------------------------------------- filters as data
+
+def _codes(values: Any, facet: str) -> list[str]:
+    out: list[str] = []
+    for value in values if isinstance(values, (list, tuple)) else [values] if values else []:
+        if isinstance(value, str) and taxonomy.is_valid(value) and taxonomy.get(value).facet == facet \
+                and value not in out:
+            out.append(value)
+    return out[:MAX_VALUES]
+
+
+def _texts(values: Any) -> list[str]:
+    if isinstance(values, str):
+        values = values.replace("，", ",").replace("\n", ",").split(",")
+    out: list[str] = []
+    for value in values if isinstance(values, (list, tuple)) else []:
+        text = " ".join(str(value).split())[:MAX_TEXT]
+        if text and text not in out:
+            out.append(text)
+    return out[:MAX_VALUES]
+
+
+def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The canonical filter dict of a subscription: known keys only, valid taxonomy codes, trimmed texts.
+
+    Policy types are stored as taxonomy codes (`guidance`, ...). `ai_only` (default True) keeps the digest to
+    AI-tagged devices and policies, the tracker's subject.
+    """
+    raw = raw or {}
+    policy_types = [c for c in _codes(raw.get("policy_types"), "policy_type") if c in POLICY_TYPE_LABELS]
+    return {
+        "areas": _codes(raw.get("areas"), "area"),
+        "functions": _codes(raw.get("functions"), "function"),
+        "diseases": _codes(raw.get("diseases"), "disease"),
+        "companies": _texts(raw.get("companies")),
+        "keywords": _texts(raw.get("keywords")),
+        "policy_types": policy_types,
+        "ai_only": bool(raw.get("ai_only", True)),
+    }
+
+
+def filter_groups(kind: str, filters: Mapping[str, Any]) -> list[list[Any]]:
+    """A subscription's filters for `kind` as groups of tracker.read.lists filters: an item matches when, in every
+    group, at least one filter matches it (OR within a facet, AND across facets)."""
+    f = normalize_filters(filters)
+    if kind == "device":
+        groups = [
+            [DeviceFilter(ai=True)] if f["ai_only"] else [],
+            [DeviceFilter(sub=c) if taxonomy.get(c).parent else DeviceFilter(area=c) for c in f["areas"]],
+            [DeviceFilter(function=c) for c in f["functions"]],
+            [DeviceFilter(disease=c) for c in f["diseases"]],
+            [DeviceFilter(registrant=c) for c in f["companies"]],
+            [DeviceFilter(q=k) for k in f["keywords"]],
+        ]
+    else:
+        groups = [
+            [PolicyFilter(ai=True)] if f["ai_only"] else [],
+            [PolicyFilter(area=c) for c in f["areas"]],
+            [PolicyFilter(doc_type=c) for c in f["policy_types"]],
+            [PolicyFilter(q=k) for k in f["keywords"]],
+        ]
+    return [g for g in groups if g]
+
+
+def subscription_clauses(kind: str, filters: Mapping[str, Any]) -> list[Any]:
+    """The same filters as WHERE clauses (for a one-off query, e.g. a list page of what a subscription matches)."""
+    conditions = device_conditions if kind == "device" else policy_conditions
+    return [or_(*(and_(*conditions(f)) for f in group)) for group in filter_groups(kind, filters)]
+
+
+# ---------------------------------------------------------------------------------------------- periods
+
+def period_key(frequency: str, now: datetime, tz: str) -> str:
+    """The period a digest belongs to, in local (Beijing) time: 'daily:2026-11-23', 'weekly:2026-W48',
+    'immediate:2026-11-23T18:05' (a 5-minute slot). One outbox row per subscription and period key."""
+    local = now.astimezone(ZoneInfo(tz))
+    if frequency == "daily":
+        return f"daily:{local.date().isoformat()}"
+    if frequency == "weekly":
+        year, week, _ = local.isocalendar()
+        return f"weekly:{year}-W{week:02d}"
+    if frequency == "immediate":
+        slot = local.replace(minute=local.minute - local.minute % IMMEDIATE_SLOT_MINUTES, second=0, microsecond=0)
+        return f"immediate:{slot:%Y-%m-%dT%H:%M}"
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+# ---------------------------------------------------------------------------------------------- digest data
+
+@dataclass(frozen=True)
+class Item:
+    """One device or policy as a digest shows it."""
+
+    kind: str                 # device | policy
+    id: int
+    title: str
+    who: str | None           # registrant / issuer
+    ref: str | None           # certificate number / document number
+    day: date | None          # issued / published
+    areas: tuple[str, ...]    # top-level area codes, taxonomy order
+    url: str
+    is_sample: bool
+    first_seen: datetime
+    extra: str | None = None  # document type (policies)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An item in one digest, with whether it is new in that digest's window or an update of an older one."""
+
+    item: Item
+    change: str  # new | changed
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything one subscriber gets for one period."""
+
+    subscription_id: int
+    subscriber_id: int
+    email: str
+    lang: str
+    frequency: str
+    period_key: str
+    window_start: datetime
+    window_end: datetime
+    entries: tuple[Entry, ...] = field(default_factory=tuple)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing is new or changed for this subscriber."""
+        return not self.entries
+
+
+@dataclass(frozen=True)
+class Due:
+    """A subscription whose digest for `period_key` has not been made yet."""
+
+    subscription: Subscription
+    email: str
+    lang: str
+    window_start: datetime
+
+
+def due_subscriptions(session: Session, frequency: str, key: str, *, email: str | None = None) -> list[Due]:
+    """Active subscriptions of confirmed subscribers with this frequency and no outbox row for `key` yet."""
+    last_end = (select(Outbox.subscription_id, func.max(Outbox.window_end).label("end"))
+                .where(Outbox.kind == "digest").group_by(Outbox.subscription_id).subquery())
+    done = select(Outbox.subscription_id).where(Outbox.period_key == key)
+    stmt = (
+        select(Subscription, Subscriber.email, Subscriber.lang, last_end.c.end)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .outerjoin(last_end, last_end.c.subscription_id == Subscription.id)
+        .where(Subscription.active.is_(True), Subscription.frequency == frequency, Subscriber.status == "active",
+               Subscription.id.not_in(done))
+        .order_by(Subscription.id)
+    )
+    if email is not None:
+        stmt = stmt.where(Subscriber.email == email)
+    out = []
+    for sub, address, lang, end in session.execute(stmt).all():
+        start = end if end is not None else sub.created_at
+        if start.tzinfo is None:  # max() over a UTC column comes back naive on SQLite
+            from datetime import timezone
+
+            start = start.replace(tzinfo=timezone.utc)
+        out.append(Due(subscription=sub, email=address, lang=lang, window_start=start))
+    return out
+
+
+def _window(model, start: datetime, end: datetime) -> Any:
+    return or_(and_(model.first_seen >= start, model.first_seen < end),
+               and_(model.updated_at >= start, model.updated_at < end))
+
+
+class DigestBuilder:
+    """Builds the digests of many subscriptions at once for one window end, sharing queries and item data.
+
+    Every distinct filter value (an area, a function, a keyword, ...) is one query through tracker.read.lists over
+    the rows new or changed since the earliest window start; each subscription's match is then combined from those
+    row sets (intersection across facets, union within one), so the cost grows with the number of distinct filter
+    values, not with the number of subscribers.
+    """
+
+    def __init__(self, session: Session, *, base_url: str, window_end: datetime):
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.window_end = window_end
+        self._items: dict[tuple[str, int], Item] = {}
+        self._updated: dict[tuple[str, int], datetime] = {}
+        self._atoms: dict[Any, frozenset[int]] = {}
+        self._windows: dict[tuple[str, datetime], frozenset[int]] = {}
+        self._matches: dict[tuple, tuple[Entry, ...]] = {}
+        self._candidates: dict[str, frozenset[int]] = {}
+        self._earliest: datetime | None = None
+
+    def build(self, dues: list[Due], frequency: str, key: str) -> list[Digest]:
+        """One Digest per due subscription (possibly empty), in the order given."""
+        if not dues:
+            return []
+        self._prepare(min(d.window_start for d in dues))
+        digests = []
+        for due in dues:
+            sub = due.subscription
+            digests.append(Digest(
+                subscription_id=sub.id, subscriber_id=sub.subscriber_id, email=due.email, lang=due.lang,
+                frequency=frequency, period_key=key, window_start=due.window_start, window_end=self.window_end,
+                entries=self._match(sub, due.window_start),
+            ))
+        return digests
+
+    def _prepare(self, earliest: datetime) -> None:
+        """Everything new or changed since the earliest window start: the only rows any digest can contain."""
+        if self._earliest is not None and self._earliest <= earliest:
+            return
+        self._earliest = earliest
+        self._atoms.clear()
+        self._matches.clear()
+        self._windows.clear()
+        for kind, model in (("device", Device), ("policy", Policy)):
+            self._candidates[kind] = frozenset(self.session.execute(
+                select(model.id).where(_window(model, earliest, self.window_end))).scalars())
+        self._load_items()
+
+    def _atom(self, kind: str, flt: Any) -> frozenset[int]:
+        """The candidate rows one builder filter matches (cached for the whole batch)."""
+        if flt not in self._atoms:
+            model, conditions = (Device, device_conditions) if kind == "device" else (Policy, policy_conditions)
+            candidates = self._candidates[kind]
+            if len(candidates) <= MAX_ID_LIST:
+                # Primary-key lookups, not a scan: updated_at has no index, and the tag EXISTS clauses then run for
+                # the candidate rows only.
+                where = [model.id.in_(sorted(candidates))]
+            else:
+                where = [_window(model, self._earliest, self.window_end)]
+            self._atoms[flt] = frozenset(self.session.execute(
+                select(model.id).where(*where, *conditions(flt))).scalars()) if candidates else frozenset()
+        return self._atoms[flt]
+
+    def _match(self, sub: Subscription, start: datetime) -> tuple[Entry, ...]:
+        filters = normalize_filters(sub.filters)
+        cache_key = (json.dumps(filters, sort_keys=True), sub.include_devices, sub.include_policies, start)
+        if cache_key in self._matches:
+            return self._matches[cache_key]
+        found: list[tuple[str, int]] = []
+        for kind, wanted in (("device", sub.include_devices), ("policy", sub.include_policies)):
+            if not wanted or not self._candidates[kind]:
+                continue
+            ids = set(self._windowed(kind, start))
+            for group in filter_groups(kind, filters):
+                if not ids:
+                    break
+                ids &= frozenset().union(*(self._atom(kind, flt) for flt in group))
+            found += [(kind, i) for i in ids]
+        found.sort(key=lambda k: _sort_key(self._items[k]))
+        self._matches[cache_key] = tuple(
+            Entry(item=self._items[k], change="new" if self._items[k].first_seen >= start else "changed")
+            for k in found)
+        return self._matches[cache_key]
+
+    def _windowed(self, kind: str, start: datetime) -> frozenset[int]:
+        """Candidates new or changed in [start, window end); most subscriptions share a start, so it is cached."""
+        key = (kind, start)
+        if key not in self._windows:
+            self._windows[key] = frozenset(i for i in self._candidates[kind] if self._in_window((kind, i), start))
+        return self._windows[key]
+
+    def _in_window(self, key: tuple[str, int], start: datetime) -> bool:
+        # The same test as _window() in SQL, for windows that start later than the earliest one.
+        first, updated = self._items[key].first_seen, self._updated[key]
+        return start <= first < self.window_end or start <= updated < self.window_end
+
+    def _load_items(self) -> None:
+        for kind, model in (("device", Device), ("policy", Policy)):
+            missing = sorted(i for i in self._candidates[kind] if (kind, i) not in self._items)
+            for chunk in (missing[n:n + 500] for n in range(0, len(missing), 500)):
+                rows = self.session.execute(select(model).where(model.id.in_(chunk))).scalars().all()
+                tags = effective_by_entity(self.session.execute(tags_for(kind, chunk)).scalars())
+                for row in rows:
+                    self._items[(kind, row.id)] = self._item(kind, row, tags.get(row.id, []))
+                    self._updated[(kind, row.id)] = row.updated_at
+
+    def _item(self, kind: str, row: Any, tags: list[tuple[str, str]]) -> Item:
+        areas: list[str] = []
+        for facet, code in tags:
+            if facet == "area":
+                top = code.split(".")[0]
+                if top not in areas:
+                    areas.append(top)
+        url = self.base_url + ITEM_PATHS[kind].format(id=row.id)
+        if kind == "device":
+            return Item(kind=kind, id=row.id, title=row.product_name, who=row.registrant, ref=row.cert_no,
+                        day=row.issued_on, areas=tuple(areas), url=url, is_sample=row.is_sample,
+                        first_seen=row.first_seen)
+        return Item(kind=kind, id=row.id, title=row.title, who=row.issuer, ref=row.doc_no, day=row.published_on,
+                    areas=tuple(areas), url=url, is_sample=row.is_sample, first_seen=row.first_seen,
+                    extra=row.doc_type)
+
+
+def _sort_key(item: Item) -> tuple:
+    # Newest first within a digest; the renderer groups by area afterwards.
+    return (item.kind != "device", -(item.day.toordinal() if item.day else 0), item.title, item.id)
+
+
+def build_due(session: Session, frequency: str, now: datetime, *, tz: str, base_url: str,
+              email: str | None = None) -> list[Digest]:
+    """The digests due for `frequency` at `now` (one per due subscription, empty ones included)."""
+    key = period_key(frequency, now, tz)
+    dues = due_subscriptions(session, frequency, key, email=email)
+    return DigestBuilder(session, base_url=base_url, window_end=now).build(dues, frequency, key)

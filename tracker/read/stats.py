@@ -1,0 +1,191 @@
+"""Aggregates for the dashboard, the taxonomy page and the sources page, built on the tracker.read.lists builders.
+
+Counts of a taxonomy node always use the same condition as the list its link opens, so the number on a page and
+the length of the list behind it agree: device facets and policy areas/issuers/scenarios count effective tags;
+policy types and stages count the `doc_type` / `stage` columns the policy filter uses.
+"""
+from __future__ import annotations
+
+import importlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.read import lists as queries, tags as tag_queries
+from tracker.classify import taxonomy
+from tracker.store.models import Device, Policy, RecordSource, ScrapeRun, SourceDocument
+
+RECENT_RUNS = 5
+FRESH = timedelta(days=3)
+STALE = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class NewCounts:
+    """New AI devices (by first recorded) and new policies (by publication date) over the last 7 and 30 days."""
+
+    week_start: date
+    month_start: date
+    devices_week: int
+    devices_month: int
+    policies_week: int
+    policies_month: int
+    ai_devices: int
+    policies: int
+
+
+def _count(session: Session, f) -> int:
+    return session.execute(queries.list_count(f)).scalar_one()
+
+
+def new_counts(session: Session, today: date) -> NewCounts:
+    """The dashboard's headline numbers, relative to `today` (a local date)."""
+    week, month = today - timedelta(days=7), today - timedelta(days=30)
+    device = lambda since: queries.DeviceFilter(ai=True, seen_from=since)  # noqa: E731
+    policy = lambda since: queries.PolicyFilter(date_from=since)  # noqa: E731
+    return NewCounts(
+        week_start=week, month_start=month,
+        devices_week=_count(session, device(week)), devices_month=_count(session, device(month)),
+        policies_week=_count(session, policy(week)), policies_month=_count(session, policy(month)),
+        ai_devices=_count(session, queries.DeviceFilter(ai=True)),
+        policies=_count(session, queries.PolicyFilter()),
+    )
+
+
+def _ai_area_rows(session: Session) -> list[tuple[int, str, int | None]]:
+    et = tag_queries.effective_tags("device", ["area"]).subquery()
+    stmt = (select(et.c.entity_id, et.c.code, Device.first_reg_year)
+            .join(Device, Device.id == et.c.entity_id).where(Device.is_ai.is_(True)))
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def area_counts(session: Session) -> list[tuple[taxonomy.Node, int]]:
+    """AI devices per top-level application area (a device tagged CT counts once for 医学影像), largest first."""
+    devices: dict[str, set[int]] = defaultdict(set)
+    for device_id, code, _year in _ai_area_rows(session):
+        devices[code.split(".")[0]].add(device_id)
+    rows = [(node, len(devices.get(node.code, ()))) for node in taxonomy.nodes("area") if not node.parent]
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def area_year_matrix(session: Session) -> dict[str, dict[int, int]]:
+    """AI devices per top-level area per first-registration year: {area: {year: count}}."""
+    cells: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for device_id, code, year in _ai_area_rows(session):
+        if year is not None:
+            cells[(code.split(".")[0], year)].add(device_id)
+    out: dict[str, dict[int, int]] = defaultdict(dict)
+    for (area, year), ids in cells.items():
+        out[area][year] = len(ids)
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class DiseaseCount:
+    """One disease of TAXONOMY.md §3: its AI devices and where the 2024 trends report places it."""
+
+    node: taxonomy.Node
+    count: int
+    group: str  # "crowded" | "open" | "unplaced"
+
+
+def disease_counts(session: Session) -> list[DiseaseCount]:
+    """AI devices per disease, crowded ones first, then open, then the rest; largest first within a group."""
+    et = tag_queries.effective_tags("device", ["disease"]).subquery()
+    stmt = (select(et.c.code, func.count(func.distinct(et.c.entity_id)))
+            .join(Device, Device.id == et.c.entity_id).where(Device.is_ai.is_(True)).group_by(et.c.code))
+    counts = dict(session.execute(stmt).tuples().all())
+    order = {"crowded": 0, "open": 1, "unplaced": 2}
+    rows = [
+        DiseaseCount(node, counts.get(node.code, 0),
+                     "crowded" if node.code in taxonomy.CROWDED_DISEASES
+                     else "open" if node.code in taxonomy.OPEN_DISEASES else "unplaced")
+        for node in taxonomy.nodes("disease")
+    ]
+    return sorted(rows, key=lambda r: (order[r.group], -r.count))
+
+
+def taxonomy_counts(session: Session) -> dict[str, dict[str, int]]:
+    """{"device": {code: n}, "policy": {code: n}} for every taxonomy node (area parents count their subtree)."""
+    out: dict[str, dict[str, int]] = {}
+    for entity_type in ("device", "policy"):
+        et = tag_queries.effective_tags(entity_type).subquery()
+        grouped = select(et.c.code, func.count(func.distinct(et.c.entity_id))).group_by(et.c.code)
+        counts = Counter(dict(session.execute(grouped).tuples().all()))
+        for node in taxonomy.nodes("area"):
+            if taxonomy.children(node.code):
+                subtree = (select(func.count(func.distinct(et.c.entity_id)))
+                           .where((et.c.code == node.code) | et.c.code.like(f"{node.code}.%")))
+                counts[node.code] = session.execute(subtree).scalar_one()
+        out[entity_type] = dict(counts)
+    policy = out["policy"]
+    for node in taxonomy.nodes("policy_type") + taxonomy.nodes("stage"):
+        policy.pop(node.code, None)
+    types = dict(session.execute(select(Policy.doc_type, func.count()).group_by(Policy.doc_type)).tuples().all())
+    for code, zh in queries.POLICY_TYPE_LABELS.items():
+        policy[code] = types.get(zh, 0)
+    stages = dict(session.execute(select(Policy.stage, func.count()).group_by(Policy.stage)).tuples().all())
+    for node in taxonomy.nodes("stage"):
+        policy[node.code] = stages.get(node.code, 0)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- sources
+
+@dataclass
+class SourceHealth:
+    """One source at a glance: its recent runs, its last good run and how long ago that was."""
+
+    slug: str
+    title_zh: str
+    title_en: str
+    runs: list[ScrapeRun] = field(default_factory=list)
+    last_good: ScrapeRun | None = None
+    documents: int = 0
+    records: int = 0
+    level: str = "bad"  # "ok" | "warn" | "bad"
+
+    @property
+    def last(self) -> ScrapeRun | None:
+        """The most recent run, if any."""
+        return self.runs[0] if self.runs else None
+
+
+def known_sources() -> dict[str, tuple[str, str]]:
+    """slug → (Chinese title, English title) of every registered scraper."""
+    registry = getattr(importlib.import_module("scrapers"), "SOURCES", {})
+    return {slug: (getattr(m, "TITLE_ZH", slug), getattr(m, "TITLE_EN", slug)) for slug, m in registry.items()}
+
+
+def source_health(session: Session, now: datetime, runs_per_source: int = RECENT_RUNS) -> list[SourceHealth]:
+    """Every registered source (and any other that has runs), with its recent runs and a health level."""
+    titles = known_sources()
+    slugs = list(titles) + sorted(
+        s for s in session.execute(select(ScrapeRun.source).distinct()).scalars() if s not in titles)
+    docs = dict(session.execute(
+        select(SourceDocument.source, func.count()).group_by(SourceDocument.source)).tuples().all())
+    linked = (select(SourceDocument.source, RecordSource.entity_type, RecordSource.entity_id)
+              .join(RecordSource, RecordSource.document_id == SourceDocument.id).distinct().subquery())
+    records = dict(session.execute(
+        select(linked.c.source, func.count()).group_by(linked.c.source)).tuples().all())
+    out = []
+    for slug in slugs:
+        zh, en = titles.get(slug, (slug, slug))
+        health = SourceHealth(slug, zh, en, documents=docs.get(slug, 0), records=records.get(slug, 0))
+        health.runs = list(session.execute(queries.runs_select(slug).limit(runs_per_source)).scalars())
+        health.last_good = session.execute(queries.runs_select(slug, "ok").limit(1)).scalar_one_or_none()
+        health.level = _level(health, now)
+        out.append(health)
+    return out
+
+
+def _level(health: SourceHealth, now: datetime) -> str:
+    if health.last_good is None:
+        return "bad"
+    age = now - (health.last_good.finished_at or health.last_good.started_at)
+    if health.last is not None and health.last.outcome in ("blocked", "failed", "interrupted"):
+        return "bad" if age > STALE else "warn"
+    return "ok" if age <= FRESH else "warn" if age <= STALE else "bad"

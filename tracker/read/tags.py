@@ -1,0 +1,118 @@
+"""Select builders for taxonomy tags: the effective-tag rule as SQL clauses (a list filter on a tag, in two plans)
+and as a reading of tag rows. Shared by tracker.read.lists (the lists), the web pages, exports and digests.
+
+The effective tags of an entity (tracker.store.tags.effective_codes) are its active rule tags and reviewer
+additions/confirmations, minus the codes a reviewer removed.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterable
+
+from sqlalchemy import Select, and_, exists, or_, select, tuple_
+from sqlalchemy.orm import aliased
+
+from tracker.classify import taxonomy
+from tracker.store.models import Tag
+
+
+def _kept(t) -> Any:
+    return and_(t.active.is_(True), or_(t.method == "rule", t.decision.in_(("add", "confirm"))))
+
+
+def _not_removed(t, entity_type: str) -> Any:
+    r = aliased(Tag)
+    return ~exists().where(
+        r.entity_type == entity_type, r.entity_id == t.entity_id, r.facet == t.facet, r.code == t.code,
+        r.method == "reviewer", r.decision == "remove", r.active.is_(True),
+    )
+
+
+# How a tag filter finds its rows. "exists": a correlated probe per candidate row, so a sorted, paged list walks its
+# sort index and stops after one page; best when the tag is common. "in": the tagged ids read from the tag index
+# (ix_tag_code_effective covers it), best for counting and for rare tags, where the probe would walk most of the
+# index to find a page. Both give the same rows.
+TAG_LOOKUPS = ("exists", "in")
+# Up to this many matching rows a page reads them through "in"; beyond, "exists" finds a page sooner (measured on
+# 100,000 devices: bench/README.md).
+FEW_ROWS = 500
+
+
+def page_lookup(total: int) -> str:
+    """The tag lookup that reads one page fastest, once the count of matching rows is known."""
+    return "in" if total <= FEW_ROWS else "exists"
+
+
+def _code_clause(t, code: str, subtree: bool):
+    if not subtree:
+        return t.code == code
+    # The range lets the index find a subtree ('/' sorts right after '.'); the exact test stays beside it.
+    return and_(t.code >= code, t.code < code + "/",
+                or_(t.code == code, t.code.startswith(code + ".", autoescape=True)))
+
+
+def has_tag(entity_type: str, id_column: Any, facet: str, code: str, *, subtree: bool = False,
+            lookup: str = "exists"):
+    """A clause: the entity in `id_column` has the effective tag `code` (or, with subtree, one of its sub-codes)."""
+    t = aliased(Tag)
+    if lookup == "exists":
+        return exists().where(
+            t.entity_type == entity_type, t.entity_id == id_column, t.facet == facet, _code_clause(t, code, subtree),
+            _kept(t), _not_removed(t, entity_type),
+        )
+    r = aliased(Tag)
+    removed = select(r.entity_id, r.code).where(
+        r.entity_type == entity_type, r.facet == facet, _code_clause(r, code, subtree), r.method == "reviewer",
+        r.decision == "remove", r.active.is_(True))
+    tagged = select(t.entity_id).where(
+        t.entity_type == entity_type, t.facet == facet, _code_clause(t, code, subtree), _kept(t),
+        tuple_(t.entity_id, t.code).not_in(removed))
+    return id_column.in_(tagged)
+
+
+def effective_tags(entity_type: str, facets: Iterable[str] | None = None) -> Select:
+    """(entity_id, facet, code) of every effective tag of an entity type, distinct."""
+    t = aliased(Tag)
+    stmt = select(t.entity_id, t.facet, t.code).where(t.entity_type == entity_type, _kept(t),
+                                                      _not_removed(t, entity_type))
+    if facets is not None:
+        stmt = stmt.where(t.facet.in_(tuple(facets)))
+    return stmt.distinct()
+
+
+def tag_keys_for(entity_type: str, ids: Iterable[int]) -> Select:
+    """The columns of the given entities' tag rows that `effective_by_entity` reads (no evidence: a list page needs
+    only the codes, and decoding every tag's evidence JSON was a fifth of its time)."""
+    return select(Tag.entity_id, Tag.facet, Tag.code, Tag.method, Tag.decision, Tag.active).where(
+        Tag.entity_type == entity_type, Tag.entity_id.in_(sorted(set(ids))))
+
+
+def tags_for(entity_type: str, ids: Iterable[int]) -> Select:
+    """Every tag row (rule and reviewer, active or not) of the given entities, in a stable order."""
+    return select(Tag).where(Tag.entity_type == entity_type, Tag.entity_id.in_(sorted(set(ids)))).order_by(
+        Tag.entity_id, Tag.facet, Tag.code, Tag.method, Tag.id)
+
+
+@functools.cache
+def _taxonomy_order() -> dict[str, int]:
+    return {node.code: i for i, node in enumerate(taxonomy.all_nodes())}
+
+
+def effective_by_entity(tag_rows: Iterable[Tag]) -> dict[int, list[tuple[str, str]]]:
+    """Effective (facet, code) pairs per entity id from tag rows (the rows `tags_for` or `tag_keys_for` select), in
+    taxonomy order."""
+    kept: dict[int, set[tuple[str, str]]] = {}
+    removed: set[tuple[int, str, str]] = set()
+    for t in tag_rows:
+        if not t.active:
+            continue
+        if t.method == "reviewer" and t.decision == "remove":
+            removed.add((t.entity_id, t.facet, t.code))
+        elif t.method == "rule" or t.decision in ("add", "confirm"):
+            kept.setdefault(t.entity_id, set()).add((t.facet, t.code))
+    order = _taxonomy_order()
+    return {
+        entity_id: sorted(((f, c) for f, c in pairs if (entity_id, f, c) not in removed),
+                          key=lambda fc: (fc[0] != "ai", order.get(fc[1], 10_000), fc[1]))
+        for entity_id, pairs in kept.items()
+    }

@@ -1,0 +1,210 @@
+"""What the scheduler's jobs do: one time-limited scrape in a child process, digests, the outbox, source health.
+
+APScheduler keeps jobs in the database by textual reference (``tracker.schedule.jobs:scrape_job``), so a job cannot
+close over the objects it needs: `tracker schedule` puts them in the `Runtime` here before it starts.
+
+A scrape runs in a child process (a fresh interpreter: no inherited connections or threads). When its time limit
+passes, the child is stopped (SIGTERM, then SIGKILL) and its run is recorded as `failed` with "timed out after N s";
+tracker.ingest.run stores each document in its own transaction, so a stopped scrape leaves no partial document. A child
+whose parent dies ends itself, so no orphan keeps a run `running`; a run left `running` anyway (a crash of the
+whole machine) is ended as `interrupted` by `recover_stuck_runs` at the next start or health check.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.schedule.alerts import check_sources
+from tracker.config import Settings
+from tracker.store.engine import make_engine, make_session_factory
+from tracker.store.models import ScrapeRun
+from tracker.mail.outbox import enqueue_digests, send_pending
+
+log = logging.getLogger("tracker.schedule")
+
+TIME_LIMITS = {"udi": 3 * 3600}
+DEFAULT_TIME_LIMIT = 30 * 60
+STOP_GRACE = 10.0
+
+
+def utcnow() -> datetime:
+    """The current time (UTC); jobs use it, tests pass their own."""
+    return datetime.now(timezone.utc)
+
+
+def time_limit(settings: Settings, slug: str, overrides: Mapping[str, float] | None = None) -> float:
+    """Seconds a scrape of `slug` may run before it is stopped."""
+    merged = {**(getattr(settings, "job_time_limits", None) or {}), **(overrides or {})}
+    return float(merged.get(slug, TIME_LIMITS.get(slug, DEFAULT_TIME_LIMIT)))
+
+
+@dataclass
+class Runtime:
+    """What running jobs need. APScheduler stores jobs by textual reference, so jobs find it here, not in a closure."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    time_limits: Mapping[str, float] = field(default_factory=dict)
+    children: set = field(default_factory=set)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    now: Callable[[], datetime] = utcnow
+
+
+_RUNTIME: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Hand the jobs what they need (the scheduler process does this once, before it starts)."""
+    global _RUNTIME
+    _RUNTIME = runtime
+
+
+def _runtime() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("scheduler jobs run only inside `tracker schedule`")
+    return _RUNTIME
+
+
+def scrape_job(slug: str) -> str:
+    """Job scrape:<slug>: one run of a source in a child process under its time limit, then its health check."""
+    rt = _runtime()
+    outcome = run_scrape(rt.settings, rt.sessions, slug, limit=time_limit(rt.settings, slug, rt.time_limits),
+                         children=rt.children, stopping=rt.stopping, now=rt.now)
+    if not rt.stopping.is_set():
+        check_sources(rt.sessions, rt.settings, [slug], rt.now())
+    return outcome
+
+
+def digest_job(frequency: str) -> str:
+    """Job digest:<frequency>: enqueue the period's digests, then send what is pending."""
+    rt = _runtime()
+    queued = enqueue_digests(rt.sessions, rt.settings, frequency, rt.now())
+    sent = send_pending(rt.sessions, rt.settings, now=rt.now, should_stop=rt.stopping.is_set)
+    return (f"{queued.period_key}: due={queued.due} queued={queued.queued} sent={sent.sent} retry={sent.retry} "
+            f"failed={sent.failed}")
+
+
+def flush_job() -> str:
+    """Job outbox:flush: send pending mail (opt-in confirmations, retries)."""
+    rt = _runtime()
+    sent = send_pending(rt.sessions, rt.settings, now=rt.now, should_stop=rt.stopping.is_set)
+    return f"sent={sent.sent} retry={sent.retry} failed={sent.failed}"
+
+
+def health_job() -> str:
+    """Job health:check: end runs stuck in `running`, then judge every source (staleness alerts)."""
+    from tracker.schedule.scheduler import source_slugs  # the composition root owns the source registry
+
+    rt = _runtime()
+    stuck = recover_stuck_runs(rt.sessions, rt.now(), lambda s: time_limit(rt.settings, s, rt.time_limits))
+    changes = check_sources(rt.sessions, rt.settings, source_slugs(), rt.now())
+    return f"stuck={stuck} changes={len(changes)}"
+
+
+def recover_stuck_runs(sessions: sessionmaker[Session], now: datetime, limit_for: Callable[[str], float]) -> int:
+    """Runs still `running` well past their source's time limit lost their process: mark them `interrupted`."""
+    count = 0
+    with sessions.begin() as session:
+        for run in session.execute(select(ScrapeRun).where(ScrapeRun.outcome == "running")).scalars():
+            limit = limit_for(run.source) + 2 * STOP_GRACE
+            if now - run.started_at > timedelta(seconds=limit):
+                run.outcome = "interrupted"
+                run.finished_at = now
+                run.error = (f"no end state {int((now - run.started_at).total_seconds())} s after it started: the "
+                             "process running it stopped (found by the scheduler)")
+                count += 1
+    if count:
+        log.warning("marked %d stuck run(s) as interrupted", count)
+    return count
+
+
+def run_scrape(
+    settings: Settings, sessions: sessionmaker[Session], slug: str, *, limit: float, children: set | None = None,
+    stopping: threading.Event | None = None, now: Callable[[], datetime] = utcnow,
+    target: Callable[..., None] | None = None,
+) -> str:
+    """Run one source in a child process; stop it after `limit` seconds and record the run as timed out."""
+    started = now() - timedelta(seconds=1)
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited DB connections or threads
+    proc = ctx.Process(target=target or _scrape_child, args=(settings, slug, os.getpid()), name=f"scrape:{slug}")
+    proc.start()
+    if children is not None:
+        children.add(proc)
+    try:
+        proc.join(limit)
+        timed_out = proc.is_alive()
+        if timed_out:
+            _stop(proc)
+    finally:
+        if children is not None:
+            children.discard(proc)
+    if stopping is not None and stopping.is_set():
+        return "interrupted"
+    if timed_out:
+        _end_runs(sessions, slug, started, now(), f"timed out after {limit:g} s: the scrape was stopped")
+        log.error("scrape:%s timed out after %g s", slug, limit)
+        return "timed out"
+    if proc.exitcode != 0:
+        _end_runs(sessions, slug, started, now(), f"the scrape process died (exit code {proc.exitcode})")
+        return f"died ({proc.exitcode})"
+    return "done"
+
+
+def _stop(proc) -> None:
+    proc.terminate()
+    proc.join(STOP_GRACE)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+
+
+def _end_runs(sessions: sessionmaker[Session], slug: str, since: datetime, now: datetime, error: str) -> None:
+    # The child's run is the one of this source it started after we launched it; if SIGTERM got through, it
+    # already wrote `interrupted`, which a timeout overrides with the reason.
+    with sessions.begin() as session:
+        session.execute(
+            update(ScrapeRun).where(ScrapeRun.source == slug, ScrapeRun.started_at >= since,
+                                    ScrapeRun.outcome.in_(("running", "interrupted")))
+            .values(outcome="failed", finished_at=now, error=error)
+        )
+
+
+def _raise_exit(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def watch_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """Interrupt this process's main thread when its parent dies (so an orphaned scrape ends as `interrupted`)."""
+    import _thread
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent_pid:
+                _thread.interrupt_main()
+                return
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _scrape_child(settings: Settings, slug: str, parent_pid: int) -> None:
+    from tracker.ingest.run import run_source
+
+    signal.signal(signal.SIGTERM, _raise_exit)
+    watch_parent(parent_pid)
+    engine = make_engine(settings.database_url)
+    try:
+        result = run_source(settings, make_session_factory(engine), slug, trigger="schedule")
+        print(result.summary(), flush=True)
+    finally:
+        engine.dispose()

@@ -1,0 +1,438 @@
+"""SQLAlchemy 2 typed models of the store (DESIGN.md §3).
+
+Rows that describe the outside world (device, policy, company, ...) change only through `tracker.store.write`, which writes a
+`Revision` row for every changed field. `Revision` and `RecordSource` are append-only; the first migration installs
+triggers that refuse UPDATE and DELETE on `revision`, so history cannot be rewritten even by hand-written SQL.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ENTITY_TYPES = ("device", "policy", "company", "news")
+DEVICE_STATUSES = ("active", "missing", "cancelled")
+RUN_OUTCOMES = ("running", "ok", "empty", "blocked", "failed", "interrupted")
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive; we re-attach UTC on the way out)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Company(Base):
+    """A registrant (注册人), keyed by its Chinese name; the credit code is kept when a source gives it."""
+
+    __tablename__ = "company"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(500))
+    credit_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    first_seen: Mapped[datetime]
+
+
+class Device(Base):
+    """One registration certificate (keyed by the normalised certificate number) and what the sources say of it."""
+
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cert_no: Mapped[str] = mapped_column(String(64), unique=True)
+    product_name: Mapped[str] = mapped_column(String(500))
+    brand: Mapped[str | None] = mapped_column(String(500))
+    registrant: Mapped[str | None] = mapped_column(String(300), index=True)
+    registrant_en: Mapped[str | None] = mapped_column(String(500))
+    credit_code: Mapped[str | None] = mapped_column(String(40))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    mgmt_class: Mapped[int | None] = mapped_column(Integer, index=True)
+    origin: Mapped[str | None] = mapped_column(String(16), index=True)
+    first_reg_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    category_code: Mapped[str | None] = mapped_column(String(8))
+    catalogue_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    model_spec: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    device_kind: Mapped[str | None] = mapped_column(String(32))
+    issued_on: Mapped[date | None] = mapped_column(Date, index=True)
+    acceptance_no: Mapped[str | None] = mapped_column(String(64))
+    di_published_on: Mapped[date | None] = mapped_column(Date)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    is_ai: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    ai_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class DeviceIdentifier(Base):
+    """A UDI device identifier (最小销售单元产品标识) of a certificate."""
+
+    __tablename__ = "device_identifier"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    udi_di: Mapped[str] = mapped_column(String(64), unique=True)
+    first_seen: Mapped[datetime]
+
+
+class ApprovalEventRow(Base):
+    """A row of an NMPA approval-delivery notice naming a certificate (issue or correction)."""
+
+    __tablename__ = "approval_event"
+    __table_args__ = (UniqueConstraint("cert_no", "notice_url", "acceptance_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    cert_no: Mapped[str] = mapped_column(String(64))
+    notice_url: Mapped[str] = mapped_column(String(1000))
+    acceptance_no: Mapped[str] = mapped_column(String(64), default="")
+    product_name: Mapped[str] = mapped_column(String(500))
+    registrant: Mapped[str | None] = mapped_column(String(300))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    notice_date: Mapped[date | None] = mapped_column(Date)
+    is_correction: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw_row: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+
+
+class NewsItem(Base):
+    """An NMPA news article announcing approvals; linked to the devices it names."""
+
+    __tablename__ = "news_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    title: Mapped[str] = mapped_column(String(1000))
+    published_on: Mapped[date | None] = mapped_column(Date, index=True)
+    summary: Mapped[str | None] = mapped_column(Text)
+    products: Mapped[list[Any]] = mapped_column(default=list)
+    companies: Mapped[list[Any]] = mapped_column(default=list)
+    cert_nos: Mapped[list[Any]] = mapped_column(default=list)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[datetime]
+
+
+class NewsDevice(Base):
+    """Why a news item is linked to a device (a certificate number, or product + company match)."""
+
+    __tablename__ = "news_device"
+    __table_args__ = (UniqueConstraint("news_id", "device_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    news_id: Mapped[int] = mapped_column(ForeignKey("news_item.id", ondelete="CASCADE"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+
+
+class Policy(Base):
+    """One policy document, de-duplicated across sources by `key` (document number, else title+issuer+date)."""
+
+    __tablename__ = "policy"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(600), unique=True)
+    title: Mapped[str] = mapped_column(String(1000))
+    # The document's own name (draft markers, "关于发布…的通告" wrapper and punctuation removed): how one document
+    # listed under different titles by different sources is recognised, and how a draft finds its final version.
+    title_key: Mapped[str] = mapped_column(String(600), index=True)
+    issuer: Mapped[str | None] = mapped_column(String(300), index=True)
+    doc_no: Mapped[str | None] = mapped_column(String(120))
+    doc_type: Mapped[str | None] = mapped_column(String(32), index=True)
+    stage: Mapped[str | None] = mapped_column(String(16), index=True)
+    published_on: Mapped[date | None] = mapped_column(Date, index=True)
+    written_on: Mapped[date | None] = mapped_column(Date)
+    url: Mapped[str] = mapped_column(String(1000))
+    summary: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    final_version_id: Mapped[int | None] = mapped_column(ForeignKey("policy.id"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    is_ai: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class PolicyDevice(Base):
+    """A guidance or rule linked to a device it concerns, with the stored reason for the link."""
+
+    __tablename__ = "policy_device"
+    __table_args__ = (UniqueConstraint("policy_id", "device_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+
+
+class ScrapeRun(Base):
+    """One run of one source; always reaches an end state (ok, empty, blocked, failed, interrupted)."""
+
+    __tablename__ = "scrape_run"
+    __table_args__ = (Index("ix_scrape_run_source_started", "source", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    trigger: Mapped[str] = mapped_column(String(20), default="cli")
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    out_of_scope: Mapped[int] = mapped_column(Integer, default=0)
+    missing: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceDocument(Base):
+    """A fetched (or imported) raw document: where it came from, when, its hash and where its WARC copy lives."""
+
+    __tablename__ = "source_document"
+    __table_args__ = (UniqueConstraint("url", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), index=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    key: Mapped[str | None] = mapped_column(String(1000))
+    fetched_at: Mapped[datetime]
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    warc_path: Mapped[str | None] = mapped_column(String(500))
+    warc_offset: Mapped[int | None] = mapped_column(Integer)
+    warc_length: Mapped[int | None] = mapped_column(Integer)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_run.id"), index=True)
+
+
+class RecordSource(Base):
+    """Links a stored row to every source document that produced it (append-only provenance)."""
+
+    __tablename__ = "record_source"
+    __table_args__ = (
+        UniqueConstraint("entity_type", "entity_id", "document_id"),
+        Index("ix_record_source_document", "document_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_run.id"))
+    linked_at: Mapped[datetime]
+
+
+class Revision(Base):
+    """One changed field of one entity: append-only (database triggers refuse UPDATE and DELETE).
+
+    A row created from nothing gets one revision per non-empty field with `old_value` NULL, so any past state can be
+    rebuilt from revisions alone.
+    """
+
+    __tablename__ = "revision"
+    __table_args__ = (Index("ix_revision_entity", "entity_type", "entity_id", "changed_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_run.id"), index=True)
+    actor: Mapped[str | None] = mapped_column(String(120))
+    changed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Tag(Base):
+    """A taxonomy tag on a device or policy, made by a rule (with its version) or by a reviewer, with evidence."""
+
+    __tablename__ = "tag"
+    __table_args__ = (
+        UniqueConstraint("entity_type", "entity_id", "facet", "code", "method"),
+        # Covers a tag filter's lookup of tagged ids (tracker.read.tags.has_tag, lookup="in") without reading rows.
+        Index("ix_tag_code_effective", "facet", "code", "entity_type", "active", "method", "decision", "entity_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    facet: Mapped[str] = mapped_column(String(24))
+    code: Mapped[str] = mapped_column(String(80))
+    method: Mapped[str] = mapped_column(String(16))  # "rule" | "reviewer"
+    decision: Mapped[str | None] = mapped_column(String(16))  # reviewer: "confirm" | "remove" | "add"
+    rule_ids: Mapped[str | None] = mapped_column(String(300))
+    rule_version: Mapped[str | None] = mapped_column(String(16))
+    taxonomy_version: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Subscriber(Base):
+    """An email address that asked for digests; `status` pending until the double opt-in link is followed."""
+
+    __tablename__ = "subscriber"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | active | unsubscribed
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class Consent(Base):
+    """Append-only record of what a subscriber agreed to: time, address, the wording shown, IP."""
+
+    __tablename__ = "consent"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id"), index=True)
+    action: Mapped[str] = mapped_column(String(24))  # subscribe | confirm | change | unsubscribe
+    email: Mapped[str] = mapped_column(String(320))
+    wording: Mapped[str] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """What a subscriber wants (filters as data) and how often."""
+
+    __tablename__ = "subscription"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id"), index=True)
+    include_devices: Mapped[bool] = mapped_column(Boolean, default=True)
+    include_policies: Mapped[bool] = mapped_column(Boolean, default=True)
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    frequency: Mapped[str] = mapped_column(String(16), default="daily")  # immediate | daily | weekly
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """One digest per subscription and period: the unique key makes sending exactly-once across crashes.
+
+    The rendered message (fixed Message-ID) and its sha256 are kept as the audit copy of what was sent.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("subscription_id", "period_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id"), index=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id"), index=True)
+    period_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="digest")  # digest | alert | confirm
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed|empty
+    message_id: Mapped[str] = mapped_column(String(300))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    raw_message: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class SourceAlert(Base):
+    """Alerting state per source, so administrators hear once when it breaks and once when it recovers."""
+
+    __tablename__ = "source_alert"
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="healthy")  # healthy | alerting
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime]
+
+
+class User(Base):
+    """An account for the admin side: viewer, reviewer or admin; scrypt password hash."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """Login attempts by address and username, for rate limiting and for the audit trail of access."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_ip_at", "ip", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    ip: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime]
+
+
+class AuditLog(Base):
+    """Append-only log of every action that changes data or settings: who, when, what and why."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(120))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
