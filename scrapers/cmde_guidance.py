@@ -14,7 +14,7 @@ from typing import Iterator
 from scrapers import nmpa_notices
 from scrapers._html import make_soup
 from scrapers.nmpa_approvals import content_element, list_entries
-from tracker.fetch.http import Fetcher
+from tracker.fetch.base import Fetcher
 from tracker.records import CrawlContext, Page, PolicyRecord
 
 SLUG = "cmde_guidance"

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 from scrapers._dates import parse_date
 from scrapers._html import block_text, element_text, find_attachments, make_soup, meta_content, squeeze_cjk
 from tracker.ids import docno
-from tracker.fetch.http import Fetcher
+from tracker.fetch.base import Fetcher
 from tracker.ids.policytype import canonical_issuer, classify
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, PolicyRecord
 

@@ -23,7 +23,7 @@ from bs4 import BeautifulSoup, Tag
 from scrapers._dates import find_date, parse_date
 from scrapers._html import element_text, make_soup, meta_content, normalise_space, squeeze_cjk
 from tracker.ids import certno
-from tracker.fetch.http import Fetcher, FetchError, Response
+from tracker.fetch.base import Fetcher, FetchError, Response
 from tracker.records import ApprovalEvent, CrawlContext, LayoutChanged, Page, ParseStats
 
 SLUG = "nmpa_approvals"

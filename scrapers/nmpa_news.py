@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 from scrapers._html import element_text, make_soup, meta_content, squeeze_cjk
 from scrapers.nmpa_approvals import article_meta, content_element, crawl_list, list_entries, list_page_url
 from tracker.ids import certno
-from tracker.fetch.http import Fetcher
+from tracker.fetch.base import Fetcher
 from tracker.records import CrawlContext, LayoutChanged, NewsRecord, Page
 
 SLUG = "nmpa_news"

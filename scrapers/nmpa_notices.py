@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapers._html import block_text, find_attachments, make_soup
 from scrapers.nmpa_approvals import ListItem, article_meta, content_element, crawl_list, list_entries, parse_list
 from tracker.ids import docno
-from tracker.fetch.http import Fetcher
+from tracker.fetch.base import Fetcher
 from tracker.ids.policytype import classify, issuer_from_title
 from tracker.records import CrawlContext, LayoutChanged, Page, PolicyRecord
 

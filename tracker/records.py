@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Union
 
 if TYPE_CHECKING:  # the contract names the fetch layer's Response without importing it at run time
-    from tracker.fetch.http import Response
+    from tracker.fetch.base import Response
 
 ORIGINS = ("domestic", "imported", "hmt")
 

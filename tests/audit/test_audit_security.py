@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tracker.audit import review
 from tracker.mail import tokens
 from tracker.fetch.archive import Archive
-from tracker.fetch.http import Response as FetchResponse
+from tracker.fetch.base import Response as FetchResponse
 from tracker.store.models import AuditLog, Company, Device, Policy, Subscriber, Subscription, User
 from tracker.records import DeviceRecord, NewsRecord, PolicyRecord
 from tracker.store.write import WriteContext, record_document

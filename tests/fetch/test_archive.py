@@ -12,7 +12,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tracker.fetch.archive import Archive, ArchivedRef, sha256_hex
-from tracker.fetch.http import Response
+from tracker.fetch.base import Response
 
 T0 = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)
 BINARY = bytes(range(256)) * 40  # every byte value, incl. CR/LF and NUL: nothing may be re-encoded on the way

@@ -15,7 +15,7 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from tests.conftest import require_real
-from tracker.fetch.http import Blocked
+from tracker.fetch.base import Blocked
 
 CHROMIUM = "/usr/bin/chromium"
 LIST_TITLE = "2026年11月20日医疗器械批准证明文件送达信息"

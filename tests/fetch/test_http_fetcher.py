@@ -14,19 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request
 from werkzeug import Response as WzResponse
 
-from tracker.fetch.http import (
-    BROWSER_USER_AGENT,
-    DEFAULT_USER_AGENT,
-    Blocked,
-    FetchError,
-    HttpFetcher,
-    Response,
-    TooLarge,
-    ValidatorCache,
-    detect_challenge,
-    make_fetcher,
-    parse_retry_after,
-)
+from tracker.fetch.base import Blocked, FetchError, Response, TooLarge, detect_challenge
+from tracker.fetch.factory import make_fetcher
+from tracker.fetch.http import BROWSER_USER_AGENT, DEFAULT_USER_AGENT, HttpFetcher, ValidatorCache, parse_retry_after
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 RUISHU_SCRIPT = "<script type=\"text/javascript\" r='m'>$_ts=window['$_ts'];if(!$_ts)$_ts={};$_ts.nsd=1;</script>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tracker.fetch.http import FetchError, Response
+from tracker.fetch.base import FetchError, Response
 
 SAMPLES_ROOT = Path(__file__).resolve().parents[2] / "samples"
 FETCHED_AT = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)

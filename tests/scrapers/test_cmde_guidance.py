@@ -11,7 +11,8 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import cmde_guidance as scraper
-from tracker.fetch.http import Blocked, HttpFetcher, Response
+from tracker.fetch.base import Blocked, Response
+from tracker.fetch.http import HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged
 from tests.scrapers import samplefetch
 

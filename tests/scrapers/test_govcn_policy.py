@@ -13,7 +13,9 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import govcn_policy as scraper
-from tracker.fetch.http import Blocked, FetchError, HttpFetcher, Response, make_fetcher
+from tracker.fetch.base import Blocked, FetchError, Response
+from tracker.fetch.factory import make_fetcher
+from tracker.fetch.http import HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,8 @@ from werkzeug import Response as WzResponse
 from scrapers import nmpa_approvals as scraper
 from scrapers import udi
 from tracker.fetch.charset import decode_text
-from tracker.fetch.http import Blocked, FetchError, HttpFetcher
+from tracker.fetch.base import Blocked, FetchError
+from tracker.fetch.http import HttpFetcher
 from tracker.records import ApprovalEvent, CrawlContext, LayoutChanged, ParseStats
 from tests.scrapers import samplefetch
 

@@ -10,7 +10,8 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_news as scraper
-from tracker.fetch.http import Blocked, HttpFetcher, Response
+from tracker.fetch.base import Blocked, Response
+from tracker.fetch.http import HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged
 from tests.scrapers import samplefetch
 

@@ -12,7 +12,8 @@ from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_notices as scraper
 from tracker.ids.docno import core_title, policy_key, strip_draft_markers
-from tracker.fetch.http import Blocked, FetchError, HttpFetcher
+from tracker.fetch.base import Blocked, FetchError
+from tracker.fetch.http import HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged
 from tests.scrapers import samplefetch
 

@@ -21,7 +21,8 @@ import pytest
 
 from scrapers import udi
 from scrapers.udi_xml import ArchiveLimits, UdiArchiveError
-from tracker.fetch.http import HttpFetcher, Response
+from tracker.fetch.base import Response
+from tracker.fetch.http import HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged, ParseStats
 
 ROOT = Path(__file__).resolve().parents[2]

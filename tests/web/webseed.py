@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from tracker.fetch.archive import Archive
 from tracker.config import Settings
 from tracker.store.engine import make_engine, make_session_factory
-from tracker.fetch.http import Response
+from tracker.fetch.base import Response
 from tracker.store.models import Device, Policy
 from tracker.records import ApprovalEvent, Attachment, DeviceRecord, NewsRecord, PolicyRecord
 from tracker.ingest.run import RunResult, finish_run, start_run

@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from tracker.fetch.http import Blocked, FetchError, HostPacer, Response, TooLarge, detect_challenge
+from tracker.fetch.base import Blocked, FetchError, HostPacer, Response, TooLarge, detect_challenge
 
 CHROMIUM_ARGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

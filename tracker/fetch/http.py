@@ -1,30 +1,28 @@
-"""Fetch layer: the only network code scrapers use.
-
-`HttpFetcher` wraps an httpx client with an identifying User-Agent (a browser-like one for sources that refuse
+"""Plain HTTP fetching: `HttpFetcher` wraps an httpx client with an identifying User-Agent (a browser-like one for sources that refuse
 scripts), at most one request per `min_interval` per host, retries with back-off on timeouts, connection errors,
 truncated bodies, 429 and 5xx (honouring Retry-After), conditional GETs from a `ValidatorCache`, a size cap, and
 challenge detection: an anti-bot page (Ruishu/瑞数: HTTP 412, `$_ts`, `<meta … r='m'>`) raises `Blocked` so the run
 is recorded as blocked, never as "0 new records", and is never retried in a loop. Challenged sources use
-`tracker.fetch.browser.BrowserFetcher` instead; `make_fetcher` picks one. Text decoding lives in `tracker.fetch.charset`.
+`tracker.fetch.browser.BrowserFetcher` instead; `tracker.fetch.factory.make_fetcher` picks one. Text decoding lives in
+`tracker.fetch.charset`.
 """
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import json
 import os
-import re
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Callable
 
 import httpx
 import tenacity
 
-from tracker.fetch.charset import decode_text
+from tracker.fetch.base import (
+    ERROR_BODY_BYTES, Blocked, FetchError, HostPacer, Response, TooLarge, detect_challenge,
+)
 
 DEFAULT_USER_AGENT = "nmpa-ai-tracker/0.1 (self-hosted open-source tracker of NMPA device approvals; python-httpx)"
 BROWSER_USER_AGENT = (
@@ -36,94 +34,6 @@ BROWSER_HEADERS = {
 }
 RETRY_AFTER_CAP = 60.0  # a server asking for a longer pause gets it: we give up instead of hammering
 BACKOFF_CAP = 30.0
-ERROR_BODY_BYTES = 64 * 1024  # enough of an error page for evidence; error bodies are never kept whole
-CHALLENGE_SCAN_CHARS = 64 * 1024  # Ruishu markers sit in the <head>; big downloads are not scanned end to end
-
-
-@dataclass(frozen=True)
-class Response:
-    """One fetched resource: final URL, status, lower-case headers, body bytes and when it was fetched (UTC)."""
-
-    url: str
-    status: int
-    headers: dict[str, str]
-    content: bytes
-    fetched_at: datetime
-    request_headers: dict[str, str] = field(default_factory=dict)
-    method: str = "GET"
-    not_modified: bool = False
-
-    @property
-    def sha256(self) -> str:
-        """Hex sha256 of the body bytes."""
-        return hashlib.sha256(self.content).hexdigest()
-
-    def text(self) -> str:
-        """The body decoded with the explicit charset rules of `tracker.fetch.charset.decode_text`."""
-        return decode_text(self.content, self.headers.get("content-type"))
-
-    def json(self) -> Any:
-        """The body parsed as JSON (after explicit decoding)."""
-        return json.loads(self.text())
-
-
-class FetchError(Exception):
-    """A fetch that failed: network failure after retries, a 4xx, a truncated body, a size cap."""
-
-    def __init__(self, message: str, *, url: str | None = None, status: int | None = None,
-                 response: Response | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        self.response = response  # when there was one: the runs layer may archive it as evidence
-
-
-class Blocked(FetchError):
-    """The site answered with an anti-bot challenge; `evidence` says what was seen (status, marker, URL)."""
-
-    def __init__(self, evidence: str, *, url: str | None = None, status: int | None = None,
-                 response: Response | None = None) -> None:
-        super().__init__(evidence, url=url, status=status, response=response)
-        self.evidence = evidence
-
-
-class TooLarge(FetchError):
-    """The body is larger than the caller's `max_bytes`."""
-
-
-_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("$_ts", re.compile(r"\$_ts\b")),
-    ("<meta r='m'>", re.compile(r"<meta\b[^>]*\sr\s*=\s*[\"']?m[\"'\s/>]", re.IGNORECASE)),
-    ("Precondition Failed", re.compile(r"Precondition Failed", re.IGNORECASE)),
-    ("网站地址已变更", re.compile(r"网站地址已变更")),
-)
-
-
-def detect_challenge(status: int, content: bytes, text: str | None = None) -> str | None:
-    """Evidence text when a response is an anti-bot challenge (HTTP 412 or a Ruishu marker), else None."""
-    if text is None:
-        text = decode_text(content[:CHALLENGE_SCAN_CHARS]) if content else ""
-    head = text[:CHALLENGE_SCAN_CHARS]
-    found = []
-    for name, pattern in _MARKERS:
-        match = pattern.search(head)
-        if match:
-            snippet = head[max(0, match.start() - 20):match.end() + 40].replace("\n", " ")
-            found.append(f"marker {name!r} in body: …{snippet}…")
-    if status == 412:
-        return "; ".join(["HTTP 412 (anti-bot challenge)", *found])
-    if found:
-        return f"HTTP {status} with challenge " + "; ".join(found)
-    return None
-
-
-class Fetcher(Protocol):
-    """What scrapers get: `get` one URL, `close` at the end of a run."""
-
-    def get(self, url: str, *, headers: dict[str, str] | None = None, max_bytes: int | None = None,
-            conditional: bool = False) -> Response: ...
-
-    def close(self) -> None: ...
 
 
 class ValidatorCache:
@@ -169,27 +79,6 @@ class ValidatorCache:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(self._entries, fh, ensure_ascii=False, indent=1, sort_keys=True)
         os.replace(tmp, self.path)
-
-
-class HostPacer:
-    """Keeps at least `min_interval` seconds between the starts of two requests to one host."""
-
-    def __init__(self, min_interval: float, sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
-        self.min_interval = min_interval
-        self._sleep = sleep
-        self._clock = clock
-        self._last: dict[str, float] = {}
-
-    def wait(self, url: str) -> None:
-        """Sleep until `url`'s host may be asked again, then mark it as asked now."""
-        host = httpx.URL(url).host
-        last = self._last.get(host)
-        if last is not None:
-            delay = self.min_interval - (self._clock() - last)
-            if delay > 0:
-                self._sleep(delay)
-        self._last[host] = self._clock()
-
 
 def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
     """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); None when absent or unreadable.
@@ -348,34 +237,3 @@ class HttpFetcher:
             raise _Retryable(f"HTTP {status} from {url}", status=status, retry_after=retry_after,
                              response=response)
         raise FetchError(f"HTTP {status} from {url}", url=url, status=status, response=response)
-
-
-BROWSER_MIN_INTERVAL = 5.0
-_HTTP_ONLY_KW = {"user_agent", "browser_like", "max_attempts", "backoff_base", "validators", "transport"}
-
-
-def is_loopback(url: str | None) -> bool:
-    """True for URLs on this machine (127.0.0.0/8, ::1, localhost)."""
-    host = (httpx.URL(url).host if url else "") or ""
-    return host == "localhost" or host == "::1" or host.startswith("127.")
-
-
-def make_fetcher(*, needs_browser: bool, browser_like_headers: bool, base_url: str | None = None,
-                 **kw: Any) -> Fetcher:
-    """The fetcher a source needs: a BrowserFetcher for challenged sites, else an HttpFetcher.
-
-    `kw` are HttpFetcher arguments; for the browser, the HTTP-only ones are dropped, `browser_user_agent` becomes its
-    `user_agent`, and `min_interval` is never below 5 s.
-    """
-    if needs_browser:
-        from tracker.fetch.browser import BrowserFetcher  # imported lazily: Playwright is only needed for these sources
-
-        browser_kw = {k: v for k, v in kw.items() if k not in _HTTP_ONLY_KW and k != "browser_user_agent"}
-        interval = float(kw.get("min_interval", BROWSER_MIN_INTERVAL))
-        # The 5 s floor protects real sites; a loopback stand-in (the sample server of `make run`) may go faster.
-        browser_kw["min_interval"] = interval if is_loopback(base_url) else max(interval, BROWSER_MIN_INTERVAL)
-        if kw.get("browser_user_agent"):
-            browser_kw["user_agent"] = kw["browser_user_agent"]
-        return BrowserFetcher(**browser_kw)
-    kw.pop("browser_user_agent", None)
-    return HttpFetcher(browser_like=browser_like_headers, **kw)

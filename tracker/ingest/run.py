@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.fetch.archive import Archive, ArchiveWriter, file_sha256
 from tracker.config import Settings
-from tracker.fetch.http import Blocked, Fetcher, Response, is_loopback, make_fetcher
+from tracker.fetch.base import Blocked, Fetcher, Response
+from tracker.fetch.factory import is_loopback, make_fetcher
 from tracker.store.models import ScrapeRun, SourceDocument
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats
 from tracker.store.write import WriteContext, mark_missing, record_document
