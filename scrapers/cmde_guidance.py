@@ -5,15 +5,14 @@ holds the full title (the link text is cut short) and whose `span` holds the dat
 is the publication date: the timestamp in an article URL is when the page was made, and can be a later day.
 Article pages use the NMPA template (body `div.text`), with the guidance itself attached as .doc/.docx/.pdf;
 attachments are listed, not downloaded (they download with a plain client; the pages need the browser fetcher,
-as the site sits behind a Ruishu challenge). The parsers and the column walk are `scrapers.nmpa_notices`'.
+as the site sits behind a Ruishu challenge). The parsers and the column walk are the CMS's (`scrapers._nmpa_cms`).
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Iterator
 
-from scrapers import nmpa_notices
-from scrapers._html import make_soup
-from scrapers.nmpa_approvals import content_element, list_entries
+from scrapers._nmpa_cms import PolicyColumns, crawl_policy_columns, parse_policy_page
 from tracker.fetch.base import Fetcher
 from tracker.records import CrawlContext, Page, PolicyRecord
 
@@ -24,31 +23,19 @@ KIND = "policy"
 NEEDS_BROWSER = True
 BROWSER_LIKE_HEADERS = False
 DEFAULT_BASE_URL = "https://www.cmde.org.cn"
+# Guidance is published a few times a month: one evening read, after NMPA's policy columns (one Chromium at a time).
+SCHEDULE = "0 18 * * *"
+TIME_LIMIT = 30 * 60
+STALE_AFTER = timedelta(days=7)
 
-COLUMNS = {"flfg/zdyz": "指导原则"}
-DEFAULT_ISSUER = "器审中心"
-
-
-def parse_list_page(text: str, base_url: str = DEFAULT_BASE_URL) -> list[PolicyRecord]:
-    """Partial records of one 指导原则 list page: full title from `a[title]`, publication date from the list."""
-    return nmpa_notices.parse_list_page(text, base_url, columns=COLUMNS, default_issuer=DEFAULT_ISSUER)
-
-
-def parse_detail(text: str, url: str) -> PolicyRecord:
-    """The record of one guidance page at `url` (date from its own metadata; `crawl` replaces it by the list date)."""
-    return nmpa_notices.parse_detail(text, url, columns=COLUMNS, default_issuer=DEFAULT_ISSUER)
+COLUMNS = PolicyColumns(paths={"flfg/zdyz": "指导原则"}, default_issuer="器审中心", list_date_wins=True)
 
 
 def parse(text: str, base_url: str = DEFAULT_BASE_URL) -> list[PolicyRecord]:
-    """Records of one saved page: a guidance page → its record; a list page → partial records (see nmpa_notices)."""
-    soup = make_soup(text)
-    if content_element(soup) is not None:
-        return [parse_detail(text, base_url)]
-    if list_entries(soup) is not None:
-        return parse_list_page(text, base_url)
-    return nmpa_notices.parse(text, base_url)  # raises LayoutChanged naming both anchors
+    """Records of one saved page: a guidance page → its record (its own date); a list page → partial records."""
+    return parse_policy_page(text, base_url, COLUMNS)
 
 
 def crawl(fetcher: Fetcher, ctx: CrawlContext) -> Iterator[Page]:
     """Walk the guidance list and fetch each new guidance page; the list date is kept as the publication date."""
-    yield from nmpa_notices.crawl_columns(fetcher, ctx, COLUMNS, default_issuer=DEFAULT_ISSUER, list_date_wins=True)
+    yield from crawl_policy_columns(fetcher, ctx, COLUMNS)

@@ -16,6 +16,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
@@ -33,6 +34,10 @@ KIND = "policy"
 NEEDS_BROWSER = False
 BROWSER_LIKE_HEADERS = True
 DEFAULT_BASE_URL = "https://sousuo.www.gov.cn"
+# The policy library changes at most daily: one evening read, after the browser sources. A quiet week is possible.
+SCHEDULE = "20 18 * * *"
+TIME_LIMIT = 30 * 60
+STALE_AFTER = timedelta(days=7)
 
 SEARCH_PATH = "/search-gov/data"
 DEFAULT_QUERIES = ("人工智能 医疗", "人工智能 医疗器械", "医疗器械 注册", "智慧医院", "互联网医疗", "医疗大模型")

@@ -4,19 +4,20 @@
 article into a `NewsRecord` carrying the product names, companies and certificate numbers it names, which the store
 uses to link the news to devices (by certificate, else by product + company). The site sits behind a Ruishu
 challenge, so the runs layer hands `crawl` a browser fetcher. Lists and article metadata use the same NMPA
-template as the approval notices, whose helpers are reused from `scrapers.nmpa_approvals`.
+template as the approval notices (`scrapers._nmpa_cms`).
 """
 from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from typing import Iterator
 from urllib.parse import urljoin
 
 from scrapers._html import element_text, make_soup, meta_content, squeeze_cjk
-from scrapers.nmpa_approvals import article_meta, content_element, crawl_list, list_entries, list_page_url
-from tracker.ids import certno
+from scrapers._nmpa_cms import article_meta, content_element, crawl_list, list_entries, list_page_url
 from tracker.fetch.base import Fetcher
+from tracker.ids import certno
 from tracker.records import CrawlContext, LayoutChanged, NewsRecord, Page
 
 SLUG = "nmpa_news"
@@ -26,6 +27,10 @@ KIND = "device"
 NEEDS_BROWSER = True
 BROWSER_LIKE_HEADERS = False  # no User-Agent gets past Ruishu; the browser fetcher is what helps
 DEFAULT_BASE_URL = "https://www.nmpa.gov.cn"
+# Approval announcements come out with the notices, during office hours: read a little after them, twice a day.
+SCHEDULE = "20 11,17 * * *"
+TIME_LIMIT = 30 * 60
+STALE_AFTER = timedelta(days=3)
 LIST_PATHS = ("yaowen/ypjgyw/index.html", "ylqx/ylqxjgdt/index.html")
 SUMMARY_CHARS = 200
 

@@ -16,7 +16,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping
 from urllib.parse import urljoin
@@ -37,6 +37,11 @@ KIND = "device"
 NEEDS_BROWSER = False
 BROWSER_LIKE_HEADERS = False
 DEFAULT_BASE_URL = "https://udi.nmpa.gov.cn"
+# The day's update file is published overnight: read it in the morning (Beijing time). A bootstrap downloads and
+# parses the ~285 MB full release, hence the long time limit; a daily feed three days late needs a look.
+SCHEDULE = "30 9 * * *"
+TIME_LIMIT = 3 * 3600
+STALE_AFTER = timedelta(days=3)
 
 LISTING_PATH = "download.html"
 DEFAULT_MAX_DOWNLOAD_BYTES = 2**30  # the full release is about 285 MB

@@ -1,18 +1,19 @@
-"""The scraper → store contract: plain frozen dataclasses, no SQLAlchemy and no I/O.
+"""The scraper → store contract: plain frozen dataclasses, no SQLAlchemy and no I/O, and what a scraper module provides.
 
 A scraper's `parse` returns these; `tracker.store.write` is the only code that turns them into rows.
 Dates are `datetime.date`; everything textual is already whitespace-normalised by the scraper.
+`SourceModule` is the shape of a scraper module (scrapers/<slug>.py) as the tracker code that is handed one sees it.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Union
 
-if TYPE_CHECKING:  # the contract names the fetch layer's Response without importing it at run time
-    from tracker.fetch.base import Response
+if TYPE_CHECKING:  # the contract names the fetch layer's types without importing it at run time
+    from tracker.fetch.base import Fetcher, Response
 
 ORIGINS = ("domestic", "imported", "hmt")
 
@@ -173,3 +174,30 @@ class Page:
     stats: ParseStats = dataclasses.field(default_factory=ParseStats)
     key: str | None = None
     local_file: Path | None = None  # an imported file whose bytes stay on disk (response.content is then empty)
+
+
+class SourceModule(Protocol):
+    """A scraper module, scrapers/<slug>.py: pure parsers, a network crawl, and the source's own settings.
+
+    The tracker never imports scrapers: the composition roots (tracker.cli, web.create_app) take them from the
+    `scrapers.SOURCES` registry and hand them down as this. Two optional functions are used when present:
+    `parse_file(path, stats, *, options)` streams the records of a bulk file on disk (.zip / .xml), and
+    `ingest_sort_key(path)` orders the files of a folder for `tracker ingest`.
+    """
+
+    SLUG: str  # the one name of the source: module, fixtures, tests, job id, `source` column
+    TITLE_ZH: str
+    TITLE_EN: str
+    KIND: str  # "device" | "policy"
+    NEEDS_BROWSER: bool  # behind an anti-bot challenge: fetch with the browser fetcher
+    BROWSER_LIKE_HEADERS: bool  # the site refuses script User-Agents
+    DEFAULT_BASE_URL: str  # overridden by TRACKER_SOURCE_<SLUG>_URL
+    SCHEDULE: str  # when the scheduler runs it: a 5-field crontab in Beijing time (TRACKER_SCHEDULE_SCRAPE_<SLUG> wins)
+    TIME_LIMIT: float  # seconds a scheduled run may take before it is stopped (TRACKER_TIME_LIMIT_<SLUG> wins)
+    STALE_AFTER: timedelta  # how long it may go without a good run before its health is bad
+
+    def parse(self, text: str, base_url: str = ...) -> list[Record]:
+        """The records of one saved page (pure: no I/O); raises LayoutChanged naming a missing anchor."""
+
+    def crawl(self, fetcher: "Fetcher", ctx: CrawlContext) -> Iterable[Page]:
+        """Fetch what is new since ctx.since and yield one Page per fetched document."""

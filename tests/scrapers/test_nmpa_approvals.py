@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from werkzeug import Request
 from werkzeug import Response as WzResponse
 
+from scrapers import _nmpa_cms as cms
 from scrapers import nmpa_approvals as scraper
 from scrapers import udi
 from tracker.fetch.charset import decode_text
@@ -45,17 +46,17 @@ def url(name: str) -> str:
     return f"{BASE}/{name}"
 
 
-# ---------------------------------------------------------------- list pages
+# ---------------------------------------------------------------- list pages (the CMS helpers, on this column)
 
 
 def test_list_page_items_resolve_against_the_column() -> None:
-    items = scraper.parse_list(sample("index.html"), url("index.html"))
+    items = cms.parse_list(sample("index.html"), url("index.html"))
     assert items == [
-        scraper.ListItem("2026年11月20日医疗器械批准证明文件送达信息", url(NOTICE_20), date(2026, 11, 20)),
-        scraper.ListItem("2026年11月19日电子证照纠错送达信息", url(CORRECTION_19), date(2026, 11, 19)),
+        cms.ListItem("2026年11月20日医疗器械批准证明文件送达信息", url(NOTICE_20), date(2026, 11, 20)),
+        cms.ListItem("2026年11月19日电子证照纠错送达信息", url(CORRECTION_19), date(2026, 11, 19)),
     ]
     # A bare column URL (no trailing slash) must still resolve links inside the column.
-    assert scraper.parse_list(sample("index_1.html"), BASE)[0].url == url(NOTICE_18)
+    assert cms.parse_list(sample("index_1.html"), BASE)[0].url == url(NOTICE_18)
 
 
 def test_list_pages_hold_no_records() -> None:
@@ -69,7 +70,7 @@ def test_list_pages_hold_no_records() -> None:
     (f"{BASE}/index.html", 1, f"{BASE}/index_1.html"),
 ])
 def test_list_page_urls_follow_the_trs_scheme(column: str, page: int, expected: str) -> None:
-    assert scraper.list_page_url(column, page) == expected
+    assert cms.list_page_url(column, page) == expected
 
 
 # ---------------------------------------------------------------- notice pages
@@ -216,7 +217,7 @@ def test_pages_that_are_neither_list_nor_notice_are_a_layout_change(name: str) -
     with pytest.raises(LayoutChanged, match="approval list"):
         scraper.parse(text, url(name))
     with pytest.raises(LayoutChanged, match="list"):
-        scraper.parse_list(text, url(name))
+        cms.parse_list(text, url(name))
 
 
 # ---------------------------------------------------------------- crawl
