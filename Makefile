@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install db run test bench clean
+.PHONY: install db run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,devrun]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,5 +24,13 @@ run: db
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Import layers (lint-imports), lint (ruff), declared dependencies (deptry); all three run, and it fails if any failed.
+lint: install
+	@status=0; \
+	$(BIN)/lint-imports || status=1; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/deptry . || status=1; \
+	exit $$status
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .import_linter_cache
