@@ -34,25 +34,20 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import func, select  # noqa: E402
 
 import web_seed  # noqa: E402
-from tracker.store import policies as store_policies  # noqa: E402
+from tracker.ingest import write as ingest_write  # noqa: E402
 from tracker.ingest import write as writer  # noqa: E402
 from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
 from tracker.store.models import Device, PolicyDevice  # noqa: E402
 from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
 from tracker.store.write import WriteContext  # noqa: E402
 
-# Asked of store_policies, not by trying the import: the virtualenv's editable install would find policy_links in
-# the main checkout when this runs from an older one.
-if hasattr(store_policies, "link_policies_to_devices"):  # before incremental linking: every write relinked all
-    link_module, LINK_STEP = store_policies, "link_policies_to_devices"
-else:
-    from tracker.classify import links as link_module  # noqa: E402
-    LINK_STEP = "refresh_links"
+# write_records calls refresh_links by the name tracker.ingest.write imported, so that is the name timed.
+link_module, LINK_STEP = ingest_write, "refresh_links"
 NOW = web_seed.T0 + timedelta(days=30)
 
 
 class StepTimer:
-    """Wraps the linking function write_records calls (it imports it at call time) and adds up its time."""
+    """Wraps the linking function write_records calls and adds up its time."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -111,7 +106,7 @@ def timed_write(sessions, records_for) -> tuple[float, float]:
 
 def timed_full(sessions, commit: bool = False) -> float:
     """Seconds for one full recompute (committed when converging, else rolled back)."""
-    full = getattr(link_module, "link_policies_to_devices")
+    full = ingest_write.link_policies_to_devices
     with sessions() as session:
         started = time.perf_counter()
         full(session, WriteContext(source="bench", now=NOW))

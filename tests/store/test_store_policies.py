@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tracker.store.models import Device, Policy, PolicyDevice, RecordSource, Revision, SourceDocument
-from tracker.classify.links import devices_of_policy, policies_of_device
+from tracker.read.links import devices_of_policy, policies_of_device
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.ingest.run import ingest_path
 from tracker.store.write import WriteContext

@@ -25,7 +25,7 @@ def test_tags_carry_evidence_and_set_the_ai_flag(sessions, clock):
     device_id = new_device(sessions, clock)
     result = classify_device(name="肺结节CT影像辅助检测软件")
     with sessions.begin() as session:
-        assert apply_classification(session, "device", device_id, result, WriteContext(source="t", now=clock()))
+        assert apply_classification(session, "device", device_id, result.rule_tags(), WriteContext(source="t", now=clock()))
     with sessions() as session:
         tags = {(t.facet, t.code): t for t in session.execute(select(Tag)).scalars()}
         device = session.get(Device, device_id)
@@ -39,12 +39,12 @@ def test_same_result_twice_writes_nothing(sessions, clock):
     device_id = new_device(sessions, clock)
     result = classify_device(name="肺结节CT影像辅助检测软件")
     with sessions.begin() as session:
-        apply_classification(session, "device", device_id, result, WriteContext(source="t", now=clock()))
+        apply_classification(session, "device", device_id, result.rule_tags(), WriteContext(source="t", now=clock()))
     with sessions() as session:
         before = session.execute(select(Tag.id, Tag.updated_at)).all(), session.execute(select(Revision.id)).all()
     clock.advance(days=1)
     with sessions.begin() as session:
-        assert not apply_classification(session, "device", device_id, result, WriteContext(source="t", now=clock()))
+        assert not apply_classification(session, "device", device_id, result.rule_tags(), WriteContext(source="t", now=clock()))
     with sessions() as session:
         after = session.execute(select(Tag.id, Tag.updated_at)).all(), session.execute(select(Revision.id)).all()
     assert after == before
@@ -54,11 +54,11 @@ def test_dropped_rule_tag_is_deactivated_not_deleted_and_history_says_so(session
     device_id = new_device(sessions, clock)
     result = classify_device(name="肺结节CT影像辅助检测软件")
     with sessions.begin() as session:
-        apply_classification(session, "device", device_id, result, WriteContext(source="t", now=clock()))
+        apply_classification(session, "device", device_id, result.rule_tags(), WriteContext(source="t", now=clock()))
     narrower = replace(result, tags=tuple(t for t in result.tags if t.facet != "disease"), rules_version="2")
     clock.advance(days=1)
     with sessions.begin() as session:
-        assert apply_classification(session, "device", device_id, narrower, WriteContext(source="t", now=clock()))
+        assert apply_classification(session, "device", device_id, narrower.rule_tags(), WriteContext(source="t", now=clock()))
     with sessions() as session:
         disease = session.execute(select(Tag).where(Tag.facet == "disease")).scalar_one()
         rev = session.execute(select(Revision).where(Revision.field == "tags", Revision.changed_at == clock())
@@ -73,15 +73,15 @@ def test_reviewer_decisions_are_never_overwritten_by_the_classifier(sessions, cl
     device_id = new_device(sessions, clock)
     result = classify_device(name="肺结节CT影像辅助检测软件")
     with sessions.begin() as session:
-        apply_classification(session, "device", device_id, result, WriteContext(source="t", now=clock()))
+        apply_classification(session, "device", device_id, result.rule_tags(), WriteContext(source="t", now=clock()))
         for code, facet, decision in (("ai", "ai", "remove"), ("medical_imaging.xray", "area", "add")):
             session.add(Tag(entity_type="device", entity_id=device_id, facet=facet, code=code, method="reviewer",
                             decision=decision, taxonomy_version="2026.1", active=True, decided_by="reviewer1",
                             reason="checked the certificate", created_at=clock(), updated_at=clock()))
     clock.advance(days=1)
     with sessions.begin() as session:  # a later run with the same rules, then one with new rules
-        apply_classification(session, "device", device_id, result, WriteContext(source="t", now=clock()))
-        apply_classification(session, "device", device_id, replace(result, rules_version="9"),
+        apply_classification(session, "device", device_id, result.rule_tags(), WriteContext(source="t", now=clock()))
+        apply_classification(session, "device", device_id, replace(result, rules_version="9").rule_tags(),
                              WriteContext(source="t", now=clock()))
     with sessions() as session:
         codes = effective_codes(session, "device", device_id)

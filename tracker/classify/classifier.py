@@ -27,6 +27,7 @@ from typing import Any
 
 from tracker.classify import taxonomy
 from tracker.classify.rules import FIELD_WEIGHT, RULES, RULES_VERSION, SINGLE_VALUED, Rule
+from tracker.store.tags import RuleTag, RuleTags
 
 __all__ = [
     "AI_THRESHOLD", "RULES_VERSION", "Classification", "Evidence", "Tag", "classify_device", "classify_policy",
@@ -81,20 +82,28 @@ class Classification:
         """The tag for (`facet`, `code`), or None when it was not given."""
         return next((t for t in self.tags if t.facet == facet and t.code == code), None)
 
+    def rule_tags(self) -> RuleTags:
+        """These tags as the store keeps them (tracker.store.tags): plain values, evidence as JSON-able dicts."""
+        return RuleTags(
+            tags=tuple(RuleTag(t.facet, t.code, t.confidence, tuple(e.rule_id for e in t.evidence),
+                               tuple(_evidence_dict(e) for e in t.evidence)) for t in self.tags),
+            ai_confidence=self.ai_confidence, rules_version=self.rules_version,
+            taxonomy_version=self.taxonomy_version)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: the AI decision, codes per facet, confidences and flat evidence rows."""
         out: dict[str, Any] = {"ai": self.is_ai, "ai_confidence": self.ai_confidence}
         for facet, key in _JSON_KEYS.items():
             out[key] = self.codes(facet)
         out["confidence"] = [{"facet": t.facet, "code": t.code, "confidence": t.confidence} for t in self.tags]
-        out["evidence"] = [
-            {"facet": t.facet, "code": t.code, "field": e.field, "words": list(e.words), "rule_id": e.rule_id,
-             "rule_version": e.rule_version}
-            for t in self.tags for e in t.evidence
-        ]
+        out["evidence"] = [{"facet": t.facet, "code": t.code, **_evidence_dict(e)} for t in self.tags for e in t.evidence]
         out["rules_version"] = self.rules_version
         out["taxonomy_version"] = self.taxonomy_version
         return out
+
+
+def _evidence_dict(e: Evidence) -> dict[str, Any]:
+    return {"field": e.field, "words": list(e.words), "rule_id": e.rule_id, "rule_version": e.rule_version}
 
 
 def normalize(text: str | None) -> str:

@@ -17,6 +17,8 @@ from tracker.records import ApprovalEvent, DeviceRecord, NewsRecord, PolicyRecor
 from tracker.store.write import WriteContext
 from tracker.store.devices import DeviceWrite, link_news_to_devices, upsert_approval_events, upsert_devices, upsert_news
 from tracker.store.tags import apply_classifications
+from tracker.store.policies import upsert_policies
+from tracker.classify.links import link_policies_to_devices, refresh_links
 
 BATCH = 2000
 
@@ -34,9 +36,6 @@ class WriteSummary:
 
 def write_records(session: Session, records: Iterable[Record], ctx: WriteContext) -> WriteSummary:
     """Store records of any kind and classify the devices and policies they created or changed."""
-    from tracker.classify.links import refresh_links  # policy side is optional per run
-    from tracker.store.policies import upsert_policies
-
     summary = WriteSummary()
     buffers: dict[type, list] = {DeviceRecord: [], ApprovalEvent: [], NewsRecord: [], PolicyRecord: []}
     touched_devices: set[int] = set()
@@ -90,7 +89,7 @@ def classify_devices(session: Session, ids: Iterable[int], ctx: WriteContext) ->
             row.id: classify.classify_device(
                 name=row.product_name, description=row.description, catalogue_code=row.catalogue_code,
                 mgmt_class=row.mgmt_class, category=row.category_code,
-            )
+            ).rule_tags()
             for row in session.execute(select(*columns).where(Device.id.in_(ids[start:start + 500])))
         }
         changed += apply_classifications(session, "device", results, ctx)
@@ -102,7 +101,7 @@ def classify_policies(session: Session, ids: Iterable[int], ctx: WriteContext) -
     results = {
         policy.id: classify.classify_policy(
             title=policy.title, body=policy.body or policy.summary, issuer=policy.issuer, doc_no=policy.doc_no,
-        )
+        ).rule_tags()
         for policy in session.execute(select(Policy).where(Policy.id.in_(sorted(ids)))).scalars()
     }
     return apply_classifications(session, "policy", results, ctx)
@@ -116,7 +115,5 @@ def reclassify_all(session: Session, ctx: WriteContext) -> tuple[int, int]:
     device_ids = list(session.execute(select(Device.id)).scalars())
     policy_ids = list(session.execute(select(Policy.id)).scalars())
     changed = classify_devices(session, device_ids, ctx), classify_policies(session, policy_ids, ctx)
-    from tracker.classify.links import link_policies_to_devices
-
     link_policies_to_devices(session, ctx)
     return changed

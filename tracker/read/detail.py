@@ -9,11 +9,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tracker.read import tags as tag_queries
+from tracker.store import tag_rule
 from tracker.store.models import (
     ApprovalEventRow, Device, DeviceIdentifier, NewsDevice, NewsItem, Policy, RecordSource, Revision, SourceDocument,
     Tag,
 )
-from tracker.classify.links import device_count_of_policy, devices_of_policy, policies_of_device
+from tracker.read.links import device_count_of_policy, devices_of_policy, policies_of_device
 
 
 
@@ -86,13 +87,11 @@ def tag_views(session: Session, entity_type: str, entity_id: int) -> tuple[list[
     """Every tag row of an entity as a view (counts or not, overruled or not), and its effective tags in order."""
     rows = list(session.execute(tag_queries.tags_for(entity_type, [entity_id])).scalars())
     effective = tag_queries.effective_by_entity(rows).get(entity_id, [])
-    removed = {(t.facet, t.code) for t in rows
-               if t.active and t.method == "reviewer" and t.decision == "remove"}
+    removed = tag_rule.removed_pairs(rows)
     views = []
     for t in rows:
-        counts = t.active and (t.method == "rule" or t.decision in ("add", "confirm"))
-        overruled = (t.facet, t.code) in removed
-        views.append(TagView(t, counts and not overruled, overruled and t.method == "rule"))
+        overruled = tag_rule.pair(t) in removed
+        views.append(TagView(t, tag_rule.counts(t) and not overruled, overruled and t.method == tag_rule.RULE))
     order = {pair: i for i, pair in enumerate(effective)}
     views.sort(key=lambda v: (not v.effective, order.get((v.row.facet, v.row.code), 999), v.row.method))
     return views, effective

@@ -1,8 +1,6 @@
-"""Select builders for taxonomy tags: the effective-tag rule as SQL clauses (a list filter on a tag, in two plans)
-and as a reading of tag rows. Shared by tracker.read.lists (the lists), the web pages, exports and digests.
-
-The effective tags of an entity (tracker.store.tags.effective_codes) are its active rule tags and reviewer
-additions/confirmations, minus the codes a reviewer removed.
+"""Select builders for taxonomy tags: a list filter on a tag (in two plans), every effective tag of an entity type,
+and the tag rows of given entities, read back in taxonomy order. Shared by tracker.read.lists (the lists), the web
+pages, exports and digests. What "effective" means is tracker.store.tag_rule's alone.
 """
 from __future__ import annotations
 
@@ -13,19 +11,8 @@ from sqlalchemy import Select, and_, exists, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from tracker.classify import taxonomy
+from tracker.store import tag_rule
 from tracker.store.models import Tag
-
-
-def _kept(t) -> Any:
-    return and_(t.active.is_(True), or_(t.method == "rule", t.decision.in_(("add", "confirm"))))
-
-
-def _not_removed(t, entity_type: str) -> Any:
-    r = aliased(Tag)
-    return ~exists().where(
-        r.entity_type == entity_type, r.entity_id == t.entity_id, r.facet == t.facet, r.code == t.code,
-        r.method == "reviewer", r.decision == "remove", r.active.is_(True),
-    )
 
 
 # How a tag filter finds its rows. "exists": a correlated probe per candidate row, so a sorted, paged list walks its
@@ -58,14 +45,13 @@ def has_tag(entity_type: str, id_column: Any, facet: str, code: str, *, subtree:
     if lookup == "exists":
         return exists().where(
             t.entity_type == entity_type, t.entity_id == id_column, t.facet == facet, _code_clause(t, code, subtree),
-            _kept(t), _not_removed(t, entity_type),
+            tag_rule.stands_clause(t, entity_type),
         )
     r = aliased(Tag)
     removed = select(r.entity_id, r.code).where(
-        r.entity_type == entity_type, r.facet == facet, _code_clause(r, code, subtree), r.method == "reviewer",
-        r.decision == "remove", r.active.is_(True))
+        r.entity_type == entity_type, r.facet == facet, _code_clause(r, code, subtree), tag_rule.removes_clause(r))
     tagged = select(t.entity_id).where(
-        t.entity_type == entity_type, t.facet == facet, _code_clause(t, code, subtree), _kept(t),
+        t.entity_type == entity_type, t.facet == facet, _code_clause(t, code, subtree), tag_rule.counts_clause(t),
         tuple_(t.entity_id, t.code).not_in(removed))
     return id_column.in_(tagged)
 
@@ -73,8 +59,8 @@ def has_tag(entity_type: str, id_column: Any, facet: str, code: str, *, subtree:
 def effective_tags(entity_type: str, facets: Iterable[str] | None = None) -> Select:
     """(entity_id, facet, code) of every effective tag of an entity type, distinct."""
     t = aliased(Tag)
-    stmt = select(t.entity_id, t.facet, t.code).where(t.entity_type == entity_type, _kept(t),
-                                                      _not_removed(t, entity_type))
+    stmt = select(t.entity_id, t.facet, t.code).where(t.entity_type == entity_type,
+                                                      tag_rule.stands_clause(t, entity_type))
     if facets is not None:
         stmt = stmt.where(t.facet.in_(tuple(facets)))
     return stmt.distinct()
@@ -100,19 +86,9 @@ def _taxonomy_order() -> dict[str, int]:
 
 def effective_by_entity(tag_rows: Iterable[Tag]) -> dict[int, list[tuple[str, str]]]:
     """Effective (facet, code) pairs per entity id from tag rows (the rows `tags_for` or `tag_keys_for` select), in
-    taxonomy order."""
-    kept: dict[int, set[tuple[str, str]]] = {}
-    removed: set[tuple[int, str, str]] = set()
-    for t in tag_rows:
-        if not t.active:
-            continue
-        if t.method == "reviewer" and t.decision == "remove":
-            removed.add((t.entity_id, t.facet, t.code))
-        elif t.method == "rule" or t.decision in ("add", "confirm"):
-            kept.setdefault(t.entity_id, set()).add((t.facet, t.code))
+    taxonomy order (the AI flag first)."""
     order = _taxonomy_order()
     return {
-        entity_id: sorted(((f, c) for f, c in pairs if (entity_id, f, c) not in removed),
-                          key=lambda fc: (fc[0] != "ai", order.get(fc[1], 10_000), fc[1]))
-        for entity_id, pairs in kept.items()
+        entity_id: sorted(pairs, key=lambda fc: (fc[0] != "ai", order.get(fc[1], 10_000), fc[1]))
+        for entity_id, pairs in tag_rule.effective_by_entity(tag_rows).items()
     }

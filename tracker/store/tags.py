@@ -5,53 +5,59 @@ tens of thousands of devices in one run.
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from tracker.store import tag_rule
 from tracker.store.models import Device, Policy, Tag
 from tracker.store.write import WriteContext, add_revisions, chunks, insert_for
-
-if TYPE_CHECKING:
-    from tracker.classify.classifier import Classification
 
 ENTITY_MODELS = {"device": Device, "policy": Policy}
 _TAG_COLUMNS = (Tag.id, Tag.entity_id, Tag.facet, Tag.code, Tag.method, Tag.decision, Tag.active, Tag.rule_ids,
                 Tag.rule_version, Tag.taxonomy_version, Tag.confidence, Tag.evidence)
 
 
-def _evidence_json(tag: Any) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(e) | {"words": list(e.words)} for e in tag.evidence]
+@dataclass(frozen=True)
+class RuleTag:
+    """One tag the classifier gives an entity: its code, confidence, the rules that fired and their evidence
+    (plain JSON-able dicts: field, words, rule_id, rule_version)."""
+
+    facet: str
+    code: str
+    confidence: float
+    rule_ids: tuple[str, ...]
+    evidence: tuple[Mapping[str, Any], ...]
 
 
-def effective_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The tags that stand, from tag rows: active rule tags, minus reviewer removals, plus reviewer additions."""
-    rows = list(rows)
-    removed = {(r["facet"], r["code"]) for r in rows
-               if r["method"] == "reviewer" and r["active"] and r["decision"] == "remove"}
-    kept = {(r["facet"], r["code"]) for r in rows
-            if r["active"] and (r["method"] == "rule" or r["decision"] in ("add", "confirm"))}
-    return sorted(f"{f}:{c}" for f, c in kept - removed)
+@dataclass(frozen=True)
+class RuleTags:
+    """The classifier's tags of one entity, stamped with the rules and taxonomy versions that produced them."""
+
+    tags: tuple[RuleTag, ...]
+    ai_confidence: float
+    rules_version: str
+    taxonomy_version: str
 
 
 def effective_codes(session: Session, entity_type: str, entity_id: int) -> list[str]:
-    """The tags that stand for one entity (see `effective_from_rows`)."""
+    """The tags that stand for one entity ("facet:code", sorted; the rule is tracker.store.tag_rule's)."""
     rows = session.execute(select(*_TAG_COLUMNS).where(
         Tag.entity_type == entity_type, Tag.entity_id == entity_id)).mappings().all()
-    return effective_from_rows(rows)
+    return tag_rule.effective_codes(rows)
 
 
 def apply_classification(
-    session: Session, entity_type: str, entity_id: int, result: "Classification", ctx: WriteContext
+    session: Session, entity_type: str, entity_id: int, result: RuleTags, ctx: WriteContext
 ) -> bool:
-    """Store one classifier result as rule tags; returns True when the entity's tags changed."""
+    """Store one entity's classifier tags as rule tags; returns True when the entity's tags changed."""
     return bool(apply_classifications(session, entity_type, {entity_id: result}, ctx))
 
 
 def apply_classifications(
-    session: Session, entity_type: str, results: Mapping[int, "Classification"], ctx: WriteContext
+    session: Session, entity_type: str, results: Mapping[int, RuleTags], ctx: WriteContext
 ) -> int:
     """Store classifier results as rule tags; returns how many entities' tags changed.
 
@@ -65,7 +71,7 @@ def apply_classifications(
     return changed
 
 
-def _apply_batch(session: Session, entity_type: str, results: Mapping[int, "Classification"],
+def _apply_batch(session: Session, entity_type: str, results: Mapping[int, RuleTags],
                  ctx: WriteContext) -> int:
     model = ENTITY_MODELS[entity_type]
     rows_by_entity: dict[int, list[dict[str, Any]]] = {i: [] for i in results}
@@ -76,14 +82,14 @@ def _apply_batch(session: Session, entity_type: str, results: Mapping[int, "Clas
     fresh, updates, revisions, flag_updates = [], [], [], []
     for entity_id, result in results.items():
         rows = rows_by_entity[entity_id]
-        before = effective_from_rows(rows)
+        before = tag_rule.effective_codes(rows)
         rule_rows = {(r["facet"], r["code"]): r for r in rows if r["method"] == "rule"}
         wanted = {(t.facet, t.code): t for t in result.tags}
         for key, tag in wanted.items():
             values = {
-                "rule_ids": ",".join(sorted({e.rule_id for e in tag.evidence})),
+                "rule_ids": ",".join(sorted(set(tag.rule_ids))),
                 "rule_version": result.rules_version, "taxonomy_version": result.taxonomy_version,
-                "confidence": tag.confidence, "evidence": _evidence_json(tag), "active": True,
+                "confidence": tag.confidence, "evidence": [dict(e) for e in tag.evidence], "active": True,
             }
             row = rule_rows.get(key)
             if row is None:
@@ -99,7 +105,7 @@ def _apply_batch(session: Session, entity_type: str, results: Mapping[int, "Clas
                     "rule_ids", "rule_version", "taxonomy_version", "confidence", "evidence")},
                     "active": False, "updated_at": ctx.now})
                 row["active"] = False
-        after = effective_from_rows(rows)
+        after = tag_rule.effective_codes(rows)
         if before != after:
             revisions.append((entity_id, "tags", before, after))
         is_ai = "ai:ai" in after
