@@ -18,21 +18,23 @@ from tracker.classify.link_rules import (
     policy_scope, software_evidence,
 )
 from tracker.store import tag_rule
+from tracker.ids import policytype
 from tracker.store.models import Device, Policy, PolicyDevice, Tag
+from tracker.store.policies import not_draft
 from tracker.store.write import WriteContext, chunks, insert_for
 
 # --- reading what links depend on ---
 
 _TAG_KEYS = (Tag.entity_id, Tag.facet, Tag.code, Tag.method, Tag.decision, Tag.active)
 # The same test twice: in SQL to select every linkable policy, in Python for policies given by id.
-_LINKABLE = (Policy.doc_type.in_(GUIDANCE_TYPES), or_(Policy.stage.is_(None), Policy.stage != "draft"))
+_LINKABLE = (Policy.doc_type.in_(GUIDANCE_TYPES), not_draft(Policy.stage))
 # All a policy's link rule reads of its tags (see `policy_scope`). Every write that touches a device needs the rules
 # of all guidance, so reading only these rows (not every area tag of thousands of policies) keeps that cheap.
 _POLICY_RULE_TAGS = or_(Tag.facet == "ai", Tag.method == tag_rule.REVIEWER)
 
 
 def _is_linkable(doc_type: str | None, stage: str | None) -> bool:
-    return doc_type in GUIDANCE_TYPES and stage != "draft"
+    return doc_type in GUIDANCE_TYPES and not policytype.is_draft(stage)
 
 
 def _tag_rows(session: Session, entity_type: str, ids: Sequence[int] | None,

@@ -26,6 +26,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from tracker.clock import utcnow
 from tracker.fetch.base import Response
 
 SOFTWARE = "nmpa-ai-tracker archive (warcio)"
@@ -82,7 +83,7 @@ class Archive:
         """
         if not _SAFE_NAME.match(name) or ".." in name:
             raise ValueError(f"unsafe archive file name: {name!r}")
-        day = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        day = (now or utcnow()).astimezone(timezone.utc)
         relative = f"{day:%Y/%m/%d}/{name}.warc.gz"
         return ArchiveWriter(self.root, relative)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
+from tracker.clock import utcnow
 from tracker.fetch.base import Blocked, FetchError, HostPacer, Response, TooLarge, detect_challenge
 
 CHROMIUM_ARGS = (
@@ -33,7 +34,7 @@ class BrowserFetcher:
                  timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, user_agent: str | None = None,
                  settle_timeout: float = 15.0,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = utcnow) -> None:
         self.executable_path = executable_path
         self.min_interval = min_interval
         self._timeout_ms = timeout * 1000

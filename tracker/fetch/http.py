@@ -20,6 +20,7 @@ from typing import Callable
 import httpx
 import tenacity
 
+from tracker.clock import utcnow
 from tracker.fetch.base import (
     ERROR_BODY_BYTES, Blocked, FetchError, HostPacer, Response, TooLarge, detect_challenge,
 )
@@ -93,7 +94,7 @@ def parse_retry_after(value: str | None, date_header: str | None = None) -> floa
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-        ref = email.utils.parsedate_to_datetime(date_header) if date_header else datetime.now(timezone.utc)
+        ref = email.utils.parsedate_to_datetime(date_header) if date_header else utcnow()
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
@@ -121,7 +122,7 @@ class HttpFetcher:
                  min_interval: float = 1.0, max_attempts: int = 4, backoff_base: float = 1.0,
                  validators: ValidatorCache | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, transport: httpx.BaseTransport | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = utcnow) -> None:
         headers = {"user-agent": user_agent}
         if browser_like:
             # gov.cn's search refuses script User-Agents; it is given what a browser sends.

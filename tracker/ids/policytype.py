@@ -14,6 +14,13 @@ from typing import NamedTuple
 DOC_TYPES = ("法律法规", "部门规章", "规范性文件", "公告通告", "指导原则", "审评要点", "标准", "征求意见稿", "政策解读",
              "发展规划")
 STAGES = ("draft", "issued", "in_force", "revised", "repealed")
+DRAFT = "draft"
+
+
+def is_draft(stage: str | None) -> bool:
+    """A draft for comment (征求意见稿), not a final text."""
+    return stage == DRAFT
+
 
 # Column labels as the sites show them; a column can decide what a title cannot (a draft whose title only says
 # "关于…的通知" is still a draft when the NMPA lists it under 征求意见).

@@ -30,6 +30,8 @@ from tracker.store import search as search_index
 from tracker.classify import taxonomy
 from tracker.read.tags import has_tag, page_lookup
 from tracker.config import DEFAULT_TIMEZONE
+from tracker.ids.policytype import STAGES as POLICY_STAGES
+from tracker.records import ORIGINS
 from tracker.store.models import Company, Device, Policy, ScrapeRun
 
 MAX_QUERY_CHARS = 100
@@ -38,9 +40,7 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 MAX_EXPORT_ROWS = 50_000
 MAX_PAGE = 10_000
-ORIGINS = ("domestic", "imported", "hmt")
 DATA_KINDS = ("live", "sample")
-POLICY_STAGES = ("draft", "issued", "in_force", "revised", "repealed")
 
 
 def escape_like(text: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from tracker.ids import docno
+from tracker.ids import docno, policytype
 from tracker.store.models import Policy
 from tracker.records import PolicyRecord
 from tracker.store.write import Counts, WriteContext, add_revisions, link_sources, merge_fields
@@ -38,8 +38,9 @@ def title_key(title: str) -> str:
     return docno.policy_key(None, docno.core_title(title), None, None).removeprefix("t:").rstrip("|")
 
 
-def _is_draft(stage: str | None) -> bool:
-    return stage == "draft"
+def not_draft(stage: Any) -> Any:
+    """SQL twin of `not policytype.is_draft(stage)` (a policy with no stage is not a draft)."""
+    return or_(stage.is_(None), stage != policytype.DRAFT)
 
 
 def _values(record: PolicyRecord) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def _find_existing(session: Session, record: PolicyRecord, key: str, tkey: str) 
     if found is not None:
         return found
     for candidate in session.execute(select(Policy).where(Policy.title_key == tkey)).scalars():
-        if _is_draft(candidate.stage) != _is_draft(record.stage):
+        if policytype.is_draft(candidate.stage) != policytype.is_draft(record.stage):
             continue
         if candidate.published_on and record.published_on and \
                 abs(candidate.published_on - record.published_on) > SAME_DOCUMENT_WINDOW:
@@ -112,11 +113,11 @@ def link_drafts(session: Session, ctx: WriteContext) -> int:
     """Point each draft at its final version (same core title, published on or after the draft); returns new links."""
     linked = 0
     drafts = session.execute(
-        select(Policy).where(Policy.stage == "draft", Policy.final_version_id.is_(None))).scalars().all()
+        select(Policy).where(Policy.stage == policytype.DRAFT, Policy.final_version_id.is_(None))).scalars().all()
     for draft in drafts:
         finals = session.execute(
             select(Policy).where(Policy.title_key == draft.title_key, Policy.id != draft.id,
-                                 or_(Policy.stage.is_(None), Policy.stage != "draft"))
+                                 not_draft(Policy.stage))
             .order_by(Policy.published_on)
         ).scalars().all()
         final = next((p for p in finals if not (p.published_on and draft.published_on)
