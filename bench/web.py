@@ -49,6 +49,7 @@ import httpx  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
 
+from tracker.read import filters
 from tracker.read import lists as queries  # noqa: E402
 from tracker.store.engine import make_engine  # noqa: E402
 from tracker.dev.mailsink import free_port  # noqa: E402
@@ -91,14 +92,14 @@ end
 """
 
 
-def where_sql(f: queries.DeviceFilter) -> str:
+def where_sql(f: filters.DeviceFilter) -> str:
     """The WHERE condition our list applies for `f`, as literal SQLite SQL (what Datasette gets as `_where`)."""
     stmt = select(Device.id).where(*queries.device_conditions(f))
     sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     return sql.split("WHERE ", 1)[1]
 
 
-def datasette_path(db: str, f: queries.DeviceFilter, fmt: str = "") -> str:
+def datasette_path(db: str, f: filters.DeviceFilter, fmt: str = "") -> str:
     """The Datasette table-view URL equivalent to our list URL for `f` (only `ai`, sub-area and q are mapped)."""
     args: list[tuple[str, str]] = []
     if f.ai:
@@ -110,7 +111,7 @@ def datasette_path(db: str, f: queries.DeviceFilter, fmt: str = "") -> str:
     return f"/{db}/device{fmt}?" + urlencode(args)
 
 
-def ours_path(f: queries.DeviceFilter) -> str:
+def ours_path(f: filters.DeviceFilter) -> str:
     """Our list URL for `f`."""
     return "/devices?" + urlencode(f.to_args())
 
@@ -127,8 +128,8 @@ class Scenario:
 
 def scenarios(db_url: str, db_name: str) -> list[Scenario]:
     """Every scenario of a round, in the order they run."""
-    lists = [queries.DeviceFilter(ai=True, sub=s) for s in SUB_AREAS]
-    searches = [queries.DeviceFilter(q=t) for t in SEARCH_TERMS]
+    lists = [filters.DeviceFilter(ai=True, sub=s) for s in SUB_AREAS]
+    searches = [filters.DeviceFilter(q=t) for t in SEARCH_TERMS]
     engine = make_engine(db_url)
     with engine.connect() as conn:
         ai_ids = list(conn.execute(select(Device.id).where(Device.is_ai.is_(True))).scalars())
@@ -158,8 +159,8 @@ def check_equivalence(db_url: str, ours: str, datasette: str, db_name: str) -> i
     engine = make_engine(db_url)
     checked = 0
     with engine.connect() as conn, httpx.Client(timeout=60) as client:
-        filters = [queries.DeviceFilter(ai=True, sub=s) for s in SUB_AREAS] + \
-                  [queries.DeviceFilter(q=t) for t in SEARCH_TERMS]
+        filters = [filters.DeviceFilter(ai=True, sub=s) for s in SUB_AREAS] + \
+                  [filters.DeviceFilter(q=t) for t in SEARCH_TERMS]
         for f in filters:
             total = conn.execute(queries.count_of(queries.device_select(f))).scalar_one()
             dates = [str(d) for d in conn.execute(

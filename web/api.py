@@ -10,9 +10,11 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
+from tracker.read import filters
 from tracker.read import lists as queries
 from tracker.classify import taxonomy
 from tracker.read.asof import as_of, end_of_day
+from tracker.read.health import RUN_OUTCOMES
 from web import context
 from tracker.read import stats
 from web.context import db
@@ -22,7 +24,6 @@ from web.openapi import openapi_document
 from web.serialize import device_dict, plain, policy_dict, run_dict, tag_map
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-RUN_OUTCOMES = ("running", "ok", "empty", "blocked", "failed", "interrupted")
 
 
 def _page_links(endpoint: str, f, total: int) -> dict[str, str | None]:
@@ -41,10 +42,10 @@ def _bounded_arg(name: str, default: int, maximum: int) -> int:
 def _listing(kind: str):
     session = db()
     if kind == "devices":
-        f = queries.DeviceFilter.from_args(request.args)
+        f = filters.DeviceFilter.from_args(request.args)
         entity_type, to_dict = "device", device_dict
     else:
-        f = queries.PolicyFilter.from_args(request.args)
+        f = filters.PolicyFilter.from_args(request.args)
         entity_type, to_dict = "policy", policy_dict
     total = session.execute(queries.list_count(f)).scalar_one()
     rows = list(session.execute(queries.list_page(f, total)).scalars())
@@ -131,8 +132,8 @@ def policies():
 def policy(policy_id: int):
     """One policy with body, attachments, linked devices and why (`devices_page`, `devices_per_page`: a general AI
     guidance is linked to thousands), tags with evidence, sources and history."""
-    per_page = _bounded_arg("devices_per_page", queries.DEFAULT_PER_PAGE, queries.MAX_PER_PAGE)
-    d = load_policy(db(), policy_id, links_page=_bounded_arg("devices_page", 1, queries.MAX_PAGE),
+    per_page = _bounded_arg("devices_per_page", filters.DEFAULT_PER_PAGE, filters.MAX_PER_PAGE)
+    d = load_policy(db(), policy_id, links_page=_bounded_arg("devices_page", 1, filters.MAX_PAGE),
                     links_per_page=per_page)
     if d is None:
         abort(404)
@@ -166,9 +167,9 @@ def runs():
     """Scrape runs, newest first, optionally of one `source` and `outcome`, paged."""
     source = (request.args.get("source") or "")[:40] or None
     outcome = request.args.get("outcome") if request.args.get("outcome") in RUN_OUTCOMES else None
-    page = max(1, min(queries.MAX_PAGE, request.args.get("page", 1, type=int) or 1))
-    per_page = max(1, min(queries.MAX_PER_PAGE, request.args.get("per_page", queries.DEFAULT_PER_PAGE, type=int)
-                          or queries.DEFAULT_PER_PAGE))
+    page = max(1, min(filters.MAX_PAGE, request.args.get("page", 1, type=int) or 1))
+    per_page = max(1, min(filters.MAX_PER_PAGE, request.args.get("per_page", filters.DEFAULT_PER_PAGE, type=int)
+                          or filters.DEFAULT_PER_PAGE))
     stmt = queries.runs_select(source, outcome)
     total = db().execute(queries.count_of(stmt)).scalar_one()
     rows = db().execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars()

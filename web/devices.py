@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
+from tracker.read import filters
 from tracker.read import lists as queries, tags as tag_queries
 from tracker.classify import taxonomy
 from tracker.read.asof import as_of, end_of_day
@@ -36,9 +37,9 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
         "area": facet("area", top=True), "sub": facet("area", top=False), "function": facet("function"),
         "disease": facet("disease"), "site": facet("site"), "signal": facet("signal"),
         "class": [(str(n), gettext("class_n", n=n)) for n in (3, 2, 1)],
-        "origin": [(o, gettext(f"origin_{o}")) for o in queries.ORIGINS],
+        "origin": [(o, gettext(f"origin_{o}")) for o in filters.ORIGINS],
         "year": [(str(y), str(y)) for y in years],
-        "data": [(d, gettext(f"data_{d}")) for d in queries.DATA_KINDS],
+        "data": [(d, gettext(f"data_{d}")) for d in filters.DATA_KINDS],
         "sort": [(s, gettext(f"sort_{s}")) for s in DEVICE_SORT_CHOICES],
     }
 
@@ -46,7 +47,7 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 @bp.get("/devices")
 def index():
     """The approvals list: filters, search, sorting and pages, all in the URL."""
-    f = queries.DeviceFilter.from_args(request.args)
+    f = filters.DeviceFilter.from_args(request.args)
     session = db()
     total = session.execute(queries.list_count(f)).scalar_one()
     page = queries.list_page(f, total).options(load_only(*LIST_COLUMNS, raiseload=True))

@@ -16,6 +16,7 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, current_app, request, url_for
 from openpyxl import Workbook
 
+from tracker.read import filters
 from tracker.read import lists as queries
 from web import context
 from web.context import db
@@ -33,7 +34,7 @@ def xml_safe(text: Any) -> str:
 
 
 def _filter(kind: str):
-    return (queries.DeviceFilter if kind == "devices" else queries.PolicyFilter).from_args(request.args)
+    return (filters.DeviceFilter if kind == "devices" else filters.PolicyFilter).from_args(request.args)
 
 
 def _rows(kind: str, f, limit: int) -> tuple[list[dict[str, Any]], int]:

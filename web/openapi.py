@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.read import lists as queries
+from tracker.read import filters
 from tracker.classify import taxonomy
+from tracker.read.health import RUN_OUTCOMES
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
@@ -21,20 +22,20 @@ def _codes(facet: str, top: bool | None = None) -> dict[str, Any]:
                                        if top is None or bool(n.parent) != top]}
 
 
-_PAGE = {"type": "integer", "minimum": 1, "maximum": queries.MAX_PAGE, "default": 1}
+_PAGE = {"type": "integer", "minimum": 1, "maximum": filters.MAX_PAGE, "default": 1}
 PAGING = [
     ("page", _PAGE, "Page number."),
-    ("per_page", {"type": "integer", "minimum": 1, "maximum": queries.MAX_PER_PAGE,
-                  "default": queries.DEFAULT_PER_PAGE}, "Rows per page."),
+    ("per_page", {"type": "integer", "minimum": 1, "maximum": filters.MAX_PER_PAGE,
+                  "default": filters.DEFAULT_PER_PAGE}, "Rows per page."),
 ]
 LINK_PAGING = [
     ("devices_page", _PAGE, "Page of the linked devices (a general AI guidance is linked to thousands)."),
-    ("devices_per_page", {"type": "integer", "minimum": 1, "maximum": queries.MAX_PER_PAGE,
-                          "default": queries.DEFAULT_PER_PAGE},
+    ("devices_per_page", {"type": "integer", "minimum": 1, "maximum": filters.MAX_PER_PAGE,
+                          "default": filters.DEFAULT_PER_PAGE},
      "Linked devices per page."),
 ]
 DEVICE_PARAMS = [
-    ("q", {"type": "string", "maxLength": queries.MAX_QUERY_CHARS},
+    ("q", {"type": "string", "maxLength": filters.MAX_QUERY_CHARS},
      "Search product name, registrant, certificate no., brand and description; every blank-separated term must "
      "occur. Plain text: no operators or wildcards."),
     ("area", _codes("area", top=True), "Top-level application area (includes its sub-areas)."),
@@ -45,7 +46,7 @@ DEVICE_PARAMS = [
     ("signal", _codes("signal"), "Signal tag (non-image AI)."),
     ("ai", _FLAG, "Only devices classified as AI."),
     ("class", {"type": "integer", "enum": [1, 2, 3]}, "Management class."),
-    ("origin", {"type": "string", "enum": list(queries.ORIGINS)}, "Domestic, imported or Hong Kong/Macao/Taiwan."),
+    ("origin", {"type": "string", "enum": list(filters.ORIGINS)}, "Domestic, imported or Hong Kong/Macao/Taiwan."),
     ("year", _INT, "First-registration year (from the certificate number)."),
     ("issued_from", _DATE, "Issue date on or after."),
     ("issued_to", _DATE, "Issue date on or before."),
@@ -53,24 +54,24 @@ DEVICE_PARAMS = [
     ("registrant", _STR, "Registrant name contains."),
     ("catalogue", _STR, "Catalogue code starts with (e.g. 21-04)."),
     ("company", _INT, "Company id of the registrant."),
-    ("data", {"type": "string", "enum": list(queries.DATA_KINDS)}, "Live or sample data only."),
-    ("sort", {"type": "string", "enum": [p + s for s in queries.DEVICE_SORTS for p in ("", "-")],
+    ("data", {"type": "string", "enum": list(filters.DATA_KINDS)}, "Live or sample data only."),
+    ("sort", {"type": "string", "enum": [p + s for s in filters.DEVICE_SORTS for p in ("", "-")],
               "default": "-issued"}, "Sort key; a leading '-' sorts descending."),
     *PAGING,
 ]
 POLICY_PARAMS = [
-    ("q", {"type": "string", "maxLength": queries.MAX_QUERY_CHARS},
+    ("q", {"type": "string", "maxLength": filters.MAX_QUERY_CHARS},
      "Search title, document no., issuer and summary; plain text."),
     ("area", _codes("area"), "Application area (a top-level area includes its sub-areas)."),
     ("type", _codes("policy_type"), "Policy type."),
     ("issuer", _codes("issuer"), "Issuing authority."),
-    ("stage", {"type": "string", "enum": list(queries.POLICY_STAGES)}, "Stage."),
+    ("stage", {"type": "string", "enum": list(filters.POLICY_STAGES)}, "Stage."),
     ("scenario", _codes("scenario"), "NHC AI application scenario."),
     ("date_from", _DATE, "Published on or after."),
     ("date_to", _DATE, "Published on or before."),
     ("ai", _FLAG, "Only AI-related policies."),
-    ("data", {"type": "string", "enum": list(queries.DATA_KINDS)}, "Live or sample data only."),
-    ("sort", {"type": "string", "enum": [p + s for s in queries.POLICY_SORTS for p in ("", "-")],
+    ("data", {"type": "string", "enum": list(filters.DATA_KINDS)}, "Live or sample data only."),
+    ("sort", {"type": "string", "enum": [p + s for s in filters.POLICY_SORTS for p in ("", "-")],
               "default": "-date"}, "Sort key; a leading '-' sorts descending."),
     *PAGING,
 ]
@@ -131,8 +132,7 @@ def openapi_document(server: str) -> dict[str, Any]:
             "/runs": {"get": {"summary": "Scrape runs, newest first", "operationId": "listRuns",
                               "parameters": _params([
                                   ("source", _STR, "Source slug."),
-                                  ("outcome", {"type": "string", "enum": ["running", "ok", "empty", "blocked",
-                                                                          "failed", "interrupted"]}, "Outcome."),
+                                  ("outcome", {"type": "string", "enum": list(RUN_OUTCOMES)}, "Outcome."),
                                   *PAGING]),
                               "responses": _list_response("Run")}},
         },

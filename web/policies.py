@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
+from tracker.read import filters
 from tracker.read import lists as queries, tags as tag_queries
 from tracker.classify import taxonomy
 from tracker.read.asof import as_of, end_of_day
@@ -30,8 +31,8 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
     facet = lambda name: [(n.code, label(n.code)) for n in taxonomy.nodes(name)]  # noqa: E731
     return {
         "area": facet("area"), "type": facet("policy_type"), "issuer": facet("issuer"),
-        "stage": [(s, gettext(f"stage_{s}")) for s in queries.POLICY_STAGES], "scenario": facet("scenario"),
-        "data": [(d, gettext(f"data_{d}")) for d in queries.DATA_KINDS],
+        "stage": [(s, gettext(f"stage_{s}")) for s in filters.POLICY_STAGES], "scenario": facet("scenario"),
+        "data": [(d, gettext(f"data_{d}")) for d in filters.DATA_KINDS],
         "sort": [(s, gettext(f"sort_{s}")) for s in POLICY_SORT_CHOICES],
     }
 
@@ -39,7 +40,7 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 @bp.get("/policies")
 def index():
     """The policies list: filters, search, sorting and pages, all in the URL."""
-    f = queries.PolicyFilter.from_args(request.args)
+    f = filters.PolicyFilter.from_args(request.args)
     session = db()
     total = session.execute(queries.list_count(f)).scalar_one()
     rows = list(session.execute(queries.list_page(f, total)).scalars())
@@ -65,7 +66,7 @@ class LinkPage:
         """`page` and `per_page` from the URL, clamped like the lists' paging; malformed values fall back."""
         page = args.get("page", 1, type=int) or 1
         per_page = args.get("per_page", LINKS_PER_PAGE, type=int) or LINKS_PER_PAGE
-        return cls(policy_id, max(1, min(queries.MAX_PAGE, page)), max(1, min(queries.MAX_PER_PAGE, per_page)), asof)
+        return cls(policy_id, max(1, min(filters.MAX_PAGE, page)), max(1, min(filters.MAX_PER_PAGE, per_page)), asof)
 
     def to_args(self) -> dict[str, Any]:
         """URL arguments of this page (defaults left out, so page 1 is the plain policy URL)."""

@@ -12,7 +12,8 @@ from tracker.classify import taxonomy
 from tracker.read.asof import end_of_day, replay
 from tracker.store.engine import make_engine
 from tracker.store.models import Revision, Tag
-from tracker.read.lists import MAX_QUERY_CHARS, DeviceFilter, PolicyFilter, escape_like, search_terms
+from tracker.read.filters import MAX_QUERY_CHARS, DeviceFilter, PolicyFilter, search_terms
+from tracker.read.search import escape_like
 from tracker.read.tags import effective_by_entity
 
 TEXT = st.text(alphabet=st.sampled_from("%_\\'\"abc 器械肺炎-[]^*?"), max_size=12)

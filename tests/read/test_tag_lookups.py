@@ -7,6 +7,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
+from tracker.read import filters
 from tracker.read import lists as queries, tags as tag_queries
 from tracker.store.models import Device, Policy
 from tracker.records import DeviceRecord, PolicyRecord
@@ -48,12 +49,12 @@ def store(sessions, clock):
 
 
 def _ids(session, f, lookup):
-    stmt = queries.list_select(f, lookup).with_only_columns(Device.id if isinstance(f, queries.DeviceFilter)
+    stmt = queries.list_select(f, lookup).with_only_columns(Device.id if isinstance(f, filters.DeviceFilter)
                                                             else Policy.id)
     return list(session.execute(stmt).scalars())
 
 
-def _expected(session, f: queries.DeviceFilter) -> list[int]:
+def _expected(session, f: filters.DeviceFilter) -> list[int]:
     """The filter read naively: effective tags per device from all tag rows, then the test in Python."""
     rows = session.execute(tag_queries.tags_for("device", _all_ids(session))).scalars()
     tags = tag_queries.effective_by_entity(rows)
@@ -65,7 +66,7 @@ def _expected(session, f: queries.DeviceFilter) -> list[int]:
         return any(fc == facet and (c == code or facet == "area" and c.startswith(code + ".")) for fc, c in pairs)
 
     keep = {i for i, pairs in tags.items() if all(has(pairs, facet, code) for facet, code in wanted)}
-    others = queries.DeviceFilter(q=f.q, ai=f.ai, sort=f.sort)  # the filter without its tag conditions
+    others = filters.DeviceFilter(q=f.q, ai=f.ai, sort=f.sort)  # the filter without its tag conditions
     return [i for i in _ids(session, others, "exists") if i in keep]
 
 
@@ -75,7 +76,7 @@ def _all_ids(session):
 
 @pytest.mark.parametrize("args", FILTERS, ids=lambda a: "&".join(f"{k}={v}" for k, v in a.items()))
 def test_both_lookups_give_the_rows_of_the_effective_tags(store, sessions, args):
-    f = queries.DeviceFilter(**args)
+    f = filters.DeviceFilter(**args)
     with sessions() as session:
         expected = _expected(session, f)
         assert expected, "every filter here matches some devices"
@@ -88,7 +89,7 @@ def test_both_lookups_give_the_rows_of_the_effective_tags(store, sessions, args)
 
 
 def test_a_page_is_the_same_whichever_lookup_reads_it(store, sessions):
-    f = queries.DeviceFilter(area="medical_imaging", per_page=4, page=2)
+    f = filters.DeviceFilter(area="medical_imaging", per_page=4, page=2)
     with sessions() as session:
         total = session.execute(queries.list_count(f)).scalar_one()
         pages = [list(session.execute(queries.list_select(f, lookup).limit(4).offset(4)).scalars())
@@ -101,7 +102,7 @@ def test_a_page_is_the_same_whichever_lookup_reads_it(store, sessions):
 
 def test_policy_tag_filters_agree(store, sessions):
     with sessions() as session:
-        for f in (queries.PolicyFilter(area="medical_imaging"), queries.PolicyFilter(issuer="nhc"),
-                  queries.PolicyFilter(scenario="nhc.medical_service_mgmt")):
+        for f in (filters.PolicyFilter(area="medical_imaging"), filters.PolicyFilter(issuer="nhc"),
+                  filters.PolicyFilter(scenario="nhc.medical_service_mgmt")):
             assert _ids(session, f, "exists") == _ids(session, f, "in")
             assert session.execute(queries.list_count(f)).scalar_one() == len(_ids(session, f, "exists"))

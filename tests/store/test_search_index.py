@@ -10,6 +10,8 @@ from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import select, text
 
 from tracker.store import bigrams, search as search_index
+from tracker.read import filters
+from tracker.read import search as read_search
 from tracker.read import lists as queries
 from tracker.store.migrate import downgrade, upgrade
 from tracker.store.models import Device
@@ -45,13 +47,13 @@ def _write(sessions, records, now):
 
 def _scan(session, term_query: str) -> list[int]:
     """What the search returns without the index: the plain LIKE conditions alone."""
-    terms = queries.search_terms(term_query)
-    stmt = select(Device.id).where(queries._matches_all(terms, search_index.SEARCHABLE["device"]))
+    terms = filters.search_terms(term_query)
+    stmt = select(Device.id).where(read_search.matches_all(terms, search_index.SEARCHABLE["device"]))
     return sorted(session.execute(stmt).scalars())
 
 
 def _search(session, term_query: str) -> list[int]:
-    stmt = queries.device_select(queries.DeviceFilter(q=term_query)).with_only_columns(Device.id)
+    stmt = queries.device_select(filters.DeviceFilter(q=term_query)).with_only_columns(Device.id)
     return sorted(session.execute(stmt).scalars())
 
 
@@ -64,7 +66,7 @@ def test_search_gives_exactly_the_rows_of_the_scan(sessions, clock):
             found_any += bool(_search(session, term))
         assert found_any >= 15  # the terms are not all misses
         assert len(_search(session, "肺炎")) == 1 and len(_search(session, "CT")) == 3
-        policies = session.execute(queries.policy_select(queries.PolicyFilter(q="器械 注册"))).scalars().all()
+        policies = session.execute(queries.policy_select(filters.PolicyFilter(q="器械 注册"))).scalars().all()
         assert [p.title for p in policies] == [POLICY.title]
 
 
@@ -72,7 +74,7 @@ def test_index_narrows_on_sqlite(sessions, clock, db_url):
     """On SQLite the statement asks the FTS5 table; the index really holds the rows (not a no-op clause)."""
     _write(sessions, DEVICES, clock())
     with sessions() as session:
-        sql = str(queries.device_select(queries.DeviceFilter(q="肺炎")).compile(session.bind))
+        sql = str(queries.device_select(filters.DeviceFilter(q="肺炎")).compile(session.bind))
         if not db_url.startswith("sqlite"):
             assert "device_search" not in sql
             return

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from webseed import client, web_env  # noqa: F401  (fixtures)
 
-from tracker.read import lists as queries
+from tracker.read import filters
 
 
 def test_root_lists_collections(client):
@@ -107,8 +107,8 @@ def _arg_names(filter_class) -> set[str]:
     return {f.metadata.get("arg", f.name) for f in dataclasses.fields(filter_class)}
 
 
-@pytest.mark.parametrize(("path", "filter_class"), [("/devices", queries.DeviceFilter),
-                                                    ("/policies", queries.PolicyFilter)])
+@pytest.mark.parametrize(("path", "filter_class"), [("/devices", filters.DeviceFilter),
+                                                    ("/policies", filters.PolicyFilter)])
 def test_openapi_documents_every_filter_argument(client, path, filter_class):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from webseed import XSS_NAME, client, web_env  # noqa: F401  (fixtures)
 
 from tracker.store.models import Device
-from tracker.read.lists import DeviceFilter
+from tracker.read.filters import DeviceFilter
 
 
 def names(response) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.read import lists as queries
+from tracker.read import filters
 from tracker.classify import taxonomy
 from tracker.store.models import RUN_OUTCOMES
 from web.devices import DEVICE_SORT_CHOICES
@@ -30,9 +30,9 @@ def test_every_literal_key_in_the_templates_is_translated():
 @pytest.mark.parametrize("key", sorted(
     [f"status_{s}" for s in ("active", "missing", "cancelled")]
     + [f"outcome_{o}" for o in RUN_OUTCOMES]
-    + [f"stage_{s}" for s in queries.POLICY_STAGES]
-    + [f"origin_{o}" for o in queries.ORIGINS]
-    + [f"data_{d}" for d in queries.DATA_KINDS]
+    + [f"stage_{s}" for s in filters.POLICY_STAGES]
+    + [f"origin_{o}" for o in filters.ORIGINS]
+    + [f"data_{d}" for d in filters.DATA_KINDS]
     + [f"facet_{f}" for f in ("ai",) + taxonomy.FACETS]
     + [f"method_{m}" for m in ("rule", "reviewer")]
     + [f"sort_{s}" for s in DEVICE_SORT_CHOICES + POLICY_SORT_CHOICES]

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from tracker.classify import taxonomy
 from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription
-from tracker.read.lists import POLICY_TYPE_LABELS, DeviceFilter, PolicyFilter, device_conditions, policy_conditions
+from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
+from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.tags import effective_by_entity, tags_for
 
 FREQUENCIES = ("immediate", "daily", "weekly")
