@@ -14,12 +14,9 @@ from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from tracker.audit import bundle as audit, log as auditlog, review, users
 from tracker.classify import taxonomy
-from tracker.store.models import AuditLog, Device, Policy, Revision, Tag
-from tracker.store.tags import effective_codes
 from web import context
 from web.auth import require_role, role_required
 
@@ -63,30 +60,15 @@ def queue():
     return render_template("admin/queue.html", items=items, total=total, page=page, per_page=PER_PAGE)
 
 
-def _entity_or_404(entity_type: str, entity_id: int):
-    model = {"device": Device, "policy": Policy}.get(entity_type)
-    entity = context.db().get(model, entity_id) if model else None
-    if entity is None:
-        abort(404)
-    return entity
-
-
 def _render_review(entity_type: str, entity_id: int, error: str | None = None, status: int = 200):
-    db = context.db()
-    entity = _entity_or_404(entity_type, entity_id)
-    tags = db.execute(select(Tag).where(Tag.entity_type == entity_type, Tag.entity_id == entity_id)
-                      .order_by(Tag.facet, Tag.code, Tag.method)).scalars().all()
-    history = db.execute(select(Revision).where(
-        Revision.entity_type == entity_type, Revision.entity_id == entity_id,
-        Revision.field.startswith("review:") | Revision.field.in_(("tags", "is_ai")),
-    ).order_by(Revision.changed_at.desc(), Revision.id.desc())).scalars().all()
-    log = auditlog.query(db, auditlog.AuditFilter(target_type=entity_type, target_id=str(entity_id)), limit=200)
+    view = review.review_page(context.db(), entity_type, entity_id)
+    if view is None:
+        abort(404)
     detail_url = (url_for("devices.detail", device_id=entity_id) if entity_type == "device"
                   else url_for("policies.detail", policy_id=entity_id))
     page = render_template(
-        "admin/review.html", entity_type=entity_type, entity=entity, detail_url=detail_url, tags=tags,
-        history=history, log=log,
-        effective=effective_codes(db, entity_type, entity_id), facets=FACETS, decisions=review.DECISIONS,
+        "admin/review.html", entity_type=entity_type, entity=view.entity, detail_url=detail_url, tags=view.tags,
+        history=view.history, log=view.log, effective=view.effective, facets=FACETS, decisions=review.DECISIONS,
         codes={f: [n.code for n in taxonomy.nodes(f)] for f in taxonomy.FACETS} | {"ai": ["ai"]}, error=error,
     )
     return page, status
@@ -103,7 +85,8 @@ def review_entity(entity_type: str, entity_id: int):
 @role_required("reviewer")
 def decide(entity_type: str, entity_id: int):
     """Record a decision (confirm, remove or add one tag) with its reason."""
-    _entity_or_404(entity_type, entity_id)
+    if review.find_entity(context.db(), entity_type, entity_id) is None:
+        abort(404)
     form = request.form
     try:
         with context.state().sessions.begin() as db:
@@ -133,7 +116,7 @@ def audit_log():
     page = _page()
     db = context.db()
     entries = auditlog.query(db, flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    actors = db.execute(select(AuditLog.actor).distinct().order_by(AuditLog.actor)).scalars().all()
+    actors = auditlog.known_actors(db)
     total = auditlog.count(db, flt)
     kept = {k: v for k, v in args.items() if k != "page" and v}
     prev_url = url_for("admin.audit_log", **kept, page=page - 1) if page > 1 else None

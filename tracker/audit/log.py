@@ -89,6 +89,11 @@ def count(session: Session, flt: AuditFilter | None = None) -> int:
     return session.execute(stmt).scalar_one()
 
 
+def known_actors(session: Session) -> list[str]:
+    """Who appears in the log (for the filter's choice list)."""
+    return list(session.execute(select(AuditLog.actor).distinct().order_by(AuditLog.actor)).scalars())
+
+
 def known_actions(session: Session) -> list[str]:
     """The actions present in the log (for the filter's choice list)."""
     return list(session.execute(select(AuditLog.action).distinct().order_by(AuditLog.action)).scalars())

@@ -23,7 +23,7 @@ from tracker.audit import log as auditlog
 from tracker.classify import taxonomy
 from tracker.classify.rules import RULES_VERSION
 from tracker.store import tag_rule
-from tracker.store.models import Device, Revision, Tag
+from tracker.store.models import Device, Policy, Revision, Tag
 from tracker.classify.links import refresh_links
 from tracker.store.write import WriteContext, add_revisions
 from tracker.store.tags import ENTITY_MODELS, effective_codes
@@ -193,3 +193,35 @@ def review_queue(session: Session, *, limit: int = 100, offset: int = 0) -> tupl
         for i in page
     ]
     return items, len(waiting)
+
+
+@dataclass
+class ReviewPage:
+    """What a reviewer sees of one entity: its tag rows, the standing tags, and the history of decisions."""
+
+    entity: Device | Policy
+    tags: list[Tag]
+    effective: list[str]
+    history: list[Revision]
+    log: list
+
+
+def find_entity(session: Session, entity_type: str, entity_id: int) -> Device | Policy | None:
+    """The device or policy a decision is about, or None."""
+    model = ENTITY_MODELS.get(entity_type)
+    return session.get(model, entity_id) if model is not None else None
+
+
+def review_page(session: Session, entity_type: str, entity_id: int) -> ReviewPage | None:
+    """The review page of a device or policy (None when there is no such entity)."""
+    entity = find_entity(session, entity_type, entity_id)
+    if entity is None:
+        return None
+    tags = session.execute(select(Tag).where(Tag.entity_type == entity_type, Tag.entity_id == entity_id)
+                           .order_by(Tag.facet, Tag.code, Tag.method)).scalars().all()
+    history = session.execute(select(Revision).where(
+        Revision.entity_type == entity_type, Revision.entity_id == entity_id,
+        Revision.field.startswith("review:") | Revision.field.in_(("tags", "is_ai")),
+    ).order_by(Revision.changed_at.desc(), Revision.id.desc())).scalars().all()
+    log = auditlog.query(session, auditlog.AuditFilter(target_type=entity_type, target_id=str(entity_id)), limit=200)
+    return ReviewPage(entity, list(tags), effective_codes(session, entity_type, entity_id), list(history), log)
