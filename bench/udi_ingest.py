@@ -128,6 +128,7 @@ def measure_ingest(zip_path: Path) -> int | None:
         from tracker.store.engine import make_engine, make_session_factory
         from tracker.store.migrate import upgrade
         from tracker.ingest.run import ingest_path
+        from scrapers import udi
     except ImportError as exc:
         print(f"    ingest not available yet ({exc})")
         return None
@@ -137,7 +138,7 @@ def measure_ingest(zip_path: Path) -> int | None:
         settings = Settings(var_dir=Path(tmp) / "var", database_url=url, secret_key="bench")
         engine = make_engine(url)
         try:
-            result = ingest_path(settings, make_session_factory(engine), "udi", zip_path, is_sample=True)
+            result = ingest_path(settings, make_session_factory(engine), udi, zip_path, is_sample=True)
         finally:
             engine.dispose()
     print(f"    ingest: {result.summary().splitlines()[0]}")

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import ast
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 
 import scrapers
 from tracker.classify import taxonomy
+from tracker.records import SourceModule
 
 ROOT = Path(__file__).resolve().parent.parent
 # The scraper contract: records, identifiers (certificate and document numbers, issuers, policy kinds) and fetching.
@@ -53,15 +56,19 @@ def test_scrapers_import_only_the_contract_stdlib_and_parsers(path):
         assert top in SCRAPER_ALLOWED_THIRD_PARTY, f"{path.name} imports {name} (no DB, Flask or other libraries)"
 
 
-@pytest.mark.parametrize("path", python_files("tracker"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", python_files("tracker"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_tracker_never_imports_web_or_scrapers_outside_the_cli(path):
-    composition_roots = {"main.py", "runner.py", "run.py", "scheduler.py"}
+    # tracker/cli is the composition root: it takes the scrapers registry and hands it down as an argument.
+    in_cli = path.parent == ROOT / "tracker" / "cli"
     for name in imported_modules(path):
-        top = name.split(".")[0]
-        if top == "web":
-            assert path.name in composition_roots, f"{path.name} imports {name}"
-        if top == "scrapers":
-            assert path.name in composition_roots, f"{path.name} imports {name}"
+        if name.split(".")[0] in ("web", "scrapers"):
+            assert in_cli, f"{path.relative_to(ROOT)} imports {name}"
+
+
+@pytest.mark.parametrize("path", python_files("tracker"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_outside_the_cli_imports_the_cli(path):
+    if path.parent != ROOT / "tracker" / "cli":
+        assert not [n for n in imported_modules(path) if n.startswith("tracker.cli")], path.relative_to(ROOT)
 
 
 def test_no_module_reads_the_environment_at_import_time():
@@ -83,10 +90,19 @@ def test_every_source_uses_its_slug_everywhere(slug):
     assert (ROOT / "tests" / "fixtures" / slug).is_dir(), f"tests/fixtures/{slug}/ missing"
     assert (ROOT / "tests" / "scrapers" / f"test_{slug}.py").is_file(), f"tests/scrapers/test_{slug}.py missing"
     assert (ROOT / "samples" / slug).is_dir(), f"samples/{slug}/ missing"
-    for name in ("TITLE_ZH", "TITLE_EN", "KIND", "NEEDS_BROWSER", "BROWSER_LIKE_HEADERS", "DEFAULT_BASE_URL"):
+    for name in SourceModule.__annotations__:  # every setting of the SourceModule contract, with its type
         assert hasattr(module, name), f"scrapers.{slug} lacks {name}"
     assert callable(module.parse) and callable(module.crawl)
     assert module.KIND in ("device", "policy")
+    CronTrigger.from_crontab(module.SCHEDULE, timezone="Asia/Shanghai")  # a valid 5-field crontab
+    assert isinstance(module.TIME_LIMIT, (int, float)) and module.TIME_LIMIT > 0
+    assert isinstance(module.STALE_AFTER, timedelta) and module.STALE_AFTER > timedelta(0)
+    assert scrapers.source(slug) is module
+
+
+def test_an_unknown_slug_is_a_key_error_naming_the_known_ones():
+    with pytest.raises(KeyError, match="unknown source 'nope'; known: cmde_guidance, govcn_policy"):
+        scrapers.source("nope")
 
 
 def test_taxonomy_codes_are_stable_lowercase_dotted():

@@ -14,6 +14,7 @@ from typing import Callable
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+import scrapers
 from tracker.config import Settings
 from tracker.store.engine import make_engine, make_session_factory
 
@@ -52,7 +53,8 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(settings.database_url)
-    context.init_app(app, context.AppState(settings, engine, make_session_factory(engine), clock or _utcnow))
+    context.init_app(app, context.AppState(settings, engine, make_session_factory(engine), clock or _utcnow,
+                                            scrapers.SOURCES))
     CSRFProtect(app)
     security.init_app(app)
     i18n.init_app(app)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.config import Settings
+from tracker.records import SourceModule
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
+    sources: Mapping[str, SourceModule]  # the scrapers.SOURCES registry, handed down by create_app
 
 
 def init_app(app: Flask, state: AppState) -> None:

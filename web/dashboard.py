@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from tracker.classify import taxonomy
+from tracker.read import health, stats
 from web import chart, context
-from tracker.read import stats
 from web.context import db
 from web.i18n import label
 
@@ -26,7 +26,7 @@ def index():
         area_max=max((n for _node, n in areas), default=0),
         chart=chart.stacked_by_year(stats.area_year_matrix(session), top_areas, label),
         diseases=stats.disease_counts(session),
-        sources=stats.source_health(session, context.now(), runs_per_source=1),
+        sources=health.source_health(session, context.state().sources, context.now(), runs_per_source=1),
         crowding_report=taxonomy.CROWDING_REPORT,
     )
 

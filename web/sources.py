@@ -14,9 +14,9 @@ from werkzeug.utils import secure_filename
 
 from tracker.fetch.archive import Archive, sha256_hex
 from tracker.fetch.charset import decode_text
+from tracker.read import health
 from tracker.store.models import SourceDocument
 from web import context
-from tracker.read import stats
 from web.context import db
 from web.templating import local_dt
 
@@ -29,7 +29,8 @@ RAW_CSP = "sandbox; default-src 'none'"
 @bp.get("/sources")
 def index():
     """Every source: last runs (ok / empty / blocked / failed), age of the last good run, counts, errors."""
-    return render_template("sources/index.html", sources=stats.source_health(db(), context.now(), RUNS_SHOWN))
+    sources = health.source_health(db(), context.state().sources, context.now(), RUNS_SHOWN)
+    return render_template("sources/index.html", sources=sources)
 
 
 @bp.get("/documents/<int:document_id>/raw")

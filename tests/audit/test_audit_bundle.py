@@ -18,6 +18,7 @@ from tracker.audit import bundle as audit, log as auditlog, review
 from tracker.cli.main import main
 from tracker.mail.smtp import build_message
 from tracker.store.models import AuditLog, Outbox, SourceDocument, Subscriber, Subscription
+from scrapers import nmpa_approvals
 from tracker.ingest.run import ingest_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def add_sent_digest(session, now: datetime) -> Outbox:
 @pytest.fixture
 def period_data(settings, sessions, clock, store):
     """A day with an ingest (WARC-archived), a reviewer decision, a digest sent; then a change ten days later."""
-    result = ingest_path(settings, sessions, "nmpa_approvals", SAMPLES, now=clock)
+    result = ingest_path(settings, sessions, nmpa_approvals, SAMPLES, now=clock)
     assert result.outcome == "ok"
     with sessions.begin() as session:
         doc = session.execute(select(SourceDocument).order_by(SourceDocument.id)).scalars().first()

@@ -33,7 +33,7 @@ def run_cli(settings):
                                           "functions": ["diagnosis"], "diseases": ["diabetic_retinopathy"]}),
 ])
 def test_classify_prints_tags_with_evidence(name, expected):
-    result = CliRunner().invoke(main, ["classify", name, "--json"], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["classify", name], catch_exceptions=False)
     assert result.exit_code == 0
     out = json.loads(result.output)
     for key, value in expected.items():
@@ -46,7 +46,7 @@ def test_classify_prints_tags_with_evidence(name, expected):
 
 def test_parse_prints_json_lines_in_utf8(run_cli):
     detail = sorted((SAMPLES / "nmpa_approvals").glob("2*.html"))[0]
-    result = run_cli("parse", "nmpa_approvals", str(detail), "--json")
+    result = run_cli("parse", "nmpa_approvals", str(detail))
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines and all(line["cert_no"] and line["product_name"] for line in lines)
@@ -56,7 +56,7 @@ def test_parse_prints_json_lines_in_utf8(run_cli):
 def test_parse_exits_3_naming_what_is_missing(run_cli, tmp_path):
     page = tmp_path / "changed.html"
     page.write_text("<html><body><div class='new-layout'>改版了</div></body></html>", encoding="utf-8")
-    result = run_cli("parse", "nmpa_approvals", str(page), "--json")
+    result = run_cli("parse", "nmpa_approvals", str(page))
     assert result.exit_code == EXIT_LAYOUT
     assert "layout changed" in result.stderr and "not found" in result.stderr
 

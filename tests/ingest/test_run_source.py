@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as WsgiResponse
 
+from scrapers import nmpa_approvals
 from tracker.fetch.archive import Archive
 from tracker.fetch.http import HttpFetcher
-from tracker.store.models import ApprovalEventRow, Device, RecordSource, ScrapeRun, SourceDocument
 from tracker.ingest.run import run_source
+from tracker.store.models import ApprovalEventRow, Device, RecordSource, ScrapeRun, SourceDocument
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_approvals"
@@ -44,7 +45,7 @@ def count(session, model) -> int:
 
 def test_ok_run_stores_devices_with_provenance_and_a_second_run_adds_nothing(settings, sessions, httpserver, clock):
     base = serve_samples(httpserver)
-    first = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    first = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert first.outcome == "ok", first.error
     assert first.new > 0 and first.fetched >= 4
     with sessions() as session:
@@ -60,7 +61,7 @@ def test_ok_run_stores_devices_with_provenance_and_a_second_run_adds_nothing(set
         assert linked == devices
 
     clock.advance(hours=12)
-    second = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    second = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert second.outcome == "ok" and (second.new, second.changed) == (0, 0)
     with sessions() as session:
         assert count(session, Device) == devices
@@ -69,7 +70,7 @@ def test_ok_run_stores_devices_with_provenance_and_a_second_run_adds_nothing(set
 def test_challenge_makes_the_run_blocked_with_evidence_and_stores_nothing(settings, sessions, httpserver, clock):
     challenge = WsgiResponse(CHALLENGE.read_bytes(), status=412, content_type="text/html")
     base = serve_samples(httpserver, override={"index.html": challenge})
-    result = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    result = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert result.outcome == "blocked"
     assert "412" in result.evidence
     with sessions() as session:
@@ -87,7 +88,7 @@ def test_failure_mid_run_keeps_finished_documents_and_the_next_run_picks_up(sett
     details = sorted(p.name for p in SAMPLES.glob("2*.html"))
     broken = details[0]  # the oldest notice: the list is newest first, so the others are stored before it fails
     base = serve_samples(httpserver, broken=broken)
-    failed = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    failed = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert failed.outcome == "failed" and "500" in failed.error
     with sessions() as session:
         stored_urls = set(session.execute(select(ApprovalEventRow.notice_url)).scalars())
@@ -96,7 +97,7 @@ def test_failure_mid_run_keeps_finished_documents_and_the_next_run_picks_up(sett
     httpserver.clear()
     base = serve_samples(httpserver)
     clock.advance(hours=1)
-    fixed = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    fixed = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert fixed.outcome == "ok"
     fetched_details = [entry[0].path for entry in httpserver.log if entry[0].path.endswith(tuple(details))]
     assert fetched_details == [f"{BASE}/{broken}"], "only the notice that failed is fetched again"
@@ -107,7 +108,7 @@ def test_failure_mid_run_keeps_finished_documents_and_the_next_run_picks_up(sett
 def test_changed_layout_fails_the_run_naming_what_is_missing(settings, sessions, httpserver, clock):
     changed = WsgiResponse("<html><body><div class='newlist'></div></body></html>", content_type="text/html")
     base = serve_samples(httpserver, override={"index.html": changed})
-    result = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    result = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert result.outcome == "failed"
     assert "layout changed" in result.error and "not found" in result.error
 
@@ -119,19 +120,19 @@ def test_healthy_list_with_nothing_listed_is_empty_not_ok(settings, sessions, ht
     emptied = re.sub(r"(<div class=\"list\">\s*<ul>).*?(</ul>)", r"\1\2", html, flags=re.S)
     assert emptied != html
     base = serve_samples(httpserver, override={"index.html": WsgiResponse(emptied, content_type="text/html")})
-    result = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    result = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert result.outcome == "empty"
 
 
 @pytest.mark.parametrize("outcome", ["failed", "blocked"])
 def test_failed_or_blocked_runs_mark_nothing_missing(settings, sessions, httpserver, clock, outcome):
     base = serve_samples(httpserver)
-    assert run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock).outcome == "ok"
+    assert run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock).outcome == "ok"
     httpserver.clear()
     body, status = (b"server error", 500) if outcome == "failed" else (CHALLENGE.read_bytes(), 412)
     httpserver.expect_request(f"{BASE}/index.html").respond_with_data(body, status=status)
     clock.advance(days=1)
-    result = run_source(settings, sessions, "nmpa_approvals", fetcher=fetcher(), base_url=base, now=clock)
+    result = run_source(settings, sessions, nmpa_approvals, fetcher=fetcher(), base_url=base, now=clock)
     assert result.outcome == outcome
     with sessions() as session:
         assert set(session.execute(select(Device.status)).scalars()) == {"active"}

@@ -12,15 +12,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
-from tests.mail.mailkit import ROOT, T0, tracker_cmd, tracker_env
 from sqlalchemy import select
 
-from tracker.schedule import jobs as schedjobs
+import scrapers
+from tests.mail.mailkit import ROOT, T0, tracker_cmd, tracker_env
 from tracker.config import Settings
-from tracker.store.models import ScrapeRun, SourceDocument
-from tracker.schedule.jobs import Runtime, recover_stuck_runs, run_scrape
+from tracker.schedule import jobs as schedjobs
+from tracker.schedule.jobs import Runtime, recover_stuck_runs, run_scrape, time_limit
+from tracker.schedule.scheduler import job_specs, make_scheduler, parse_when, sync_jobs
 from tracker.store.locks import ProcessLock
-from tracker.schedule.scheduler import job_specs, make_scheduler, parse_when, source_slugs, sync_jobs
+from tracker.store.models import ScrapeRun, SourceDocument
 
 
 @pytest.fixture
@@ -32,19 +33,25 @@ def sqlite_settings(tmp_path, sqlite_template) -> Settings:
 
 
 def test_every_source_and_digest_has_a_job_with_explicit_misfire_rules(settings):
-    specs = {s.id: s for s in job_specs(settings, source_slugs())}
-    assert {f"scrape:{slug}" for slug in source_slugs()} <= set(specs)
+    specs = {s.id: s for s in job_specs(settings, scrapers.SOURCES.values())}
+    assert {f"scrape:{slug}" for slug in scrapers.SOURCES} <= set(specs)
     assert {"digest:immediate", "digest:daily", "digest:weekly", "outbox:flush", "health:check"} <= set(specs)
-    assert specs["scrape:nmpa_approvals"].when == "0 11,17 * * *"  # twice a day
+    assert specs["scrape:nmpa_approvals"].when == "0 11,17 * * *"  # the source's own SCHEDULE: twice a day
+    assert all(specs[f"scrape:{slug}"].when == m.SCHEDULE for slug, m in scrapers.SOURCES.items())
     assert all(s.misfire_grace_time > 0 for s in specs.values())
     tz = "Asia/Shanghai"
     daily = parse_when(specs["digest:daily"].when, tz)
     after = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # 09:00 Beijing: the next one is tomorrow 08:00
     assert daily.get_next_fire_time(None, after) == datetime(2026, 11, 24, 8, 0, tzinfo=daily.timezone)
-    overridden = {s.id: s.when for s in job_specs(settings, ["udi"], {"scrape:udi": "every 6h"})}
+    overridden = {s.id: s.when for s in job_specs(settings, [scrapers.udi], {"scrape:udi": "every 6h"})}
     assert overridden["scrape:udi"] == "every 6h"
+    from_env = settings.replace(schedules={"scrape:udi": "0 3 * * *", "digest:daily": "0 7 * * *"})
+    specs = {s.id: s.when for s in job_specs(from_env, [scrapers.udi])}
+    assert specs["scrape:udi"] == "0 3 * * *" and specs["digest:daily"] == "0 7 * * *"
+    assert {s.id: s.when for s in job_specs(from_env, [scrapers.udi], {"scrape:udi": "every 6h"})}[
+        "scrape:udi"] == "every 6h"  # the command line wins over the environment
     with pytest.raises(ValueError):
-        job_specs(settings, ["udi"], {"scrape:nope": "every 1h"})
+        job_specs(settings, [scrapers.udi], {"scrape:nope": "every 1h"})
     with pytest.raises(ValueError):
         parse_when("every 0m", tz)
     scheduler, _ = make_scheduler(settings, blocking=False)
@@ -68,7 +75,8 @@ def test_misfires_after_a_restart(settings, sessions, monkeypatch):
         job.next_run_time = now - missed_since
         store.update_job(job)
 
-    monkeypatch.setattr(schedjobs, "_RUNTIME", Runtime(settings=settings, sessions=sessions))
+    monkeypatch.setattr(schedjobs, "_RUNTIME", Runtime(settings=settings, sessions=sessions,
+                                                       sources=scrapers.SOURCES, lookup=scrapers.source))
     second, store = make_scheduler(settings, blocking=False)
     assert sync_jobs(second, store, specs, settings.timezone) == {"digest:daily": "kept", "outbox:flush": "kept"}
     events: list[tuple[str, int]] = []
@@ -113,7 +121,7 @@ def hanging_server():
 def test_a_scrape_past_its_time_limit_is_stopped_and_recorded(settings, sessions, hanging_server):
     settings = settings.replace(source_urls={"udi": hanging_server})
     started = time.monotonic()
-    assert run_scrape(settings, sessions, "udi", limit=3) == "timed out"
+    assert run_scrape(settings, sessions, "udi", lookup=scrapers.source, limit=3) == "timed out"
     assert time.monotonic() - started < 3 + schedjobs.STOP_GRACE
     with sessions() as s:
         (run,) = s.execute(select(ScrapeRun)).scalars().all()
@@ -121,6 +129,17 @@ def test_a_scrape_past_its_time_limit_is_stopped_and_recorded(settings, sessions
     assert (run.source, run.trigger, run.outcome) == ("udi", "schedule", "failed")
     assert run.error.startswith("timed out after 3 s") and run.finished_at is not None
     assert documents == []
+
+
+def test_time_limits_come_from_the_source_unless_overridden(settings):
+    sources = scrapers.SOURCES
+    assert time_limit(settings, "udi", sources) == scrapers.udi.TIME_LIMIT == 3 * 3600
+    assert time_limit(settings, "nmpa_news", sources) == scrapers.nmpa_news.TIME_LIMIT
+    from_env = settings.replace(job_time_limits={"udi": 600.0})  # TRACKER_TIME_LIMIT_UDI
+    assert time_limit(from_env, "udi", sources) == 600
+    assert time_limit(from_env, "udi", sources, {"udi": 60}) == 60  # `tracker schedule --time-limit udi=60`
+    # A source no longer registered gets the longest limit of any (its run may still be going).
+    assert time_limit(settings, "retired_source", sources) == max(m.TIME_LIMIT for m in sources.values())
 
 
 def test_runs_stuck_in_running_are_ended_on_startup(sessions):

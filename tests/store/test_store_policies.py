@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from tracker.store.models import Device, Policy, PolicyDevice, RecordSource, Revision, SourceDocument
 from tracker.read.links import devices_of_policy, policies_of_device
 from tracker.records import DeviceRecord, PolicyRecord
+import scrapers
 from tracker.ingest.run import ingest_path
 from tracker.store.write import WriteContext
 from tracker.store.policies import title_key, upsert_policies
@@ -21,7 +22,7 @@ POLICY_SOURCES = ("nmpa_notices", "cmde_guidance", "govcn_policy")
 
 def ingest_all(settings, sessions, clock, slugs=POLICY_SOURCES):
     for slug in slugs:
-        result = ingest_path(settings, sessions, slug, SAMPLES / slug, now=clock)
+        result = ingest_path(settings, sessions, scrapers.source(slug), SAMPLES / slug, now=clock)
         assert result.outcome == "ok", (slug, result.error)
         clock.advance(minutes=5)
 

@@ -104,11 +104,20 @@ def test_sources_page_shows_runs_outcomes_ages_and_errors(client):
     text = govcn.get_text(" ", strip=True)
     assert "LayoutChanged: searchVO not found" in text and "失败" in text and "成功" in text
     assert "4 天前" in govcn.select_one(".source-facts").get_text()
-    assert "level-warn" in govcn["class"]
-    assert "被拦截" in soup.select_one("#source-nmpa_notices").get_text()
-    assert "level-bad" in soup.select_one("#source-nmpa_notices")["class"]
-    assert "尚未运行" in soup.select_one("#source-nmpa_news").get_text()
+    # One failed run after a good one five days ago (within govcn_policy's 7 days): worth a look, not an alarm.
+    assert "level-warn" in govcn["class"] and "最近一次运行未成功" in text
+    notices = soup.select_one("#source-nmpa_notices")
+    assert "被拦截" in notices.get_text()
+    assert "level-warn" in notices["class"]  # one blocked run, two hours ago: not yet three in a row, not stale
+    # Last good run ten days ago, five days ago: past the 3 and 2 days of udi and nmpa_approvals.
+    udi = soup.select_one("#source-udi")
+    assert "level-bad" in udi["class"] and "已 10 天没有成功的运行（上限 3 天）" in udi.get_text()
+    assert "level-bad" in soup.select_one("#source-nmpa_approvals")["class"]
+    news = soup.select_one("#source-nmpa_news")
+    assert "尚未运行" in news.get_text() and "level-warn" in news["class"]
     assert "无内容" in soup.select_one("#source-cmde_guidance").get_text()
+    english = soup_of(client.get("/sources?lang=en")).select_one("#source-udi").get_text()
+    assert "no good run for 10 days (limit 3 days)" in english
 
 
 def test_archived_raw_copy_is_inert_text(client, web_env):

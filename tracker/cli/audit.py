@@ -5,25 +5,18 @@ verify` never touches it, so a bundle can be checked on a machine with no databa
 """
 from __future__ import annotations
 
-import getpass
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from tracker.audit import bundle as audit
+from tracker.audit import log as auditlog
+from tracker.audit import users
 from tracker.audit.users import ROLES
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return "cli"
+from tracker.cli.state import AppState, operator
+from tracker.clock import utcnow
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -49,14 +42,13 @@ def user_group() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.option("--reason", default=None, help="Why (kept in the audit log).")
 @click.pass_obj
-def user_add(state, username: str, role: str, email: str | None, password_stdin: bool, reason: str | None) -> None:
+def user_add(state: AppState, username: str, role: str, email: str | None, password_stdin: bool,
+             reason: str | None) -> None:
     """Create an account."""
-    from tracker.audit import users
-
     password = _read_password(password_stdin)
     try:
         with state.sessions.begin() as session:
-            users.create_user(session, username, password, role, actor=_actor(), now=_now(), email=email,
+            users.create_user(session, username, password, role, actor=operator(), now=utcnow(), email=email,
                               reason=reason)
     except ValueError as exc:
         _fail(exc)
@@ -68,14 +60,12 @@ def user_add(state, username: str, role: str, email: str | None, password_stdin:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.option("--reason", default=None, help="Why (kept in the audit log).")
 @click.pass_obj
-def user_passwd(state, username: str, password_stdin: bool, reason: str | None) -> None:
+def user_passwd(state: AppState, username: str, password_stdin: bool, reason: str | None) -> None:
     """Set a new password (open sessions of the account end)."""
-    from tracker.audit import users
-
     password = _read_password(password_stdin)
     try:
         with state.sessions.begin() as session:
-            users.set_password(session, username, password, actor=_actor(), now=_now(), reason=reason)
+            users.set_password(session, username, password, actor=operator(), now=utcnow(), reason=reason)
     except (ValueError, LookupError) as exc:
         _fail(exc)
     click.echo(f"password of {username} changed")
@@ -85,13 +75,11 @@ def user_passwd(state, username: str, password_stdin: bool, reason: str | None) 
 @click.argument("username")
 @click.option("--reason", default=None, help="Why (kept in the audit log).")
 @click.pass_obj
-def user_disable(state, username: str, reason: str | None) -> None:
+def user_disable(state: AppState, username: str, reason: str | None) -> None:
     """Disable an account (it is kept, never deleted)."""
-    from tracker.audit import users
-
     try:
         with state.sessions.begin() as session:
-            users.disable_user(session, username, actor=_actor(), now=_now(), reason=reason)
+            users.disable_user(session, username, actor=operator(), now=utcnow(), reason=reason)
     except LookupError as exc:
         _fail(exc)
     click.echo(f"user {username} disabled")
@@ -102,13 +90,11 @@ def user_disable(state, username: str, reason: str | None) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 @click.option("--reason", default=None, help="Why (kept in the audit log).")
 @click.pass_obj
-def user_role(state, username: str, role: str, reason: str | None) -> None:
+def user_role(state: AppState, username: str, role: str, reason: str | None) -> None:
     """Change an account's role."""
-    from tracker.audit import users
-
     try:
         with state.sessions.begin() as session:
-            users.set_role(session, username, role, actor=_actor(), now=_now(), reason=reason)
+            users.set_role(session, username, role, actor=operator(), now=utcnow(), reason=reason)
     except (ValueError, LookupError) as exc:
         _fail(exc)
     click.echo(f"user {username} is now {role}")
@@ -116,15 +102,13 @@ def user_role(state, username: str, role: str, reason: str | None) -> None:
 
 @user_group.command("list")
 @click.pass_obj
-def user_list(state) -> None:
+def user_list(state: AppState) -> None:
     """List accounts."""
-    from tracker.audit import users
-
     with state.sessions() as session:
         for user in users.list_users(session):
             last = user.last_login_at.isoformat(timespec="seconds") if user.last_login_at else "-"
-            state = "active" if user.active else "disabled"
-            click.echo(f"{user.username:24} {user.role:9} {state:9} last login {last}")
+            status = "active" if user.active else "disabled"
+            click.echo(f"{user.username:24} {user.role:9} {status:9} last login {last}")
 
 
 @click.group("audit")
@@ -137,17 +121,15 @@ def audit_group() -> None:
 @click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The bundle (.zip).")
 @click.pass_obj
-def audit_export(state, first: datetime, last: datetime, out: Path) -> None:
+def audit_export(state: AppState, first: datetime, last: datetime, out: Path) -> None:
     """Write the audit bundle of a period (days in the configured time zone)."""
-    from tracker.audit import bundle as audit, log as auditlog
-
     try:
         start, end = audit.period_bounds(first.date(), last.date(), state.settings.timezone)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     with state.sessions.begin() as session:
-        summary = audit.export_bundle(session, state.settings.archive_dir, start=start, end=end, out=out, now=_now())
-        auditlog.record(session, actor=_actor(), action="audit.export", now=_now(), target_type="bundle",
+        summary = audit.export_bundle(session, state.settings.archive_dir, start=start, end=end, out=out, now=utcnow())
+        auditlog.record(session, actor=operator(), action="audit.export", now=utcnow(), target_type="bundle",
                         detail={"from": start.isoformat(), "to": end.isoformat(), "counts": summary.counts,
                                 "manifest_sha256": summary.manifest_sha256})
     counts = " ".join(f"{k}={v}" for k, v in summary.counts.items())
@@ -161,9 +143,7 @@ def audit_export(state, first: datetime, last: datetime, out: Path) -> None:
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def audit_verify(bundle: Path) -> None:
     """Check a bundle offline; exit 0 when intact, 1 naming every file or record that does not match."""
-    from tracker.audit.bundle import verify_bundle
-
-    report = verify_bundle(bundle)
+    report = audit.verify_bundle(bundle)
     for problem in report.problems:
         click.echo(f"MISMATCH {problem}")
     click.echo(f"{'OK' if report.ok else 'FAILED'}: {report.files_checked} files, {report.records_checked} records, "
@@ -178,11 +158,9 @@ def audit_verify(bundle: Path) -> None:
 @click.option("--target-id", default=None)
 @click.option("--limit", default=50, show_default=True)
 @click.pass_obj
-def audit_log(state, action: str | None, actor: str | None, target_type: str | None, target_id: str | None,
-              limit: int) -> None:
+def audit_log(state: AppState, action: str | None, actor: str | None, target_type: str | None,
+              target_id: str | None, limit: int) -> None:
     """Show the newest audit-log entries."""
-    from tracker.audit import log as auditlog
-
     flt = auditlog.AuditFilter(actor=actor, action=action, target_type=target_type, target_id=target_id)
     with state.sessions() as session:
         for entry in auditlog.query(session, flt, limit=limit):

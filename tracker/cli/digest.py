@@ -5,12 +5,15 @@ import sys
 from datetime import datetime, timezone
 
 import click
+from sqlalchemy import select
 
-from tracker.mail.digest import FREQUENCIES
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+from tracker.cli.state import AppState
+from tracker.clock import utcnow
+from tracker.mail.digest import FREQUENCIES, DigestBuilder, Due, period_key
+from tracker.mail.outbox import enqueue_digests, send_pending
+from tracker.mail.render import render_digest
+from tracker.mail.tokens import link
+from tracker.store.models import Outbox, Subscriber, Subscription
 
 
 @click.group("digest")
@@ -25,12 +28,10 @@ def digest_group() -> None:
 @click.option("--limit", type=int, default=None, help="Send at most this many messages in this run.")
 @click.option("--pending-only", is_flag=True, help="Enqueue nothing: only send what is already queued.")
 @click.pass_obj
-def digest_send(state, frequencies: tuple[str, ...], dry_run: bool, limit: int | None, pending_only: bool) -> None:
+def digest_send(state: AppState, frequencies: tuple[str, ...], dry_run: bool, limit: int | None, pending_only: bool) -> None:
     """Enqueue the digests due now (one per subscription and period, never twice) and send everything pending."""
-    from tracker.mail.outbox import enqueue_digests, send_pending
-
     settings, sessions = state.settings, state.sessions
-    now = _now()
+    now = utcnow()
     for frequency in () if pending_only else frequencies or FREQUENCIES:
         result = enqueue_digests(sessions, settings, frequency, now, dry_run=dry_run)
         click.echo(f"{frequency:9} {result.period_key or '-':28} due={result.due} "
@@ -42,7 +43,7 @@ def digest_send(state, frequencies: tuple[str, ...], dry_run: bool, limit: int |
                                f"{digest.window_start.isoformat(timespec='minutes')}")
     if dry_run:
         return
-    sent = send_pending(sessions, settings, now=_now, limit=limit)
+    sent = send_pending(sessions, settings, now=utcnow, limit=limit)
     if sent.skipped_locked:
         click.echo("another sender is running; nothing sent by this one")
         return
@@ -61,17 +62,10 @@ def digest_send(state, frequencies: tuple[str, ...], dry_run: bool, limit: int |
               help="Start the window at this date (UTC) instead of the last digest or the subscription: e.g. to "
                    "see a full digest of the samples, ingested before anyone could subscribe.")
 @click.pass_obj
-def digest_preview(state, email: str, frequency: str | None, as_html: bool, since: datetime | None) -> None:
+def digest_preview(state: AppState, email: str, frequency: str | None, as_html: bool, since: datetime | None) -> None:
     """Print the digest EMAIL would get if it were sent now (nothing is stored or sent)."""
-    from sqlalchemy import select
-
-    from tracker.mail.digest import DigestBuilder, Due, period_key
-    from tracker.mail.render import render_digest
-    from tracker.store.models import Outbox, Subscriber, Subscription
-    from tracker.mail.tokens import link
-
     settings = state.settings
-    now = _now()
+    now = utcnow()
     with state.sessions() as session:
         subscriber = session.execute(select(Subscriber).where(Subscriber.email == email)).scalar_one_or_none()
         if subscriber is None:

@@ -23,11 +23,16 @@ import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-import click
+import httpx
 
 from tracker.config import Settings
+from tracker.ingest.run import run_source
+from tracker.records import SourceModule
+from tracker.store.engine import make_engine, make_session_factory
+from tracker.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -90,8 +95,6 @@ class SampleServers:
 
 def internet_reachable(timeout: float = 3.0) -> bool:
     """Whether the real UDI site answers a HEAD within `timeout` seconds."""
-    import httpx
-
     try:
         httpx.head(REAL_HOST_PROBE, timeout=timeout)
         return True
@@ -101,25 +104,28 @@ def internet_reachable(timeout: float = 3.0) -> bool:
 
 def pick_port(preferred: int) -> int:
     """`preferred` when it is free on 127.0.0.1, else any free port."""
+    # The mail sink's module needs aiosmtpd, the dev extra: imported only when `tracker dev` runs.
     from tracker.dev.mailsink import free_port, port_is_free
 
     return preferred if preferred and port_is_free(preferred) else free_port()
 
 
-def ingest_all(settings: Settings, slugs: list[str], echo=print) -> None:
-    """One run of every source now (tracker.ingest.run reads a loopback sample server without the politeness wait)."""
-    from tracker.store.engine import make_engine, make_session_factory
-    from tracker.ingest.run import run_source
+def say(text: str, err: bool = False) -> None:
+    """A line for the person at the terminal (standard error for trouble)."""
+    print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
+
+def ingest_all(settings: Settings, sources: Iterable[SourceModule], echo: Callable[..., None] = say) -> None:
+    """One run of every source now (tracker.ingest.run reads a loopback sample server without the politeness wait)."""
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     try:
-        for slug in slugs:
+        for module in sources:
             try:
-                result = run_source(settings, sessions, slug, bootstrap=True, trigger="dev")
+                result = run_source(settings, sessions, module, bootstrap=True, trigger="dev")
                 echo(f"  ingest {result.summary().splitlines()[0]}")
             except Exception as exc:  # noqa: BLE001 - one source failing must not stop the others
-                echo(f"  ingest {slug}: error {type(exc).__name__}: {exc}")
+                echo(f"  ingest {module.SLUG}: error {type(exc).__name__}: {exc}")
     finally:
         engine.dispose()
 
@@ -143,21 +149,17 @@ def _web(port: int) -> list[str]:
             "--graceful-timeout", "5", "web:create_app()"]
 
 
-@click.command("dev")
-@click.option("--port", default=8000, show_default=True, help="Web port (a free one if taken).")
-@click.option("--offline/--online", default=None, help="Force sample mode on or off (default: probe the real site).")
-@click.option("--ingest/--no-ingest", default=True, show_default=True, help="Run every source once at start.")
-@click.pass_obj
-def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
-    """Run the web server, the scheduler, a mail sink and (offline) the sample servers until Ctrl-C."""
-    from tracker.dev.mailsink import MailSink
-    from tracker.store.migrate import upgrade
-    from tracker.schedule.scheduler import source_slugs
+def run_dev(settings: Settings, sources: Mapping[str, SourceModule], *, port: int, offline: bool | None,
+            ingest: bool, echo: Callable[..., None] = say) -> None:
+    """Run the web server, the scheduler, a mail sink and (offline) the sample servers until Ctrl-C or SIGTERM.
 
-    settings: Settings = state.settings
+    `echo(text, err=False)` prints a line for the person at the terminal.
+    """
+    from tracker.dev.mailsink import MailSink  # needs aiosmtpd, the dev extra
+
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
-    slugs = source_slugs()
+    slugs = list(sources)
     if offline is None:
         offline = os.environ.get("TRACKER_OFFLINE") == "1" or not internet_reachable()
     extra: dict[str, str] = {}
@@ -173,12 +175,12 @@ def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
                 extra[f"TRACKER_SOURCE_{slug.upper()}_URL"] = url
             extra["TRACKER_SAMPLE_MODE"] = "1"
             settings = settings.replace(source_urls={**settings.source_urls, **samples.urls}, sample_mode=True)
-            click.echo(f"offline: serving samples/ for {len(samples.urls)} source(s) on 127.0.0.1")
+            echo(f"offline: serving samples/ for {len(samples.urls)} source(s) on 127.0.0.1")
         if not os.environ.get("TRACKER_SMTP_URL"):
             sink = MailSink(settings.var_dir / "mail", port=pick_port(8025)).start()
             extra["TRACKER_SMTP_URL"] = sink.url
             settings = settings.replace(smtp_url=sink.url)
-            click.echo(f"mail sink: {sink.url} → {sink.folder}")
+            echo(f"mail sink: {sink.url} → {sink.folder}")
         web_port = pick_port(port)
         url = f"http://127.0.0.1:{web_port}"
         if not os.environ.get("TRACKER_PUBLIC_BASE_URL"):
@@ -186,18 +188,18 @@ def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
         env = _child_env(settings, extra)
         children.append(subprocess.Popen(_tracker("schedule"), env=env, cwd=ROOT))
         children.append(subprocess.Popen(_web(web_port), env=env, cwd=ROOT))
-        click.echo(f"\n  NMPA AI tracker: {url}\n  (Ctrl-C stops everything)\n")
+        echo(f"\n  NMPA AI tracker: {url}\n  (Ctrl-C stops everything)\n")
         if ingest:
-            threading.Thread(target=ingest_all, args=(settings, slugs, click.echo), name="ingest",
+            threading.Thread(target=ingest_all, args=(settings, list(sources.values()), echo), name="ingest",
                              daemon=True).start()
         while not stop.wait(0.2):
             for child in children:
                 if child.poll() is not None and not stop.wait(0.2):  # not merely the first to see a Ctrl-C
-                    click.echo(f"a child process exited (code {child.returncode}); stopping", err=True)
+                    echo(f"a child process exited (code {child.returncode}); stopping", err=True)
                     stop.set()
                     break
     finally:
-        click.echo("stopping…")
+        echo("stopping…")
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -214,4 +216,4 @@ def dev_command(state, port: int, offline: bool | None, ingest: bool) -> None:
             samples.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        click.echo("stopped")
+        echo("stopped")

@@ -5,36 +5,32 @@ fails half-way keeps the documents it finished and stores nothing partial from t
 picks up from the keys (file names, detail URLs) of the documents that made it in.
 Outcomes are never merged: `blocked` (an anti-bot challenge), `failed` (an error, incl. a changed layout), `empty`
 (a healthy fetch that listed nothing), `ok`, and `interrupted` (the process was stopped).
+
+The scraper comes in as an argument (a `SourceModule` from the scrapers.SOURCES registry, handed down by the CLI or
+the scheduler): the tracker never imports scrapers itself.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.fetch.archive import Archive, ArchiveWriter, file_sha256
+from tracker.clock import Clock, utcnow
 from tracker.config import Settings
+from tracker.fetch.archive import Archive, ArchiveWriter, file_sha256
 from tracker.fetch.base import Blocked, Fetcher, Response
 from tracker.fetch.factory import is_loopback, make_fetcher
-from tracker.store.models import ScrapeRun, SourceDocument
-from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats
-from tracker.store.write import WriteContext, mark_missing, record_document
 from tracker.ingest.write import write_records
+from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, SourceModule
+from tracker.store.models import ScrapeRun, SourceDocument
+from tracker.store.write import WriteContext, mark_missing, record_document
 
-Clock = Callable[[], datetime]
 BINARY_SUFFIXES = (".zip", ".xml")
 INGEST_SUFFIXES = (".html", ".htm", ".shtml", ".json", ".xml", ".zip")  # READMEs and manifests beside them are not
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (the default clock; tests pass their own)."""
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -70,21 +66,13 @@ def source_options(settings: Settings) -> dict:
     return {"udi_scope": settings.udi_scope}
 
 
-def scraper_module(slug: str) -> ModuleType:
-    """The registered scraper module of a slug (KeyError naming the known slugs otherwise)."""
-    registry = importlib.import_module("scrapers").SOURCES
-    if slug not in registry:
-        raise KeyError(f"unknown source {slug!r}; known: {', '.join(sorted(registry))}")
-    return registry[slug]
-
-
 def run_source(
-    settings: Settings, sessions: sessionmaker[Session], slug: str, *, fetcher: Fetcher | None = None,
+    settings: Settings, sessions: sessionmaker[Session], module: SourceModule, *, fetcher: Fetcher | None = None,
     base_url: str | None = None, bootstrap: bool = False, max_pages: int = 5, trigger: str = "cli",
     now: Clock = utcnow,
 ) -> RunResult:
     """Crawl one source over the network (or a local stand-in) and store what it yields."""
-    module = scraper_module(slug)
+    slug = module.SLUG
     own_fetcher = fetcher is None
     with sessions() as session:
         ctx = CrawlContext(
@@ -113,20 +101,21 @@ def run_source(
 
 
 def ingest_path(
-    settings: Settings, sessions: sessionmaker[Session], slug: str, path: Path, *, is_sample: bool | None = None,
-    base_url: str | None = None, trigger: str = "ingest", now: Clock = utcnow, reprocess: bool = False,
+    settings: Settings, sessions: sessionmaker[Session], module: SourceModule, path: Path, *,
+    is_sample: bool | None = None, base_url: str | None = None, trigger: str = "ingest", now: Clock = utcnow,
+    reprocess: bool = False,
 ) -> RunResult:
     """Parse local files (a file or every file in a folder, sorted) and store them exactly as a scheduled run would."""
-    module = scraper_module(slug)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
     sample = is_sample if is_sample is not None else (settings.sample_mode or "samples" in path.resolve().parts)
-    return _run(settings, sessions, slug, lambda: _file_pages(module, path, now, base_url, source_options(settings)), trigger, sample, now,
+    return _run(settings, sessions, module.SLUG,
+                lambda: _file_pages(module, path, now, base_url, source_options(settings)), trigger, sample, now,
                 reprocess)
 
 
-def _file_pages(module: ModuleType, path: Path, now: Clock, base_url: str | None,
+def _file_pages(module: SourceModule, path: Path, now: Clock, base_url: str | None,
                 options: dict) -> Iterator[Page]:
     if path.is_dir():
         # Files named _* are the sample server's routing metadata, not documents of the source. A source whose

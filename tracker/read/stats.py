@@ -1,4 +1,5 @@
-"""Aggregates for the dashboard, the taxonomy page and the sources page, built on the tracker.read.lists builders.
+"""Aggregates for the dashboard and the taxonomy page, built on the tracker.read.lists builders (source health is
+tracker.read.health).
 
 Counts of a taxonomy node always use the same condition as the list its link opens, so the number on a page and
 the length of the list behind it agree: device facets and policy areas/issuers/scenarios count effective tags;
@@ -6,21 +7,16 @@ policy types and stages count the `doc_type` / `stage` columns the policy filter
 """
 from __future__ import annotations
 
-import importlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.read import lists as queries, tags as tag_queries
 from tracker.classify import taxonomy
-from tracker.store.models import Device, Policy, RecordSource, ScrapeRun, SourceDocument
-
-RECENT_RUNS = 5
-FRESH = timedelta(days=3)
-STALE = timedelta(days=14)
+from tracker.store.models import Device, Policy
 
 
 @dataclass(frozen=True)
@@ -131,61 +127,3 @@ def taxonomy_counts(session: Session) -> dict[str, dict[str, int]]:
     for node in taxonomy.nodes("stage"):
         policy[node.code] = stages.get(node.code, 0)
     return out
-
-
-# ---------------------------------------------------------------------------------------------------- sources
-
-@dataclass
-class SourceHealth:
-    """One source at a glance: its recent runs, its last good run and how long ago that was."""
-
-    slug: str
-    title_zh: str
-    title_en: str
-    runs: list[ScrapeRun] = field(default_factory=list)
-    last_good: ScrapeRun | None = None
-    documents: int = 0
-    records: int = 0
-    level: str = "bad"  # "ok" | "warn" | "bad"
-
-    @property
-    def last(self) -> ScrapeRun | None:
-        """The most recent run, if any."""
-        return self.runs[0] if self.runs else None
-
-
-def known_sources() -> dict[str, tuple[str, str]]:
-    """slug → (Chinese title, English title) of every registered scraper."""
-    registry = getattr(importlib.import_module("scrapers"), "SOURCES", {})
-    return {slug: (getattr(m, "TITLE_ZH", slug), getattr(m, "TITLE_EN", slug)) for slug, m in registry.items()}
-
-
-def source_health(session: Session, now: datetime, runs_per_source: int = RECENT_RUNS) -> list[SourceHealth]:
-    """Every registered source (and any other that has runs), with its recent runs and a health level."""
-    titles = known_sources()
-    slugs = list(titles) + sorted(
-        s for s in session.execute(select(ScrapeRun.source).distinct()).scalars() if s not in titles)
-    docs = dict(session.execute(
-        select(SourceDocument.source, func.count()).group_by(SourceDocument.source)).tuples().all())
-    linked = (select(SourceDocument.source, RecordSource.entity_type, RecordSource.entity_id)
-              .join(RecordSource, RecordSource.document_id == SourceDocument.id).distinct().subquery())
-    records = dict(session.execute(
-        select(linked.c.source, func.count()).group_by(linked.c.source)).tuples().all())
-    out = []
-    for slug in slugs:
-        zh, en = titles.get(slug, (slug, slug))
-        health = SourceHealth(slug, zh, en, documents=docs.get(slug, 0), records=records.get(slug, 0))
-        health.runs = list(session.execute(queries.runs_select(slug).limit(runs_per_source)).scalars())
-        health.last_good = session.execute(queries.runs_select(slug, "ok").limit(1)).scalar_one_or_none()
-        health.level = _level(health, now)
-        out.append(health)
-    return out
-
-
-def _level(health: SourceHealth, now: datetime) -> str:
-    if health.last_good is None:
-        return "bad"
-    age = now - (health.last_good.finished_at or health.last_good.started_at)
-    if health.last is not None and health.last.outcome in ("blocked", "failed", "interrupted"):
-        return "bad" if age > STALE else "warn"
-    return "ok" if age <= FRESH else "warn" if age <= STALE else "bad"

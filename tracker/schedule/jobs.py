@@ -1,16 +1,20 @@
 """What the scheduler's jobs do: one time-limited scrape in a child process, digests, the outbox, source health.
 
 APScheduler keeps jobs in the database by textual reference (``tracker.schedule.jobs:scrape_job``), so a job cannot
-close over the objects it needs: `tracker schedule` puts them in the `Runtime` here before it starts.
+close over the objects it needs: `tracker schedule` puts them in the `Runtime` here before it starts, the source
+registry among them (the tracker never imports scrapers; the CLI hands them down).
 
-A scrape runs in a child process (a fresh interpreter: no inherited connections or threads). When its time limit
-passes, the child is stopped (SIGTERM, then SIGKILL) and its run is recorded as `failed` with "timed out after N s";
-tracker.ingest.run stores each document in its own transaction, so a stopped scrape leaves no partial document. A child
-whose parent dies ends itself, so no orphan keeps a run `running`; a run left `running` anyway (a crash of the
-whole machine) is ended as `interrupted` by `recover_stuck_runs` at the next start or health check.
+A scrape runs in a child process (a fresh interpreter: no inherited connections or threads), which finds its scraper
+through the registry's lookup function (a module does not pickle; a module-level function pickles by reference).
+When its time limit passes, the child is stopped (SIGTERM, then SIGKILL) and its run is recorded as `failed` with
+"timed out after N s"; tracker.ingest.run stores each document in its own transaction, so a stopped scrape leaves no
+partial document. A child whose parent dies ends itself, so no orphan keeps a run `running`; a run left `running`
+anyway (a crash of the whole machine) is ended as `interrupted` by `recover_stuck_runs` at the next start or health
+check.
 """
 from __future__ import annotations
 
+import _thread
 import logging
 import multiprocessing
 import os
@@ -18,34 +22,38 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.schedule.alerts import check_sources
+from tracker.clock import Clock, utcnow
 from tracker.config import Settings
+from tracker.ingest.run import run_source
+from tracker.mail.outbox import enqueue_digests, send_pending
+from tracker.records import SourceModule
+from tracker.schedule.alerts import check_sources
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.models import ScrapeRun
-from tracker.mail.outbox import enqueue_digests, send_pending
 
 log = logging.getLogger("tracker.schedule")
 
-TIME_LIMITS = {"udi": 3 * 3600}
-DEFAULT_TIME_LIMIT = 30 * 60
 STOP_GRACE = 10.0
 
 
-def utcnow() -> datetime:
-    """The current time (UTC); jobs use it, tests pass their own."""
-    return datetime.now(timezone.utc)
-
-
-def time_limit(settings: Settings, slug: str, overrides: Mapping[str, float] | None = None) -> float:
-    """Seconds a scrape of `slug` may run before it is stopped."""
-    merged = {**(getattr(settings, "job_time_limits", None) or {}), **(overrides or {})}
-    return float(merged.get(slug, TIME_LIMITS.get(slug, DEFAULT_TIME_LIMIT)))
+def time_limit(settings: Settings, slug: str, sources: Mapping[str, SourceModule],
+               overrides: Mapping[str, float] | None = None) -> float:
+    """Seconds a scrape of `slug` may run before it is stopped: `overrides` (the command line), then
+    TRACKER_TIME_LIMIT_<SLUG>, then the source's own TIME_LIMIT."""
+    merged = {**settings.job_time_limits, **(overrides or {})}
+    if slug in merged:
+        return float(merged[slug])
+    if slug in sources:
+        return float(sources[slug].TIME_LIMIT)
+    # A source no longer registered may still have a run going (started by an older `tracker scrape`): it gets the
+    # longest limit any source has before its run is taken for stuck.
+    return max((float(m.TIME_LIMIT) for m in sources.values()), default=0.0)
 
 
 @dataclass
@@ -54,10 +62,16 @@ class Runtime:
 
     settings: Settings
     sessions: sessionmaker[Session]
+    sources: Mapping[str, SourceModule]  # the registry (scrapers.SOURCES)
+    lookup: Callable[[str], SourceModule]  # slug → module that pickles, for the scrape child (scrapers.source)
     time_limits: Mapping[str, float] = field(default_factory=dict)
     children: set = field(default_factory=set)
     stopping: threading.Event = field(default_factory=threading.Event)
-    now: Callable[[], datetime] = utcnow
+    now: Clock = utcnow
+
+    def limit_for(self, slug: str) -> float:
+        """The time limit of a scrape of `slug` in this process."""
+        return time_limit(self.settings, slug, self.sources, self.time_limits)
 
 
 _RUNTIME: Runtime | None = None
@@ -78,10 +92,10 @@ def _runtime() -> Runtime:
 def scrape_job(slug: str) -> str:
     """Job scrape:<slug>: one run of a source in a child process under its time limit, then its health check."""
     rt = _runtime()
-    outcome = run_scrape(rt.settings, rt.sessions, slug, limit=time_limit(rt.settings, slug, rt.time_limits),
+    outcome = run_scrape(rt.settings, rt.sessions, slug, lookup=rt.lookup, limit=rt.limit_for(slug),
                          children=rt.children, stopping=rt.stopping, now=rt.now)
     if not rt.stopping.is_set():
-        check_sources(rt.sessions, rt.settings, [slug], rt.now())
+        check_sources(rt.sessions, rt.settings, [rt.sources[slug]], rt.now())
     return outcome
 
 
@@ -103,11 +117,9 @@ def flush_job() -> str:
 
 def health_job() -> str:
     """Job health:check: end runs stuck in `running`, then judge every source (staleness alerts)."""
-    from tracker.schedule.scheduler import source_slugs  # the composition root owns the source registry
-
     rt = _runtime()
-    stuck = recover_stuck_runs(rt.sessions, rt.now(), lambda s: time_limit(rt.settings, s, rt.time_limits))
-    changes = check_sources(rt.sessions, rt.settings, source_slugs(), rt.now())
+    stuck = recover_stuck_runs(rt.sessions, rt.now(), rt.limit_for)
+    changes = check_sources(rt.sessions, rt.settings, rt.sources.values(), rt.now())
     return f"stuck={stuck} changes={len(changes)}"
 
 
@@ -129,14 +141,16 @@ def recover_stuck_runs(sessions: sessionmaker[Session], now: datetime, limit_for
 
 
 def run_scrape(
-    settings: Settings, sessions: sessionmaker[Session], slug: str, *, limit: float, children: set | None = None,
-    stopping: threading.Event | None = None, now: Callable[[], datetime] = utcnow,
-    target: Callable[..., None] | None = None,
+    settings: Settings, sessions: sessionmaker[Session], slug: str, *, lookup: Callable[[str], SourceModule],
+    limit: float, children: set | None = None, stopping: threading.Event | None = None, now: Clock = utcnow,
 ) -> str:
-    """Run one source in a child process; stop it after `limit` seconds and record the run as timed out."""
+    """Run one source in a child process; stop it after `limit` seconds and record the run as timed out.
+
+    `lookup` finds the scraper of `slug` in the child: it must pickle (a module-level function, e.g. scrapers.source).
+    """
     started = now() - timedelta(seconds=1)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited DB connections or threads
-    proc = ctx.Process(target=target or _scrape_child, args=(settings, slug, os.getpid()), name=f"scrape:{slug}")
+    proc = ctx.Process(target=_scrape_child, args=(settings, lookup, slug, os.getpid()), name=f"scrape:{slug}")
     proc.start()
     if children is not None:
         children.add(proc)
@@ -185,7 +199,6 @@ def _raise_exit(signum, frame) -> None:
 
 def watch_parent(parent_pid: int, interval: float = 1.0) -> None:
     """Interrupt this process's main thread when its parent dies (so an orphaned scrape ends as `interrupted`)."""
-    import _thread
 
     def watch() -> None:
         while True:
@@ -197,14 +210,12 @@ def watch_parent(parent_pid: int, interval: float = 1.0) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def _scrape_child(settings: Settings, slug: str, parent_pid: int) -> None:
-    from tracker.ingest.run import run_source
-
+def _scrape_child(settings: Settings, lookup: Callable[[str], SourceModule], slug: str, parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, _raise_exit)
     watch_parent(parent_pid)
     engine = make_engine(settings.database_url)
     try:
-        result = run_source(settings, make_session_factory(engine), slug, trigger="schedule")
+        result = run_source(settings, make_session_factory(engine), lookup(slug), trigger="schedule")
         print(result.summary(), flush=True)
     finally:
         engine.dispose()

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-import click
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -29,25 +28,18 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from tracker.schedule import jobs as schedjobs
+
 from tracker.config import Settings
+from tracker.records import SourceModule
+from tracker.schedule import jobs as schedjobs
+from tracker.schedule.jobs import Runtime, recover_stuck_runs
 from tracker.store.engine import make_engine, make_session_factory
-from tracker.schedule.jobs import Runtime, recover_stuck_runs, time_limit
+from tracker.store.locks import ProcessLock
 
 log = logging.getLogger("tracker.schedule")
 
-# Beijing times. UDI publishes the day's update file overnight; the approval notices appear during office hours, so
-# they are read twice a day; policy lists change at most daily. Browser sources are spread out so that two
-# Chromium instances rarely run at once.
-DEFAULT_SCRAPE_CRONS = {
-    "udi": "30 9 * * *",
-    "nmpa_approvals": "0 11,17 * * *",
-    "nmpa_news": "20 11,17 * * *",
-    "nmpa_notices": "40 17 * * *",
-    "cmde_guidance": "0 18 * * *",
-    "govcn_policy": "20 18 * * *",
-}
-FALLBACK_SCRAPE_CRON = "40 18 * * *"
+# In settings.timezone (Beijing unless configured), like every source's SCHEDULE: the digests go out before the
+# working day; the health check runs hourly.
 DIGEST_CRONS = {"immediate": "*/5 * * * *", "daily": "0 8 * * *", "weekly": "10 8 * * mon"}
 OTHER_JOBS = {"outbox:flush": "every 1m", "health:check": "15 * * * *"}
 # How late a missed job may still run (seconds). A scrape hours late is still useful; a daily digest half a day
@@ -80,19 +72,14 @@ class JobSpec:
     misfire_grace_time: int = 600
 
 
-def source_slugs() -> list[str]:
-    """The registered sources (scrapers.SOURCES)."""
-    import scrapers
-
-    return sorted(getattr(scrapers, "SOURCES", {}) or {})
-
-
-def job_specs(settings: Settings, slugs: Iterable[str], overrides: Mapping[str, str] | None = None) -> list[JobSpec]:
-    """Every job of the scheduler; `overrides` (job id → schedule) come from settings or the command line."""
-    overrides = {**(getattr(settings, "schedules", None) or {}), **(overrides or {})}
-    specs = [JobSpec(f"scrape:{slug}", "tracker.schedule.jobs:scrape_job", (slug,),
-                     DEFAULT_SCRAPE_CRONS.get(slug, FALLBACK_SCRAPE_CRON), MISFIRE_GRACE["scrape"])
-             for slug in slugs]
+def job_specs(settings: Settings, sources: Iterable[SourceModule],
+              overrides: Mapping[str, str] | None = None) -> list[JobSpec]:
+    """Every job of the scheduler: a scrape per source on its own SCHEDULE, the digests, the outbox, the health
+    check. `overrides` (job id → schedule) come from the command line and win over TRACKER_SCHEDULE_<JOB>."""
+    overrides = {**settings.schedules, **(overrides or {})}
+    specs = [JobSpec(f"scrape:{module.SLUG}", "tracker.schedule.jobs:scrape_job", (module.SLUG,), module.SCHEDULE,
+                     MISFIRE_GRACE["scrape"])
+             for module in sorted(sources, key=lambda m: m.SLUG)]
     specs += [JobSpec(f"digest:{freq}", "tracker.schedule.jobs:digest_job", (freq,), cron, MISFIRE_GRACE[f"digest:{freq}"])
               for freq, cron in DIGEST_CRONS.items()]
     specs += [JobSpec("outbox:flush", "tracker.schedule.jobs:flush_job", (), OTHER_JOBS["outbox:flush"],
@@ -150,14 +137,17 @@ def sync_jobs(scheduler: BaseScheduler, store: SQLAlchemyJobStore, specs: list[J
 # ---------------------------------------------------------------------------------------------- the process
 
 def run_scheduler(
-    settings: Settings, *, overrides: Mapping[str, str] | None = None, time_limits: Mapping[str, float] | None = None,
+    settings: Settings, sources: Mapping[str, SourceModule], lookup: Callable[[str], SourceModule], *,
+    overrides: Mapping[str, str] | None = None, time_limits: Mapping[str, float] | None = None,
     standby_poll: float = 5.0, stop: threading.Event | None = None,
 ) -> int:
-    """Wait for leadership, then run the jobs until SIGTERM/SIGINT (or `stop`); returns the exit code."""
-    from tracker.store.locks import ProcessLock
+    """Wait for leadership, then run the jobs until SIGTERM/SIGINT (or `stop`); returns the exit code.
 
+    `sources` is the registry (scrapers.SOURCES); `lookup` finds a scraper by slug in a scrape's child process and
+    must pickle (scrapers.source).
+    """
     stop = stop or threading.Event()
-    specs = job_specs(settings, source_slugs(), overrides)  # fail on a bad schedule before waiting for the lock
+    specs = job_specs(settings, sources.values(), overrides)  # fail on a bad schedule before waiting for the lock
     for spec in specs:
         parse_when(spec.when, settings.timezone)
     lock = ProcessLock(settings, "scheduler")
@@ -170,10 +160,10 @@ def run_scheduler(
             return 0
         log.info("scheduler lock taken (%s, pid %d)", lock.backend, os.getpid())
         engine = make_engine(settings.database_url)
-        rt = Runtime(settings=settings, sessions=make_session_factory(engine), time_limits=dict(time_limits or {}),
-                     stopping=stop)
+        rt = Runtime(settings=settings, sessions=make_session_factory(engine), sources=sources, lookup=lookup,
+                     time_limits=dict(time_limits or {}), stopping=stop)
         schedjobs.install(rt)
-        recover_stuck_runs(rt.sessions, rt.now(), lambda s: time_limit(settings, s, rt.time_limits))
+        recover_stuck_runs(rt.sessions, rt.now(), rt.limit_for)
         scheduler, store = make_scheduler(settings, blocking=True)
         for job_id, state in sync_jobs(scheduler, store, specs, settings.timezone).items():
             log.info("job %s: %s", job_id, state)
@@ -233,44 +223,3 @@ def _install_signals(on_stop: Callable[[], None]) -> dict:
 def _restore_signals(previous: dict) -> None:
     for sig, handler in previous.items():
         signal.signal(sig, handler)
-
-
-def _pairs(values: Iterable[str], what: str) -> dict[str, str]:
-    out = {}
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key or not rest:
-            raise click.BadParameter(f"{value!r}: expected {what}")
-        out[key.strip()] = rest.strip()
-    return out
-
-
-@click.command("schedule")
-@click.option("--job", "jobs", multiple=True, metavar="ID=WHEN",
-              help="Override a job's schedule, e.g. --job 'digest:daily=0 7 * * *' or --job 'scrape:udi=every 6h'.")
-@click.option("--time-limit", "limits", multiple=True, metavar="SLUG=SECONDS", help="Override a scrape's time limit.")
-@click.option("--standby-poll", default=5.0, show_default=True, help="Seconds between lock attempts on standby.")
-@click.option("--list", "list_only", is_flag=True, help="Print the jobs and their schedules, then exit.")
-@click.pass_obj
-def schedule_command(state, jobs: tuple[str, ...], limits: tuple[str, ...], standby_poll: float,
-                     list_only: bool) -> None:
-    """Run the scheduler (its own process; a second one waits as a hot standby)."""
-    settings = state.settings
-    overrides = _pairs(jobs, "ID=WHEN")
-    try:
-        time_limits = {k: float(v) for k, v in _pairs(limits, "SLUG=SECONDS").items()}
-        specs = job_specs(settings, source_slugs(), overrides)
-        triggers = {spec.id: parse_when(spec.when, settings.timezone) for spec in specs}
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    if list_only:
-        for spec in specs:
-            limit = f" limit={time_limit(settings, spec.args[0], time_limits):g}s" if spec.id.startswith("scrape:") \
-                else ""
-            click.echo(f"{spec.id:24} {spec.when:18} tz={settings.timezone} "
-                       f"misfire_grace={spec.misfire_grace_time}s{limit}  ({triggers[spec.id]})")
-        return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(name)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # we log each job's outcome ourselves
-    raise SystemExit(run_scheduler(settings, overrides=overrides, time_limits=time_limits,
-                                   standby_poll=standby_poll))

@@ -1,0 +1,121 @@
+"""`tracker parse`, `ingest`, `scrape` and `runs`: one source's parser on a saved file, a run by hand (from files or
+over the network), and the latest runs.
+
+Exit codes: 0 success (a run that found nothing is a success), 1 a run that did not succeed (blocked / failed),
+2 usage errors (an unknown source among them), 3 a page whose layout is not recognised (`tracker parse`).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from tracker.audit import log as auditlog
+from tracker.cli.state import AppState, echo_json, operator
+from tracker.clock import utcnow
+from tracker.fetch.charset import decode_text
+from tracker.ingest.run import BINARY_SUFFIXES, RunResult, ingest_path, run_source
+from tracker.records import LayoutChanged, ParseStats, to_json_dict
+from tracker.store.models import ScrapeRun
+
+EXIT_LAYOUT = 3
+# A run that found nothing new did its job; the others are for an operator to look at.
+SUCCEEDED = ("ok", "empty")
+
+
+@click.command("parse")
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--base-url", default=None, help="Base URL to resolve relative links against.")
+@click.pass_obj
+def parse_cmd(state: AppState, slug: str, file: Path, base_url: str | None) -> None:
+    """Run a scraper's pure parser on a saved FILE and print one JSON object per record (JSON Lines)."""
+    module = state.source(slug)
+    try:
+        if file.suffix.lower() in BINARY_SUFFIXES and hasattr(module, "parse_file"):
+            stats = ParseStats()
+            for record in module.parse_file(file, stats):
+                echo_json(to_json_dict(record))
+            click.echo(f"skipped={stats.skipped} out_of_scope={stats.out_of_scope}", err=True)
+        else:
+            text = decode_text(file.read_bytes(), None)
+            for record in module.parse(text, base_url or module.DEFAULT_BASE_URL):
+                echo_json(to_json_dict(record))
+    except LayoutChanged as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_LAYOUT)
+
+
+def _audit(state: AppState, action: str, result: RunResult, detail: dict) -> None:
+    """Log a manual run or import with its outcome (imports and manual runs change data)."""
+    with state.sessions.begin() as session:
+        auditlog.record(session, actor=operator(), action=action, now=utcnow(), target_type="scrape_run",
+                        target_id=result.run_id, detail={"source": result.source, "outcome": result.outcome,
+                                                         **{k: v for k, v in detail.items() if v is not None}})
+
+
+def _finish(result: RunResult) -> None:
+    click.echo(result.summary())
+    sys.exit(0 if result.outcome in SUCCEEDED else 1)
+
+
+@click.command("ingest")
+@click.argument("slug")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--sample/--live", default=None, help="Mark the data as sample or live (default: guessed from path).")
+@click.option("--base-url", default=None, help="The site URL the folder mirrors (default: the source's real site).")
+@click.option("--reprocess", is_flag=True, help="Parse files again even if the same bytes were stored before.")
+@click.pass_obj
+def ingest_cmd(state: AppState, slug: str, path: Path, sample: bool | None, base_url: str | None,
+               reprocess: bool) -> None:
+    """Parse a local file or folder and store it through the same path a scheduled run takes."""
+    result = ingest_path(state.settings, state.sessions, state.source(slug), path, is_sample=sample,
+                         base_url=base_url, reprocess=reprocess)
+    _audit(state, "import", result, {"path": str(path.resolve()), "sample": sample})
+    _finish(result)
+
+
+@click.command("scrape")
+@click.argument("slug")
+@click.option("--base-url", default=None, help="Fetch from here instead of the real site (e.g. a local server).")
+@click.option("--bootstrap", is_flag=True, help="UDI: take the full release when the store is empty.")
+@click.option("--max-pages", default=5, show_default=True)
+@click.pass_obj
+def scrape_cmd(state: AppState, slug: str, base_url: str | None, bootstrap: bool, max_pages: int) -> None:
+    """Fetch one source now (over the network, or from --base-url) and store what it yields."""
+    result = run_source(state.settings, state.sessions, state.source(slug), base_url=base_url, bootstrap=bootstrap,
+                        max_pages=max_pages)
+    _audit(state, "run.manual", result, {"base_url": base_url, "bootstrap": bootstrap})
+    _finish(result)
+
+
+@click.command("runs")
+@click.option("--source", default=None, help="Only this source.")
+@click.option("--limit", default=3, show_default=True, help="Runs per source.")
+@click.pass_obj
+def runs_cmd(state: AppState, source: str | None, limit: int) -> None:
+    """The latest runs per source."""
+    with state.sessions() as session:
+        query = select(ScrapeRun).order_by(ScrapeRun.source, ScrapeRun.started_at.desc(), ScrapeRun.id.desc())
+        if source:
+            query = query.where(ScrapeRun.source == source)
+        shown: dict[str, int] = {}
+        for run in session.execute(query).scalars():
+            if shown.get(run.source, 0) >= limit:
+                continue
+            shown[run.source] = shown.get(run.source, 0) + 1
+            finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
+            click.echo(
+                f"{run.source:16} #{run.id:<5} {run.outcome:11} {run.started_at.isoformat(timespec='seconds')} "
+                f"→ {finished}  fetched={run.fetched} new={run.new} changed={run.changed} "
+                f"unchanged={run.unchanged} skipped={run.skipped} missing={run.missing}"
+            )
+            if run.error:
+                click.echo(f"{'':16} error: {run.error}")
+        if not shown:
+            click.echo("no runs yet")
+
+
+COMMANDS = (parse_cmd, ingest_cmd, scrape_cmd, runs_cmd)
