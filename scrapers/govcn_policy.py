@@ -22,8 +22,8 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from scrapers._dates import parse_date
 from scrapers._html import block_text, element_text, find_attachments, make_soup, meta_content, squeeze_cjk
-from tracker.ids import docno
 from tracker.fetch.base import Fetcher
+from tracker.ids import docno
 from tracker.ids.policytype import canonical_issuer, classify
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, PolicyRecord
 
@@ -149,7 +149,7 @@ def _metadata(soup: Any) -> dict[str, str]:
         return {}
     found: dict[str, str] = {}
     cells = table.find_all("td")
-    for label_cell, value_cell in zip(cells, cells[1:]):
+    for label_cell, value_cell in zip(cells, cells[1:], strict=False):  # neighbours: one shorter by design
         label = "".join(element_text(label_cell).split()).rstrip("：:")
         key = METADATA_LABELS.get(label)
         if key and key not in found:

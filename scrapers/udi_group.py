@@ -191,7 +191,7 @@ def _scratch_db(path: str) -> sqlite3.Connection:
 
 def _facts(values: tuple) -> dict[str, Any]:
     """DeviceRecord fields of a certificate from the _FACT_COLUMNS of its cert_facts row, the texts cleaned."""
-    facts = dict(zip(_FACT_COLUMNS, values))
+    facts = dict(zip(_FACT_COLUMNS, values, strict=True))
     for field in _CERT_FIELDS.values():
         facts[field] = _clean(facts[field])
     return facts

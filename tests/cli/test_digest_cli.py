@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from tests.mail.mailkit import BASE_URL, add_device, add_subscriber, mail_settings, sink  # noqa: F401
 from sqlalchemy import func, select
 
+from tests.mail.mailkit import BASE_URL, add_device, add_subscriber, mail_settings, sink  # noqa: F401
 from tracker.cli.main import main
 from tracker.store.models import Outbox
 

@@ -10,8 +10,8 @@ import subprocess
 import time
 
 import httpx
-from tests.mail.mailkit import ROOT, tracker_cmd, tracker_env
 
+from tests.mail.mailkit import ROOT, tracker_cmd, tracker_env
 from tracker.config import Settings
 from tracker.dev.runner import SampleServers
 

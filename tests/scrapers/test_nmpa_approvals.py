@@ -15,11 +15,11 @@ from werkzeug import Response as WzResponse
 from scrapers import _nmpa_cms as cms
 from scrapers import nmpa_approvals as scraper
 from scrapers import udi
-from tracker.fetch.charset import decode_text
+from tests.scrapers import samplefetch
 from tracker.fetch.base import Blocked, FetchError
+from tracker.fetch.charset import decode_text
 from tracker.fetch.http import HttpFetcher
 from tracker.records import ApprovalEvent, CrawlContext, LayoutChanged, ParseStats
-from tests.scrapers import samplefetch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_approvals"

@@ -10,10 +10,10 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_news as scraper
+from tests.scrapers import samplefetch
 from tracker.fetch.base import Blocked, Response
 from tracker.fetch.http import HttpFetcher
 from tracker.records import CrawlContext, LayoutChanged
-from tests.scrapers import samplefetch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_news"

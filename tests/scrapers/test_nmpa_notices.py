@@ -11,11 +11,11 @@ from werkzeug import Request
 from werkzeug import Response as WzResponse
 
 from scrapers import nmpa_notices as scraper
-from tracker.ids.docno import core_title, policy_key, strip_draft_markers
+from tests.scrapers import samplefetch
 from tracker.fetch.base import Blocked, FetchError
 from tracker.fetch.http import HttpFetcher
+from tracker.ids.docno import core_title, policy_key, strip_draft_markers
 from tracker.records import CrawlContext, LayoutChanged
-from tests.scrapers import samplefetch
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_notices"

@@ -458,7 +458,7 @@ def test_crawl_ingests_unknown_updates_oldest_first_with_referer_and_size_cap():
     assert [key for key, _, _ in pages[1:]] == ["UDID_WEEKLY_UPDATE_20261109_20261115.zip",
                                                 "UDID_DAY_UPDATE_20261120.zip"]
     assert all(not stats.complete for _, _, stats in pages[1:])
-    for url, headers, max_bytes in fetcher.calls[1:]:
+    for _url, headers, max_bytes in fetcher.calls[1:]:
         assert headers == {"Referer": BASE + "/download.html"} and max_bytes == 10_000
     daily_records = pages[2][1]
     assert "国械注准20203219901" in {r.cert_no for r in daily_records}
