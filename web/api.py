@@ -10,8 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
-from tracker.read import filters
-from tracker.read import lists as queries
+from tracker.read import filters, pages
 from tracker.classify import taxonomy
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.health import RUN_OUTCOMES
@@ -21,7 +20,7 @@ from web.context import db
 from tracker.read.detail import EntityDetail, load_device, load_policy
 from web.devices import asof_date
 from web.openapi import openapi_document
-from web.serialize import device_dict, plain, policy_dict, run_dict, tag_map
+from web.serialize import device_dict, plain, policy_dict, run_dict
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -40,19 +39,16 @@ def _bounded_arg(name: str, default: int, maximum: int) -> int:
 
 
 def _listing(kind: str):
-    session = db()
     if kind == "devices":
         f = filters.DeviceFilter.from_args(request.args)
-        entity_type, to_dict = "device", device_dict
+        to_dict = device_dict
     else:
         f = filters.PolicyFilter.from_args(request.args)
-        entity_type, to_dict = "policy", policy_dict
-    total = session.execute(queries.list_count(f)).scalar_one()
-    rows = list(session.execute(queries.list_page(f, total)).scalars())
-    tags = tag_map(session, entity_type, [r.id for r in rows])
+        to_dict = policy_dict
+    listed = pages.list_page(db(), f)
     return jsonify({
-        "items": [to_dict(r, tags.get(r.id, [])) for r in rows], "total": total, "page": f.page,
-        "per_page": f.per_page, "filter": f.to_args(), **_page_links(f"api.{kind}", f, total),
+        "items": [to_dict(r, listed.codes(r.id)) for r in listed.rows], "total": listed.total, "page": f.page,
+        "per_page": f.per_page, "filter": f.to_args(), **_page_links(f"api.{kind}", f, listed.total),
     })
 
 
@@ -170,9 +166,7 @@ def runs():
     page = max(1, min(filters.MAX_PAGE, request.args.get("page", 1, type=int) or 1))
     per_page = max(1, min(filters.MAX_PER_PAGE, request.args.get("per_page", filters.DEFAULT_PER_PAGE, type=int)
                           or filters.DEFAULT_PER_PAGE))
-    stmt = queries.runs_select(source, outcome)
-    total = db().execute(queries.count_of(stmt)).scalar_one()
-    rows = db().execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars()
+    rows, total = pages.runs_page(db(), source, outcome, page, per_page)
     return jsonify({"items": [run_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page})
 
 

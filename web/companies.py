@@ -5,9 +5,7 @@ from collections import Counter
 
 from flask import Blueprint, abort, render_template, request
 
-from tracker.read import filters
-from tracker.read import lists as queries
-from tracker.store.models import Company
+from tracker.read import filters, pages
 from web.context import db
 
 bp = Blueprint("companies", __name__)
@@ -19,20 +17,18 @@ def index():
     """Registrants, most certificates first, searchable by name or credit code."""
     q = (request.args.get("q") or "")[:filters.MAX_QUERY_CHARS]
     page = max(1, min(filters.MAX_PAGE, request.args.get("page", 1, type=int) or 1))
-    stmt = queries.companies_select(q)
-    total = db().execute(queries.count_of(stmt)).scalar_one()
-    rows = db().execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    rows, total = pages.companies_page(db(), q, page, PER_PAGE)
     return render_template("companies/list.html", rows=rows, q=q, page=page, total=total, per_page=PER_PAGE)
 
 
 @bp.get("/companies/<int:company_id>")
 def detail(company_id: int):
     """One registrant: its certificates by first-registration year, as bars and as a list."""
-    company = db().get(Company, company_id)
+    company = pages.company(db(), company_id)
     if company is None:
         abort(404)
     f = filters.DeviceFilter(company=company_id, sort="-year", per_page=filters.MAX_PER_PAGE)
-    devices = list(db().execute(queries.device_select(f).limit(queries.MAX_EXPORT_ROWS)).scalars())
+    devices = pages.company_devices(db(), company_id)
     per_year = Counter(d.first_reg_year for d in devices if d.first_reg_year)
     years = list(range(min(per_year), max(per_year) + 1)) if per_year else []
     return render_template("companies/detail.html", company=company, devices=devices, f=f,

@@ -4,11 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import select
-from sqlalchemy.orm import load_only
 
-from tracker.read import filters
-from tracker.read import lists as queries, tags as tag_queries
+from tracker.read import filters, pages
 from tracker.classify import taxonomy
 from tracker.read.asof import as_of, end_of_day
 from tracker.store.models import Device
@@ -29,8 +26,7 @@ DEVICE_SORT_CHOICES = ("-issued", "issued", "-seen", "name", "registrant", "-yea
 
 def filter_options() -> dict[str, list[tuple[str, str]]]:
     """The choices of every select in the filter form, in the request's language."""
-    years = db().execute(select(Device.first_reg_year).where(Device.first_reg_year.is_not(None)).distinct()
-                         .order_by(Device.first_reg_year.desc())).scalars()
+    years = pages.registration_years(db())
     facet = lambda name, **kw: [(n.code, label(n.code)) for n in taxonomy.nodes(name)  # noqa: E731
                                 if kw.get("top") is None or bool(n.parent) != kw["top"]]
     return {
@@ -48,13 +44,9 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 def index():
     """The approvals list: filters, search, sorting and pages, all in the URL."""
     f = filters.DeviceFilter.from_args(request.args)
-    session = db()
-    total = session.execute(queries.list_count(f)).scalar_one()
-    page = queries.list_page(f, total).options(load_only(*LIST_COLUMNS, raiseload=True))
-    rows = list(session.execute(page).scalars())
-    tag_rows = session.execute(tag_queries.tag_keys_for("device", [d.id for d in rows]))
-    tags = tag_queries.effective_by_entity(tag_rows)
-    return render_template("devices/list.html", f=f, total=total, rows=rows, tags=tags, options=filter_options())
+    listed = pages.list_page(db(), f, columns=LIST_COLUMNS)
+    return render_template("devices/list.html", f=f, total=listed.total, rows=listed.rows, tags=listed.tags,
+                           options=filter_options())
 
 
 def asof_date() -> date | None:

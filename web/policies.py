@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from tracker.read import filters
-from tracker.read import lists as queries, tags as tag_queries
+from tracker.read import filters, pages
 from tracker.classify import taxonomy
 from tracker.read.asof import as_of, end_of_day
 from web import context
@@ -41,12 +40,9 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 def index():
     """The policies list: filters, search, sorting and pages, all in the URL."""
     f = filters.PolicyFilter.from_args(request.args)
-    session = db()
-    total = session.execute(queries.list_count(f)).scalar_one()
-    rows = list(session.execute(queries.list_page(f, total)).scalars())
-    tag_rows = session.execute(tag_queries.tags_for("policy", [p.id for p in rows])).scalars()
-    tags = tag_queries.effective_by_entity(tag_rows)
-    return render_template("policies/list.html", f=f, total=total, rows=rows, tags=tags, options=filter_options())
+    listed = pages.list_page(db(), f)
+    return render_template("policies/list.html", f=f, total=listed.total, rows=listed.rows, tags=listed.tags,
+                           options=filter_options())
 
 
 LINKS_PER_PAGE = 50

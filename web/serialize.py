@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
-from sqlalchemy.orm import Session
 
-from tracker.read import tags as tag_queries
 from tracker.store.models import Device, Policy, ScrapeRun
 
 DEVICE_FIELDS = (
@@ -32,19 +30,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value
-
-
-def tag_map(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int, list[str]]:
-    """Effective "facet:code" tags per entity id."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    out: dict[int, list[str]] = {}
-    for start in range(0, len(ids), 900):
-        rows = session.execute(tag_queries.tag_keys_for(entity_type, ids[start:start + 900]))
-        for entity_id, pairs in tag_queries.effective_by_entity(rows).items():
-            out[entity_id] = [f"{facet}:{code}" for facet, code in pairs]
-    return out
 
 
 def device_dict(device: Device, tags: list[str]) -> dict[str, Any]:

@@ -1,0 +1,111 @@
+"""Answers the pages, the API and the exports ask for, executed on a session: one page of a list with its tags, the
+tags of given entities, the registrants, the years a filter offers. Views call these and render; they build no
+SELECT of their own (the builders are tracker.read.lists and tracker.read.tags).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, load_only
+
+from tracker.read import lists, tags
+from tracker.read.filters import DeviceFilter, PolicyFilter
+from tracker.store.models import Company, Device, ScrapeRun, SourceDocument
+
+# Entities per IN list when reading tags (well under SQLite's bound-parameter limit).
+TAG_BATCH = 900
+
+
+@dataclass
+class ListPage:
+    """One page of a filtered list: the number of matches, the rows of the page, and their effective tags."""
+
+    total: int
+    rows: list[Any]
+    tags: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def codes(self, entity_id: int) -> list[str]:
+        """A row's effective tags as "facet:code" strings."""
+        return as_codes(self.tags.get(entity_id, []))
+
+
+def _entity_type(f: DeviceFilter | PolicyFilter) -> str:
+    return "device" if isinstance(f, DeviceFilter) else "policy"
+
+
+def as_codes(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """(facet, code) pairs as the "facet:code" strings the API and the exports print."""
+    return [f"{facet}:{code}" for facet, code in pairs]
+
+
+def effective_tags_of(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """Effective (facet, code) pairs per entity id, in taxonomy order (entities with none are left out)."""
+    ids = list(ids)
+    out: dict[int, list[tuple[str, str]]] = {}
+    for start in range(0, len(ids), TAG_BATCH):
+        out.update(tags.effective_by_entity(session.execute(tags.tag_keys_for(entity_type, ids[start:start + TAG_BATCH]))))
+    return out
+
+
+def tag_codes_of(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int, list[str]]:
+    """Effective "facet:code" tags per entity id (the form the API and the exports print)."""
+    return {entity_id: as_codes(pairs) for entity_id, pairs in effective_tags_of(session, entity_type, ids).items()}
+
+
+def list_page(session: Session, f: DeviceFilter | PolicyFilter, *, columns: Sequence[Any] = ()) -> ListPage:
+    """The page `f` asks for, its total and its rows' tags; `columns` limits what is loaded of each row (the rest
+    raises if touched, rather than costing a query per row)."""
+    total = session.execute(lists.list_count(f)).scalar_one()
+    stmt = lists.list_page(f, total)
+    if columns:
+        stmt = stmt.options(load_only(*columns, raiseload=True))
+    rows = list(session.execute(stmt).scalars())
+    return ListPage(total, rows, effective_tags_of(session, _entity_type(f), [r.id for r in rows]))
+
+
+def export_rows(session: Session, f: DeviceFilter | PolicyFilter, limit: int) -> tuple[list[Any], int,
+                                                                                           dict[int, list[str]]]:
+    """Up to `limit` rows of every match of `f` (no paging), the total, and their "facet:code" tags."""
+    total = session.execute(lists.list_count(f)).scalar_one()
+    # Up to `limit` rows: the tagged ids read once from the tag index beat a probe per row.
+    rows = list(session.execute(lists.list_select(f, "in").limit(limit)).scalars())
+    return rows, total, tag_codes_of(session, _entity_type(f), [r.id for r in rows])
+
+
+def registration_years(session: Session) -> list[int]:
+    """The first-registration years present, newest first (the device filter's year choices)."""
+    return list(session.execute(select(Device.first_reg_year).where(Device.first_reg_year.is_not(None)).distinct()
+                                .order_by(Device.first_reg_year.desc())).scalars())
+
+
+def companies_page(session: Session, q: str | None, page: int, per_page: int) -> tuple[list[Any], int]:
+    """One page of registrants (with their certificate counts) matching `q`, and the total."""
+    stmt = lists.companies_select(q)
+    total = session.execute(lists.count_of(stmt)).scalar_one()
+    return list(session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()), total
+
+
+def company(session: Session, company_id: int) -> Company | None:
+    """One registrant, or None."""
+    return session.get(Company, company_id)
+
+
+def company_devices(session: Session, company_id: int) -> list[Device]:
+    """Every certificate of a registrant (up to the export cap), by first-registration year."""
+    f = DeviceFilter(company=company_id, sort="-year")
+    return list(session.execute(lists.device_select(f).limit(lists.MAX_EXPORT_ROWS)).scalars())
+
+
+def runs_page(session: Session, source: str | None, outcome: str | None, page: int,
+              per_page: int) -> tuple[list[ScrapeRun], int]:
+    """One page of scrape runs, newest first, of one source and/or outcome, and the total."""
+    stmt = lists.runs_select(source, outcome)
+    total = session.execute(lists.count_of(stmt)).scalar_one()
+    return list(session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars()), total
+
+
+def source_document(session: Session, document_id: int) -> SourceDocument | None:
+    """One stored source document (its provenance row), or None."""
+    return session.get(SourceDocument, document_id)
