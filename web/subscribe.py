@@ -1,9 +1,7 @@
 """Subscriptions: sign up with filters and a frequency, double opt-in, manage preferences, one-click unsubscribe.
 
-Every step that changes consent appends a `consent` row (time, address, the exact wording shown, IP, user agent).
-The form never reveals whether an address is already known: the answer is always "check your inbox". An address
-that is already active is not changed from the public form (anyone can type any address); it gets a confirmation
-email whose link leads to its manage page.
+The form never reveals whether an address is already known: the answer is always "check your inbox". What each step
+stores (subscriber, subscription, consent records) is tracker.mail.subscriptions'; this module parses forms and links.
 
 Unsubscribing follows RFC 8058: the `List-Unsubscribe` URL answers GET with a confirmation page and POST (a mail
 client's one-click `List-Unsubscribe=One-Click`, without cookies or a CSRF token) by unsubscribing at once. That one
@@ -11,16 +9,14 @@ POST view is exempt from CSRF: the signed token in its URL is the proof, and uns
 """
 from __future__ import annotations
 
-import json
 import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from tracker.classify import taxonomy
 from tracker.mail.digest import FREQUENCIES, normalize_filters
-from tracker.store.models import Consent, Subscriber, Subscription
-from tracker.mail.outbox import queue_confirmation
+from tracker.mail import subscriptions
+from tracker.store.models import Subscriber
 from tracker.mail.tokens import PATHS, InvalidToken, make_token, read_token
 from web import context
 from web.i18n import lang
@@ -80,17 +76,6 @@ TEXT = {
                       "again."),
     "status": ("状态", "Status"),
 }
-CONSENT_WORDING = {
-    "subscribe": "订阅邮件摘要：我同意 NMPA AI 追踪按所选频率和筛选条件向此邮箱发送新批准器械与政策的摘要；每封邮件都有管理和"
-                 "一键退订链接。/ I agree that the NMPA AI tracker sends digests of new approvals and policies "
-                 "matching my filters to this address at the frequency I chose; every email has a manage and a "
-                 "one-click unsubscribe link.",
-    "confirm": "确认订阅 / Confirm subscription: I confirm that I asked for these digests at this address.",
-    "change": "保存设置 / Save preferences: send digests matching these preferences.",
-    "unsubscribe": "退订 / Unsubscribe: stop sending any digest to this address.",
-}
-
-
 def t(key: str, **values: object) -> str:
     """A string of this blueprint in the request's language."""
     text = TEXT[key][0 if lang() == "zh" else 1]
@@ -116,7 +101,7 @@ def _form_values(source) -> dict:
         "companies": source.get("companies", ""), "keywords": source.get("keywords", ""),
         "ai_only": source.get("ai_only") in ("1", "on", "true") if "frequency" in source else True,
     })
-    frequency = source.get("frequency") if source.get("frequency") in FREQUENCIES else "daily"
+    frequency = source.get("frequency") if source.get("frequency") in FREQUENCIES else subscriptions.DEFAULT_FREQUENCY
     submitted = "frequency" in source
     return {
         "filters": filters, "frequency": frequency,
@@ -127,16 +112,7 @@ def _form_values(source) -> dict:
 
 def _render_form(template: str, prefs: dict, **extra):
     return render_template(f"subscribe/{template}", t=t, prefs=prefs, options=_options(), frequencies=FREQUENCIES,
-                           consent_wording=CONSENT_WORDING["subscribe"], **extra)
-
-
-def _consent(session, subscriber: Subscriber, action: str, prefs: dict | None = None) -> None:
-    wording = CONSENT_WORDING[action]
-    if prefs is not None:
-        wording += "\n\n[preferences] " + json.dumps(prefs, ensure_ascii=False, sort_keys=True)
-    session.add(Consent(subscriber_id=subscriber.id, action=action, email=subscriber.email, wording=wording,
-                        ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:500] or None,
-                        at=context.now()))
+                           consent_wording=subscriptions.CONSENT_WORDING["subscribe"], **extra)
 
 
 def _message(title_key: str, text: str, status: int = 200, **extra):
@@ -149,29 +125,11 @@ def _subscriber(purpose: str, token: str) -> Subscriber | None:
         data = read_token(current_app.config["SECRET_KEY"], purpose, token)
     except InvalidToken:
         return None
-    subscriber = context.db().get(Subscriber, data.subscriber_id)
-    return subscriber if subscriber is not None and subscriber.email == data.email else None
+    return subscriptions.subscriber_for(context.db(), data)
 
 
-def _subscription(session, subscriber_id: int) -> Subscription | None:
-    return session.execute(select(Subscription).where(Subscription.subscriber_id == subscriber_id)
-                           .order_by(Subscription.id.desc()).limit(1)).scalar_one_or_none()
-
-
-def _prefs_of(sub: Subscription | None) -> dict:
-    if sub is None:
-        return {"filters": normalize_filters({}), "frequency": "daily", "include_devices": True,
-                "include_policies": True}
-    return {"filters": normalize_filters(sub.filters), "frequency": sub.frequency,
-            "include_devices": sub.include_devices, "include_policies": sub.include_policies}
-
-
-def _apply(sub: Subscription, prefs: dict) -> None:
-    sub.filters = prefs["filters"]
-    sub.frequency = prefs["frequency"]
-    sub.include_devices = prefs["include_devices"]
-    sub.include_policies = prefs["include_policies"]
-    sub.updated_at = context.now()
+def _requester() -> subscriptions.Requester:
+    return subscriptions.Requester(request.remote_addr, request.user_agent.string or None)
 
 
 @bp.get("/subscribe")
@@ -197,25 +155,8 @@ def submit():
     if errors:
         return _render_form("form.html", prefs, email=email, errors=errors), 400
     state = context.state()
-    now = context.now()
     with state.sessions.begin() as session:
-        subscriber = session.execute(select(Subscriber).where(Subscriber.email == email)).scalar_one_or_none()
-        if subscriber is None:
-            subscriber = Subscriber(email=email, status="pending", lang=lang(), created_at=now)
-            session.add(subscriber)
-            session.flush()
-        sub = _subscription(session, subscriber.id)
-        if subscriber.status != "active":
-            # Pending or unsubscribed: the form's preferences apply once the address confirms.
-            subscriber.status, subscriber.lang = "pending", lang()
-            if sub is None:
-                sub = Subscription(subscriber_id=subscriber.id, created_at=now, updated_at=now, active=True)
-                session.add(sub)
-            _apply(sub, prefs)
-            sub.active = True
-            session.flush()
-            _consent(session, subscriber, "subscribe", prefs)
-        queue_confirmation(session, state.settings, subscriber, sub.id, CONSENT_WORDING["subscribe"], now)
+        subscriptions.sign_up(session, state.settings, email, prefs, lang(), _requester(), context.now())
     return _message("check_inbox", t("check_inbox_text"))
 
 
@@ -234,16 +175,8 @@ def confirm(token: str):
     subscriber = _subscriber("confirm", token)
     if subscriber is None:
         return _message("bad_link", t("bad_link_text"), 404)
-    now = context.now()
     with context.state().sessions.begin() as session:
-        row = session.get(Subscriber, subscriber.id)
-        if row.status != "active":
-            row.status, row.confirmed_at, row.unsubscribed_at = "active", now, None
-            sub = _subscription(session, row.id)
-            if sub is not None:
-                # The window of the first digest starts at confirmation, not at the form.
-                sub.created_at = sub.updated_at = now
-            _consent(session, row, "confirm", _prefs_of(sub))
+        subscriptions.confirm(session, subscriber.id, _requester(), context.now())
     manage = make_token(current_app.config["SECRET_KEY"], "manage", subscriber.id, subscriber.email)
     return redirect(url_for("subscribe.manage", token=manage, done="confirmed"), code=303)
 
@@ -261,19 +194,11 @@ def manage(token: str):
         if not (prefs["include_devices"] or prefs["include_policies"]):
             errors.append(t("need_content"))
         else:
-            now = context.now()
             with context.state().sessions.begin() as session:
-                row = session.get(Subscriber, subscriber.id)
-                sub = _subscription(session, row.id)
-                if sub is None:
-                    sub = Subscription(subscriber_id=row.id, created_at=now, updated_at=now, active=True)
-                    session.add(sub)
-                _apply(sub, prefs)
-                session.flush()
-                _consent(session, row, "change", prefs)
+                subscriptions.change_preferences(session, subscriber.id, prefs, _requester(), context.now())
             notice = t("saved")
     else:
-        prefs = _prefs_of(_subscription(context.db(), subscriber.id))
+        prefs = subscriptions.preferences_of(subscriptions.latest_subscription(context.db(), subscriber.id))
     unsub = make_token(current_app.config["SECRET_KEY"], "unsubscribe", subscriber.id, subscriber.email)
     return _render_form("manage.html", prefs, subscriber=subscriber, notice=notice, errors=errors,
                         unsubscribe_url=url_for("subscribe.unsubscribe_page", token=unsub)), 400 if errors else 200
@@ -294,14 +219,8 @@ def unsubscribe(token: str):
     subscriber = _subscriber("unsubscribe", token)
     if subscriber is None:
         abort(404)
-    now = context.now()
     with context.state().sessions.begin() as session:
-        row = session.get(Subscriber, subscriber.id)
-        if row.status != "unsubscribed":
-            row.status, row.unsubscribed_at = "unsubscribed", now
-            for sub in session.execute(select(Subscription).where(Subscription.subscriber_id == row.id)).scalars():
-                sub.active, sub.updated_at = False, now
-            _consent(session, row, "unsubscribe")
+        subscriptions.unsubscribe(session, subscriber.id, _requester(), context.now())
     return _message("unsub_title", t("unsubscribed", email=subscriber.email),
                     link=(url_for("subscribe.form"), t("resubscribe")))
 
