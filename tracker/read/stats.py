@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tracker.read import filters
 from tracker.read import lists as queries, tags as tag_queries
 from tracker.classify import taxonomy
 from tracker.store.models import Device, Policy
@@ -40,14 +41,14 @@ def _count(session: Session, f) -> int:
 def new_counts(session: Session, today: date) -> NewCounts:
     """The dashboard's headline numbers, relative to `today` (a local date)."""
     week, month = today - timedelta(days=7), today - timedelta(days=30)
-    device = lambda since: queries.DeviceFilter(ai=True, seen_from=since)  # noqa: E731
-    policy = lambda since: queries.PolicyFilter(date_from=since)  # noqa: E731
+    device = lambda since: filters.DeviceFilter(ai=True, seen_from=since)  # noqa: E731
+    policy = lambda since: filters.PolicyFilter(date_from=since)  # noqa: E731
     return NewCounts(
         week_start=week, month_start=month,
         devices_week=_count(session, device(week)), devices_month=_count(session, device(month)),
         policies_week=_count(session, policy(week)), policies_month=_count(session, policy(month)),
-        ai_devices=_count(session, queries.DeviceFilter(ai=True)),
-        policies=_count(session, queries.PolicyFilter()),
+        ai_devices=_count(session, filters.DeviceFilter(ai=True)),
+        policies=_count(session, filters.PolicyFilter()),
     )
 
 
