@@ -115,7 +115,7 @@ def taxonomy_counts(session: Session) -> dict[str, dict[str, int]]:
         for node in taxonomy.nodes("area"):
             if taxonomy.children(node.code):
                 subtree = (select(func.count(func.distinct(et.c.entity_id)))
-                           .where((et.c.code == node.code) | et.c.code.like(f"{node.code}.%")))
+                           .where(tag_queries.code_matches(et.c.code, node.code, subtree=True)))
                 counts[node.code] = session.execute(subtree).scalar_one()
         out[entity_type] = dict(counts)
     policy = out["policy"]

@@ -30,12 +30,14 @@ def page_lookup(total: int) -> str:
     return "in" if total <= FEW_ROWS else "exists"
 
 
-def _code_clause(t, code: str, subtree: bool):
+def code_matches(column: Any, code: str, *, subtree: bool = False):
+    """A clause: `column` holds `code` or, with subtree, `code` or one of its sub-codes ("medical_imaging" covers
+    "medical_imaging.ct"). The code is data: LIKE wildcards in it are escaped."""
     if not subtree:
-        return t.code == code
+        return column == code
     # The range lets the index find a subtree ('/' sorts right after '.'); the exact test stays beside it.
-    return and_(t.code >= code, t.code < code + "/",
-                or_(t.code == code, t.code.startswith(code + ".", autoescape=True)))
+    return and_(column >= code, column < code + "/",
+                or_(column == code, column.startswith(code + ".", autoescape=True)))
 
 
 def has_tag(entity_type: str, id_column: Any, facet: str, code: str, *, subtree: bool = False,
@@ -44,14 +46,17 @@ def has_tag(entity_type: str, id_column: Any, facet: str, code: str, *, subtree:
     t = aliased(Tag)
     if lookup == "exists":
         return exists().where(
-            t.entity_type == entity_type, t.entity_id == id_column, t.facet == facet, _code_clause(t, code, subtree),
+            t.entity_type == entity_type, t.entity_id == id_column, t.facet == facet,
+            code_matches(t.code, code, subtree=subtree),
             tag_rule.stands_clause(t, entity_type),
         )
     r = aliased(Tag)
     removed = select(r.entity_id, r.code).where(
-        r.entity_type == entity_type, r.facet == facet, _code_clause(r, code, subtree), tag_rule.removes_clause(r))
+        r.entity_type == entity_type, r.facet == facet, code_matches(r.code, code, subtree=subtree),
+        tag_rule.removes_clause(r))
     tagged = select(t.entity_id).where(
-        t.entity_type == entity_type, t.facet == facet, _code_clause(t, code, subtree), tag_rule.counts_clause(t),
+        t.entity_type == entity_type, t.facet == facet, code_matches(t.code, code, subtree=subtree),
+        tag_rule.counts_clause(t),
         tuple_(t.entity_id, t.code).not_in(removed))
     return id_column.in_(tagged)
 
