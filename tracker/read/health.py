@@ -29,7 +29,8 @@ from tracker.records import SourceModule
 from tracker.store.models import RUN_OUTCOMES, RecordSource, ScrapeRun, SourceDocument
 
 __all__ = ["RUN_OUTCOMES", "OK", "WARN", "BAD", "LEVELS", "GOOD_OUTCOMES", "FAILED_OUTCOMES", "BAD_RUNS_IN_ROW",
-           "Reason", "Judgement", "judge", "judge_source", "SourceHealth", "source_health"]
+           "RECENT_RUNS", "REASON_TEXTS", "Reason", "Judgement", "judge", "judge_source", "SourceHealth",
+           "source_health"]
 
 # RUN_OUTCOMES (tracker.store.models) is re-exported here: web/ reads the vocabulary of runs from tracker.read.
 OK, WARN, BAD = "ok", "warn", "bad"
