@@ -1,4 +1,9 @@
-"""Shared fixtures: settings in a temp folder, a migrated database per test on SQLite and on PostgreSQL.
+"""Shared fixtures: settings in a temp folder, a migrated database per test on SQLite and on PostgreSQL, the web app
+and its one `client` fixture, a real SMTP sink and settings that mail to it.
+
+`client` is the test client of whatever `app` the test sees: this file's (the app on the test database, with the test
+clock); tests/web/conftest.py overrides `app` with the shared seeded app of its modules, and a module may override it
+too (for example with mail settings).
 
 PostgreSQL tests need the server binaries; they skip only when the binaries are truly absent and
 TRACKER_REQUIRE_REAL is not set (CI sets it, so a missing server fails there instead of skipping).
@@ -15,6 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.pgcluster import PgCluster, find_pg_bin
+from tracker.dev.mailsink import MailSink
 from tracker.config import Settings
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.migrate import upgrade
@@ -113,3 +119,37 @@ class FixedClock:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
+
+
+@pytest.fixture
+def app(settings, clock):
+    """The real web app on the test database, with the test clock."""
+    from web import create_app  # web is imported by the web tests only, not by every test session's collection
+
+    application = create_app(settings, clock=clock)
+    application.config.update(TESTING=True)
+    return application
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client of `app`."""
+    return app.test_client()
+
+
+MAIL_BASE_URL = "https://tracker.example.org"
+
+
+@pytest.fixture
+def sink(tmp_path):
+    """A real aiosmtpd server on a free loopback port writing .eml files to tmp_path/mail."""
+    with MailSink(tmp_path / "mail") as running:
+        yield running
+
+
+@pytest.fixture
+def mail_settings(settings, sink):
+    """Test settings pointing at the sink, with a public URL and one administrator."""
+    return settings.replace(smtp_url=sink.url, public_base_url=MAIL_BASE_URL,
+                            mail_from="NMPA AI Tracker <digest@tracker.example.org>",
+                            admin_emails=("ops@example.org",))

@@ -40,21 +40,6 @@ def accounts(sessions, clock) -> dict[str, str]:
     return {role: role for role in users.ROLES}
 
 
-@pytest.fixture
-def app(settings, clock):
-    """The real web app on the test database, with the test clock."""
-    from web import create_app
-
-    application = create_app(settings, clock=clock)
-    application.config.update(TESTING=True)
-    return application
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def login(client, username: str, password: str = PASSWORD, **extra):
     """Log in through the real form (fetching the CSRF token from the login page first)."""
     page = client.get("/auth/login")

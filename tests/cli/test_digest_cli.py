@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from tests.mail.mailkit import BASE_URL, add_device, add_subscriber, mail_settings, sink  # noqa: F401
+from tests.mail.mailkit import BASE_URL, add_device, add_subscriber
 from tracker.cli.main import main
 from tracker.store.models import Outbox
 

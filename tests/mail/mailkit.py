@@ -1,4 +1,5 @@
-"""Helpers for the mail tests: a real SMTP sink fixture, mail settings, and rows for devices, policies, subscribers.
+"""Helpers for the mail tests: rows for devices, policies, subscribers, and the `tracker` command in a child process
+(the SMTP sink and mail settings fixtures are in tests/conftest.py).
 
 Imported by the test modules of tests/mail (this folder has no __init__.py, so pytest puts it on sys.path).
 """
@@ -11,29 +12,13 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 
-from tracker.dev.mailsink import MailSink
+from tests.conftest import MAIL_BASE_URL
 from tracker.store.models import Device, Policy, Subscriber, Subscription, Tag
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing time
-BASE_URL = "https://tracker.example.org"
-
-
-@pytest.fixture
-def sink(tmp_path):
-    """A real aiosmtpd server on a free loopback port writing .eml files to tmp_path/mail."""
-    with MailSink(tmp_path / "mail") as running:
-        yield running
-
-
-@pytest.fixture
-def mail_settings(settings, sink):
-    """Test settings pointing at the sink, with a public URL and one administrator."""
-    return settings.replace(smtp_url=sink.url, public_base_url=BASE_URL,
-                            mail_from="NMPA AI Tracker <digest@tracker.example.org>",
-                            admin_emails=("ops@example.org",))
+BASE_URL = MAIL_BASE_URL
 
 
 def tag(session, entity_type: str, entity_id: int, facet: str, code: str, now: datetime) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from mailkit import BASE_URL, T0, add_device, add_policy, add_subscriber, by_recipient, mail_settings, sink  # noqa: F401
+from mailkit import BASE_URL, T0, add_device, add_policy, add_subscriber, by_recipient
 from sqlalchemy import select, update
 
 from tracker.mail.smtp import Mailer, PermanentFailure, SmtpConfig, TemporaryFailure

@@ -8,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from mailkit import BASE_URL, T0, add_device, mail_settings, sink  # noqa: F401
+from mailkit import BASE_URL, T0, add_device
 from sqlalchemy import select
 
 from tracker.store.models import Consent, Outbox, Subscriber, Subscription
@@ -20,9 +20,9 @@ NOW = T0 + timedelta(hours=3)
 
 
 @pytest.fixture
-def client(mail_settings):
-    app = create_app(mail_settings, clock=lambda: NOW)
-    return app.test_client()
+def app(mail_settings):
+    """The app with mail settings (its emails reach the test's SMTP sink)."""
+    return create_app(mail_settings, clock=lambda: NOW)
 
 
 def csrf(client, path: str) -> str:

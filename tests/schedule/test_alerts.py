@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 import scrapers
-from tests.mail.mailkit import T0, mail_settings, sink  # noqa: F401
+from tests.mail.mailkit import T0
 from tracker.read.health import BAD, OK, WARN, judge_source, source_health
 from tracker.schedule.alerts import ALERTING, HEALTHY, check_sources
 from tracker.store.models import ScrapeRun, SourceAlert

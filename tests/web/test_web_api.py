@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from webseed import client, web_env  # noqa: F401  (fixtures)
 
 from tracker.read import filters
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from webseed import XSS_NAME, client, web_env  # noqa: F401  (fixtures)
+from webseed import XSS_NAME
 
 from tracker.store.models import Device
 from tracker.read.filters import DeviceFilter

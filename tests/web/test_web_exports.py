@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 import pytest
 from openpyxl import load_workbook
-from webseed import XSS_NAME, XSS_POLICY, client, web_env  # noqa: F401  (fixtures)
+from webseed import XSS_NAME, XSS_POLICY
 
 from tracker.read import lists as queries
 

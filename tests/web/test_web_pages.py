@@ -6,7 +6,7 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
-from webseed import RAW_HTML, client, web_env  # noqa: F401  (fixtures)
+from webseed import RAW_HTML
 
 PAGES = ("/", "/devices", "/devices/1", "/devices/1?asof=2026-11-12", "/policies", "/policies/1", "/taxonomy",
          "/companies", "/companies/1", "/sources", "/devices?lang=en", "/nope")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-from webseed import XSS_POLICY, client, web_env  # noqa: F401  (fixtures)
+from webseed import XSS_POLICY
 
 AI_GUIDANCE = "人工智能医疗器械注册审查指导原则"
 REVIEW_POINTS = "深度学习辅助决策医疗器械软件审评要点"

@@ -11,7 +11,6 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
@@ -197,18 +196,3 @@ def build_env(request, tmp_path) -> WebEnv:
     ids = seed(settings, sessions)
     engine.dispose()
     return WebEnv(create_app(settings, clock=lambda: NOW), settings, make_session_factory(make_engine(url)), ids)
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def web_env(request, tmp_path_factory):
-    """One seeded database per module and backend; tests using it must not write."""
-    env = build_env(request, tmp_path_factory.mktemp("web"))
-    yield env
-    env.app.extensions["tracker"].engine.dispose()
-    env.sessions.kw["bind"].dispose()
-
-
-@pytest.fixture
-def client(web_env):
-    """A Flask test client on the shared seeded app."""
-    return web_env.app.test_client()
