@@ -15,17 +15,6 @@ from sqlalchemy.orm import Session
 
 from tracker.store.models import AuditLog
 
-# The actions written by this code base; `record` accepts others so new features need no change here.
-ACTIONS = (
-    "tag.decision",
-    "user.create", "user.passwd", "user.disable", "user.role",
-    "subscription.admin_change",
-    "run.manual", "import",
-    "audit.export",
-    "settings.change",
-)
-
-
 def record(
     session: Session, *, actor: str, action: str, now: datetime, target_type: str | None = None,
     target_id: str | int | None = None, detail: dict[str, Any] | None = None, reason: str | None = None,

@@ -128,13 +128,6 @@ def refresh_effective(session: Session, entity_type: str, entity_id: int, ctx: W
     return codes
 
 
-def decisions_for(session: Session, entity_type: str, entity_id: int) -> list[Tag]:
-    """The reviewer tags of an entity (current state of each decision)."""
-    return list(session.execute(select(Tag).where(
-        Tag.entity_type == entity_type, Tag.entity_id == entity_id, Tag.method == "reviewer",
-    ).order_by(Tag.facet, Tag.code)).scalars())
-
-
 def area_conflict(codes: list[str] | set[str]) -> str | None:
     """Why a set of area codes contradicts itself, or None.
 

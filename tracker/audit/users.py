@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -180,10 +180,3 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, now
     user.last_login_at = now
     session.flush()
     return LoginResult("ok", user=user)
-
-
-def failures_since(session: Session, since: datetime) -> int:
-    """How many failed logins happened since `since` (for the admin overview)."""
-    return session.execute(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.success.is_(False), LoginAttempt.at >= since)
-    ).scalar_one()

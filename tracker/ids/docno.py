@@ -23,8 +23,6 @@ from tracker.ids.policytype import canonical_issuer
 
 MIN_YEAR = 1949
 MAX_YEAR = 2100
-KINDS = ("公告", "通告")
-
 # NFKC already folds ［］（）﹝﹞ to ASCII or 〔〕; these are the brackets left to unify afterwards.
 _OPENING = "([【〖"
 _CLOSING = ")]】〗"

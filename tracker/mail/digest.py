@@ -32,7 +32,6 @@ IMMEDIATE_SLOT_MINUTES = 5
 MAX_VALUES = 10          # per facet: keeps the generated SQL small and the form honest
 MAX_TEXT = 60
 MAX_ID_LIST = 2000
-FILTER_KEYS = ("areas", "functions", "diseases", "companies", "keywords", "policy_types", "ai_only")
 # Where an item's page lives in the web UI (public_base_url + path).
 ITEM_PATHS = {"device": "/devices/{id}", "policy": "/policies/{id}"}
 

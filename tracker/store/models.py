@@ -34,8 +34,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ENTITY_TYPES = ("device", "policy", "company", "news")
-DEVICE_STATUSES = ("active", "missing", "cancelled")
 RUN_OUTCOMES = ("running", "ok", "empty", "blocked", "failed", "interrupted")
 
 
