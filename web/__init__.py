@@ -7,40 +7,33 @@ Every page is served from this app alone (no CDN): CSS and the little JS there i
 """
 from __future__ import annotations
 
-import importlib
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 import scrapers
+from tracker.clock import utcnow
 from tracker.config import Settings
 from tracker.store.engine import make_engine, make_session_factory
-
-# One blueprint per area, each a module with a `bp` attribute; the admin side and others add theirs here.
-BLUEPRINTS = (
-    "web.dashboard", "web.devices", "web.policies", "web.taxonomy_page", "web.companies", "web.sources",
-    "web.exports", "web.api", "web.admin",
-    "web.subscribe",
+from tracker.store.migrate import upgrade
+from web import (
+    admin, api, auth, companies, context, dashboard, devices, exports, i18n, policies, security, sources, subscribe,
+    taxonomy_page, templating,
 )
+
+# One blueprint per area, each a module with a `bp` attribute; a new area adds its module here.
+BLUEPRINTS = (dashboard, devices, policies, taxonomy_page, companies, sources, exports, api, admin, subscribe)
 MAX_REQUEST_BYTES = 64 * 1024
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None, migrate: bool = False,
 ) -> Flask:
     """Build the web app for `settings`; `clock` replaces the wall clock (tests), `migrate` upgrades the database."""
-    from web import auth, context, i18n, security, templating
-
     settings = settings if settings is not None else Settings.from_env()
     if migrate:
-        from tracker.store.migrate import upgrade
-
         upgrade(settings.database_url)
     app = Flask(__name__)
     app.config.update(
@@ -53,13 +46,13 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(settings.database_url)
-    context.init_app(app, context.AppState(settings, engine, make_session_factory(engine), clock or _utcnow,
+    context.init_app(app, context.AppState(settings, engine, make_session_factory(engine), clock or utcnow,
                                             scrapers.SOURCES))
     CSRFProtect(app)
     security.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
     auth.init_app(app)
-    for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(name).bp)
+    for module in BLUEPRINTS:
+        app.register_blueprint(module.bp)
     return app

@@ -14,8 +14,7 @@ from werkzeug.utils import secure_filename
 
 from tracker.fetch.archive import Archive, sha256_hex
 from tracker.fetch.charset import decode_text
-from tracker.read import health
-from tracker.store.models import SourceDocument
+from tracker.read import health, pages
 from web import context
 from web.context import db
 from web.templating import local_dt
@@ -36,7 +35,7 @@ def index():
 @bp.get("/documents/<int:document_id>/raw")
 def raw(document_id: int):
     """The archived body of a source document, as plain text (or a download for binary files)."""
-    doc = db().get(SourceDocument, document_id)
+    doc = pages.source_document(db(), document_id)
     if doc is None or not doc.warc_path or doc.warc_offset is None:
         abort(404)
     if doc.size > MAX_RAW_BYTES:

@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from tracker.audit import log as auditlog
 from tracker.cli.state import AppState, echo_json, operator
 from tracker.clock import utcnow
 from tracker.fetch.charset import decode_text
 from tracker.ingest.run import BINARY_SUFFIXES, RunResult, ingest_path, run_source
+from tracker.read import pages
 from tracker.records import LayoutChanged, ParseStats, to_json_dict
-from tracker.store.models import ScrapeRun
 
 EXIT_LAYOUT = 3
 # A run that found nothing new did its job; the others are for an operator to look at.
@@ -98,14 +97,8 @@ def scrape_cmd(state: AppState, slug: str, base_url: str | None, bootstrap: bool
 def runs_cmd(state: AppState, source: str | None, limit: int) -> None:
     """The latest runs per source."""
     with state.sessions() as session:
-        query = select(ScrapeRun).order_by(ScrapeRun.source, ScrapeRun.started_at.desc(), ScrapeRun.id.desc())
-        if source:
-            query = query.where(ScrapeRun.source == source)
-        shown: dict[str, int] = {}
-        for run in session.execute(query).scalars():
-            if shown.get(run.source, 0) >= limit:
-                continue
-            shown[run.source] = shown.get(run.source, 0) + 1
+        runs = pages.latest_runs(session, limit, source)
+        for run in runs:
             finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
             click.echo(
                 f"{run.source:16} #{run.id:<5} {run.outcome:11} {run.started_at.isoformat(timespec='seconds')} "
@@ -114,7 +107,7 @@ def runs_cmd(state: AppState, source: str | None, limit: int) -> None:
             )
             if run.error:
                 click.echo(f"{'':16} error: {run.error}")
-        if not shown:
+        if not runs:
             click.echo("no runs yet")
 
 

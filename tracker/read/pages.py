@@ -106,6 +106,20 @@ def runs_page(session: Session, source: str | None, outcome: str | None, page: i
     return list(session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars()), total
 
 
+def latest_runs(session: Session, per_source: int, source: str | None = None) -> list[ScrapeRun]:
+    """The newest `per_source` runs of every source (or of one), grouped by source."""
+    stmt = select(ScrapeRun).order_by(ScrapeRun.source, ScrapeRun.started_at.desc(), ScrapeRun.id.desc())
+    if source:
+        stmt = stmt.where(ScrapeRun.source == source)
+    shown: dict[str, int] = {}
+    out = []
+    for run in session.execute(stmt).scalars():
+        if shown.get(run.source, 0) < per_source:
+            shown[run.source] = shown.get(run.source, 0) + 1
+            out.append(run)
+    return out
+
+
 def source_document(session: Session, document_id: int) -> SourceDocument | None:
     """One stored source document (its provenance row), or None."""
     return session.get(SourceDocument, document_id)
