@@ -35,13 +35,13 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from tracker.classify import taxonomy  # noqa: E402
 from tracker.config import Settings  # noqa: E402
-from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
-from tracker.mail.smtp import sender_address  # noqa: E402
 from tracker.dev.mailsink import free_port  # noqa: E402
+from tracker.mail.outbox import enqueue_digests, send_pending  # noqa: E402
+from tracker.mail.smtp import sender_address  # noqa: E402
+from tracker.read.lists import POLICY_TYPE_LABELS  # noqa: E402
+from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
 from tracker.store.migrate import upgrade  # noqa: E402
 from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription, Tag  # noqa: E402
-from tracker.mail.outbox import enqueue_digests, send_pending  # noqa: E402
-from tracker.read.lists import POLICY_TYPE_LABELS  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 0, 0, tzinfo=timezone.utc)  # 08:00 Beijing: the daily digest's time
 AREAS = [n.code for n in taxonomy.nodes("area")]

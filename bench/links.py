@@ -31,14 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import web_seed  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-import web_seed  # noqa: E402
 from tracker.ingest import write as ingest_write  # noqa: E402
 from tracker.ingest import write as writer  # noqa: E402
+from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
 from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
 from tracker.store.models import Device, PolicyDevice  # noqa: E402
-from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
 from tracker.store.write import WriteContext  # noqa: E402
 
 # write_records calls refresh_links by the name tracker.ingest.write imported, so that is the name timed.

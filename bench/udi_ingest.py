@@ -124,11 +124,11 @@ def measure_ingest(zip_path: Path) -> int | None:
     Returns the rows in the file, or None (printing "ingest not available yet") while the runs layer is missing.
     """
     try:
+        from scrapers import udi
         from tracker.config import Settings
+        from tracker.ingest.run import ingest_path
         from tracker.store.engine import make_engine, make_session_factory
         from tracker.store.migrate import upgrade
-        from tracker.ingest.run import ingest_path
-        from scrapers import udi
     except ImportError as exc:
         print(f"    ingest not available yet ({exc})")
         return None

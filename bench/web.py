@@ -48,13 +48,13 @@ VENV_BIN = Path(sys.executable).parent
 import httpx  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
+from web_seed import OUT, describe, ensure_store  # noqa: E402
 
+from tracker.dev.mailsink import free_port  # noqa: E402
 from tracker.read import filters
 from tracker.read import lists as queries  # noqa: E402
 from tracker.store.engine import make_engine  # noqa: E402
-from tracker.dev.mailsink import free_port  # noqa: E402
 from tracker.store.models import Device  # noqa: E402
-from web_seed import OUT, describe, ensure_store  # noqa: E402
 
 SUB_AREAS = ("medical_imaging.ct", "medical_imaging.mr", "medical_imaging.xray", "medical_imaging.ultrasound",
              "medical_imaging.fundus", "medical_imaging.pathology", "medical_imaging.endoscopy")

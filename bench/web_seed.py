@@ -30,12 +30,12 @@ OUT = ROOT / "bench" / "out"
 
 from sqlalchemy import func, select, text  # noqa: E402
 
+from tracker.ingest.write import write_records  # noqa: E402
+from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
 from tracker.store.engine import make_engine, make_session_factory  # noqa: E402
 from tracker.store.migrate import upgrade  # noqa: E402
 from tracker.store.models import Device, Policy, PolicyDevice, Revision, Tag  # noqa: E402
-from tracker.records import DeviceRecord, PolicyRecord  # noqa: E402
 from tracker.store.write import WriteContext, record_document  # noqa: E402
-from tracker.ingest.write import write_records  # noqa: E402
 
 SEED_VERSION = 4
 DEVICE_BATCH = 5000  # one write_records call (one "source document") per batch, as a UDI part would be
@@ -244,7 +244,7 @@ STAGE_OF = {"征求意见稿": "draft", "政策解读": "issued"}
 def policy_records(n: int, seed: int = 20261125) -> list[PolicyRecord]:
     """N policy records (about 0.5 % about AI), each with its own URL and document number."""
     rng = random.Random(seed)
-    kinds, weights = zip(*((k, w) for k, w, _ in POLICY_KINDS))
+    kinds, weights = zip(*((k, w) for k, w, _ in POLICY_KINDS), strict=True)
     templates = {k: t for k, _, t in POLICY_KINDS}
     out: list[PolicyRecord] = []
     for i in range(n):

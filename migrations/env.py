@@ -5,8 +5,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from tracker.store import search as search_index
 from tracker.config import Settings
+from tracker.store import search as search_index
 from tracker.store.engine import make_engine
 from tracker.store.models import Base
 

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.pgcluster import PgCluster, find_pg_bin
-from tracker.dev.mailsink import MailSink
 from tracker.config import Settings
+from tracker.dev.mailsink import MailSink
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.migrate import upgrade
 

@@ -1,6 +1,7 @@
 """Settings come only from TRACKER_* variables handed in, with sane defaults."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,6 @@ def test_bad_values_are_refused_with_the_variable_named(env, message):
 
 def test_settings_are_immutable():
     settings = Settings.from_env({})
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         settings.secret_key = "x"  # type: ignore[misc]
     assert settings.replace(secret_key="x").secret_key == "x"

@@ -19,8 +19,21 @@ from tracker.config import Settings
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.migrate import upgrade
 from web import (
-    admin, api, auth, companies, context, dashboard, devices, exports, i18n, policies, security, sources, subscribe,
-    taxonomy_page, templating,
+    admin,
+    api,
+    auth,
+    companies,
+    context,
+    dashboard,
+    devices,
+    exports,
+    i18n,
+    policies,
+    security,
+    sources,
+    subscribe,
+    taxonomy_page,
+    templating,
 )
 
 # One blueprint per area, each a module with a `bp` attribute; a new area adds its module here.

@@ -15,7 +15,9 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from tracker.audit import bundle as audit, log as auditlog, review, users
+from tracker.audit import bundle as audit
+from tracker.audit import log as auditlog
+from tracker.audit import review, users
 from tracker.classify import taxonomy
 from web import context
 from web.auth import require_role, role_required

@@ -10,14 +10,13 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
-from tracker.read import filters, pages
 from tracker.classify import taxonomy
+from tracker.read import filters, pages, stats
 from tracker.read.asof import as_of, end_of_day
+from tracker.read.detail import EntityDetail, load_device, load_policy
 from tracker.read.health import RUN_OUTCOMES
 from web import context
-from tracker.read import stats
 from web.context import db
-from tracker.read.detail import EntityDetail, load_device, load_policy
 from web.devices import asof_date
 from web.openapi import openapi_document
 from web.serialize import device_dict, plain, policy_dict, run_dict

@@ -5,13 +5,13 @@ from datetime import date
 
 from flask import Blueprint, abort, render_template, request
 
-from tracker.read import filters, pages
 from tracker.classify import taxonomy
+from tracker.read import filters, pages
 from tracker.read.asof import as_of, end_of_day
+from tracker.read.detail import load_device
 from tracker.store.models import Device
 from web import context
 from web.context import db
-from tracker.read.detail import load_device
 from web.i18n import gettext, label
 
 bp = Blueprint("devices", __name__)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.read import filters
 from tracker.classify import taxonomy
+from tracker.read import filters
 from tracker.read.health import RUN_OUTCOMES
 
 _STR = {"type": "string"}

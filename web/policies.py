@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from tracker.read import filters, pages
 from tracker.classify import taxonomy
+from tracker.read import filters, pages
 from tracker.read.asof import as_of, end_of_day
+from tracker.read.detail import load_policy
 from web import context
 from web.context import db
-from tracker.read.detail import load_policy
 from web.devices import asof_date
 from web.i18n import gettext, label
 

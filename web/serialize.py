@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-
 from tracker.store.models import Device, Policy, ScrapeRun
 
 DEVICE_FIELDS = (

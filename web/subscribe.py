@@ -14,10 +14,10 @@ import re
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from tracker.classify import taxonomy
-from tracker.mail.digest import FREQUENCIES, normalize_filters
 from tracker.mail import subscriptions
-from tracker.store.models import Subscriber
+from tracker.mail.digest import FREQUENCIES, normalize_filters
 from tracker.mail.tokens import PATHS, InvalidToken, make_token, read_token
+from tracker.store.models import Subscriber
 from web import context
 from web.i18n import lang
 

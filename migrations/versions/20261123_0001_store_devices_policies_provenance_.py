@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 18:23:01.581778
 """
-from alembic import op
 import sqlalchemy as sa
-import tracker.store.models
+from alembic import op
 
+import tracker.store.models
 
 revision = '0001'
 down_revision = None

@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 18:24:48.935942
 """
-from alembic import op
 import sqlalchemy as sa
-import tracker.store.models
+from alembic import op
 
+import tracker.store.models
 
 revision = '0002'
 down_revision = '0001'

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from tracker.audit import users
-from tracker.store.models import Device
-from tracker.records import DeviceRecord
-from tracker.store.write import WriteContext
 from tracker.ingest.write import write_records
+from tracker.records import DeviceRecord
+from tracker.store.models import Device
+from tracker.store.write import WriteContext
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

@@ -4,12 +4,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tracker.audit import review
-from tracker.read.asof import as_of
-from tracker.store.models import Device
-from tracker.records import DeviceRecord
-from tracker.store.write import WriteContext, as_text
-from tracker.store.tags import effective_codes
 from tracker.ingest.write import write_records
+from tracker.read.asof import as_of
+from tracker.records import DeviceRecord
+from tracker.store.models import Device
+from tracker.store.tags import effective_codes
+from tracker.store.write import WriteContext, as_text
 
 FIELDS = ("product_name", "description", "model_spec", "registrant", "is_ai")
 
@@ -71,6 +71,6 @@ def test_as_of_matches_snapshots_through_ingests_and_decisions(sessions, clock):
     take()
 
     assert len({repr(s) for s in snapshots}) == 4  # every step changed something
-    for moment, expected in zip(moments, snapshots):
+    for moment, expected in zip(moments, snapshots, strict=True):
         assert rebuilt(sessions, moment) == expected, moment
     assert snapshots[2][lung]["fields"]["is_ai"] == "false" and "ai:ai" not in snapshots[3][lung]["tags"]

@@ -14,12 +14,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tracker.audit import bundle as audit, log as auditlog, review
+from scrapers import nmpa_approvals
+from tracker.audit import bundle as audit
+from tracker.audit import log as auditlog
+from tracker.audit import review
 from tracker.cli.main import main
+from tracker.ingest.run import ingest_path
 from tracker.mail.smtp import build_message
 from tracker.store.models import AuditLog, Outbox, SourceDocument, Subscriber, Subscription
-from scrapers import nmpa_approvals
-from tracker.ingest.run import ingest_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "nmpa_approvals"

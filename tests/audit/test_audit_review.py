@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from tracker.audit import log as auditlog, review
+from tracker.audit import log as auditlog
+from tracker.audit import review
 from tracker.classify.rules import RULES_VERSION
-from tracker.store.models import AuditLog, Device, Revision, Tag
-from tracker.records import DeviceRecord
-from tracker.store.write import WriteContext
-from tracker.store.tags import effective_codes
 from tracker.ingest.write import classify_devices, write_records
+from tracker.records import DeviceRecord
+from tracker.store.models import AuditLog, Device, Revision, Tag
+from tracker.store.tags import effective_codes
+from tracker.store.write import WriteContext
 
 LUNG = ("肺结节CT影像辅助检测软件", "基于深度学习的肺结节检测")
 ECG = ("心电分析软件", None)

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker.audit import review
-from tracker.mail import tokens
 from tracker.fetch.archive import Archive
 from tracker.fetch.base import Response as FetchResponse
-from tracker.store.models import AuditLog, Company, Device, Policy, Subscriber, Subscription, User
-from tracker.records import DeviceRecord, NewsRecord, PolicyRecord
-from tracker.store.write import WriteContext, record_document
 from tracker.ingest.write import write_records
+from tracker.mail import tokens
+from tracker.records import DeviceRecord, NewsRecord, PolicyRecord
+from tracker.store.models import AuditLog, Company, Device, Policy, Subscriber, Subscription, User
+from tracker.store.write import WriteContext, record_document
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # The least role of every admin endpoint. A new admin route fails test_every_admin_route_is_classified until it is
@@ -371,8 +371,8 @@ def test_stored_markup_stays_inert_on_every_page(app, accounts, log_in, evil_dat
 def test_stored_markup_stays_inert_in_every_email(settings, sessions, clock, evil_data):
     from email import message_from_string, policy
 
-    from tracker.mail.render import render_alert
     from tracker.mail.outbox import enqueue_digests
+    from tracker.mail.render import render_alert
     from tracker.store.models import Outbox
 
     clock.advance(days=1)

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from tracker.audit import log as auditlog, users
+from tracker.audit import log as auditlog
+from tracker.audit import users
 from tracker.store.models import AuditLog, LoginAttempt
 
 PASSWORD = "correct horse battery"

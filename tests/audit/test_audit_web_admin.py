@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tracker.audit import bundle as audit, users
+from tracker.audit import bundle as audit
+from tracker.audit import users
 from tracker.store.models import AuditLog, Tag
 
 PASSWORD = "correct horse battery"
@@ -165,10 +166,10 @@ def test_public_lists_may_require_a_login(settings, clock, accounts, log_in, req
 
 
 def test_reviewer_tags_a_policy(client, accounts, log_in, sessions, clock, csrf):
-    from tracker.store.models import Policy
-    from tracker.records import PolicyRecord
-    from tracker.store.write import WriteContext
     from tracker.ingest.write import write_records
+    from tracker.records import PolicyRecord
+    from tracker.store.models import Policy
+    from tracker.store.write import WriteContext
 
     with sessions.begin() as session:
         write_records(session, [PolicyRecord(title="人工智能医疗器械注册审查指导原则", url="https://www.cmde.org.cn/x.html",

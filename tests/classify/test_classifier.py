@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from tracker.classify import taxonomy
 from tracker.classify.classifier import (
-    AI_THRESHOLD, RULES_VERSION, Classification, Evidence, classify_device, classify_policy, normalize,
+    AI_THRESHOLD,
+    RULES_VERSION,
+    Classification,
+    Evidence,
+    classify_device,
+    classify_policy,
+    normalize,
 )
 from tracker.classify.rules import CONDITIONS, FIELD_WEIGHT, KNOWN_FIELDS, RULES
 

@@ -8,11 +8,11 @@ from datetime import date
 from sqlalchemy import select, update
 
 from tracker.audit import review
-from tracker.store.models import Device, Policy, PolicyDevice
 from tracker.classify.links import link_policies_to_devices, refresh_links
-from tracker.records import DeviceRecord, PolicyRecord
-from tracker.store.write import WriteContext
 from tracker.ingest.write import write_records
+from tracker.records import DeviceRecord, PolicyRecord
+from tracker.store.models import Device, Policy, PolicyDevice
+from tracker.store.write import WriteContext
 
 NODULE_GUIDANCE = "肺结节CT图像辅助检测软件注册审查指导原则"
 AI_GUIDANCE = "人工智能医疗器械注册审查指导原则"

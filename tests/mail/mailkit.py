@@ -12,7 +12,6 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 from tests.conftest import MAIL_BASE_URL
 from tracker.store.models import Device, Policy, Subscriber, Subscription, Tag
 

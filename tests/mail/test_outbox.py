@@ -10,10 +10,10 @@ from aiosmtpd.controller import Controller
 from mailkit import BASE_URL, T0, add_device, add_policy, add_subscriber, by_recipient
 from sqlalchemy import select, update
 
-from tracker.mail.smtp import Mailer, PermanentFailure, SmtpConfig, TemporaryFailure
 from tracker.dev.mailsink import FolderHandler, free_port
-from tracker.store.models import Outbox, Subscriber
 from tracker.mail.outbox import backoff, enqueue_digests, send_pending
+from tracker.mail.smtp import Mailer, PermanentFailure, SmtpConfig, TemporaryFailure
+from tracker.store.models import Outbox, Subscriber
 
 DAY1 = T0 + timedelta(days=1)
 

@@ -12,8 +12,8 @@ from mailkit import ROOT, T0, add_device, add_subscriber, by_recipient, run_trac
 from sqlalchemy import func, select
 
 from tracker.dev.mailsink import MailSink
-from tracker.store.models import Outbox
 from tracker.mail.outbox import enqueue_digests
+from tracker.store.models import Outbox
 
 SUBSCRIBERS = 30
 

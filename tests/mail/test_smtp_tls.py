@@ -11,8 +11,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.conftest import require_real
-from tracker.mail.smtp import Mailer, TemporaryFailure, build_message
 from tracker.dev.mailsink import FolderHandler, free_port, read_messages
+from tracker.mail.smtp import Mailer, TemporaryFailure, build_message
 
 USER, PASSWORD = "digest", "s3cret/with:odd@chars"
 

@@ -11,9 +11,9 @@ import pytest
 from mailkit import BASE_URL, T0, add_device
 from sqlalchemy import select
 
-from tracker.store.models import Consent, Outbox, Subscriber, Subscription
 from tracker.mail.outbox import enqueue_digests, send_pending
 from tracker.mail.tokens import InvalidToken, make_token, read_token
+from tracker.store.models import Consent, Outbox, Subscriber, Subscription
 from web import create_app
 
 NOW = T0 + timedelta(hours=3)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import literal, select
 
 from tracker.classify import taxonomy
 from tracker.read.asof import end_of_day, replay
-from tracker.store.engine import make_engine
-from tracker.store.models import Revision, Tag
 from tracker.read.filters import MAX_QUERY_CHARS, DeviceFilter, PolicyFilter, search_terms
 from tracker.read.search import escape_like
 from tracker.read.tags import effective_by_entity
+from tracker.store.engine import make_engine
+from tracker.store.models import Revision, Tag
 
 TEXT = st.text(alphabet=st.sampled_from("%_\\'\"abc 器械肺炎-[]^*?"), max_size=12)
 

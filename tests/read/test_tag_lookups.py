@@ -7,13 +7,14 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from tracker.read import filters
-from tracker.read import lists as queries, tags as tag_queries
-from tracker.store.models import Device, Policy
-from tracker.records import DeviceRecord, PolicyRecord
 from tracker.audit.review import decide
-from tracker.store.write import WriteContext, record_document
 from tracker.ingest.write import write_records
+from tracker.read import filters
+from tracker.read import lists as queries
+from tracker.read import tags as tag_queries
+from tracker.records import DeviceRecord, PolicyRecord
+from tracker.store.models import Device, Policy
+from tracker.store.write import WriteContext, record_document
 
 NAMES = ["肺结节CT影像辅助检测软件", "肺炎CT影像辅助分诊与评估软件", "颅内肿瘤磁共振影像辅助诊断软件",
          "糖尿病视网膜病变眼底图像辅助诊断软件", "心电分析软件", "冠状动脉药物洗脱支架系统", "骨折X射线影像辅助检测软件"]

@@ -6,18 +6,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from tracker.store import bigrams, search as search_index
+from tracker.ingest.write import write_records
 from tracker.read import filters
-from tracker.read import search as read_search
 from tracker.read import lists as queries
+from tracker.read import search as read_search
+from tracker.records import DeviceRecord, PolicyRecord
+from tracker.store import bigrams
+from tracker.store import search as search_index
 from tracker.store.migrate import downgrade, upgrade
 from tracker.store.models import Device
-from tracker.records import DeviceRecord, PolicyRecord
 from tracker.store.write import WriteContext, record_document
-from tracker.ingest.write import write_records
 
 DEVICES = [
     DeviceRecord(cert_no="国械注准20203219911", product_name="肺结节CT影像辅助检测软件", registrant="示例医疗科技有限公司",

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tracker.store.models import Device, Policy, PolicyDevice, RecordSource, Revision, SourceDocument
-from tracker.read.links import devices_of_policy, policies_of_device
-from tracker.records import DeviceRecord, PolicyRecord
 import scrapers
 from tracker.ingest.run import ingest_path
-from tracker.store.write import WriteContext
-from tracker.store.policies import title_key, upsert_policies
 from tracker.ingest.write import write_records
+from tracker.read.links import devices_of_policy, policies_of_device
+from tracker.records import DeviceRecord, PolicyRecord
+from tracker.store.models import Device, Policy, PolicyDevice, RecordSource, Revision, SourceDocument
+from tracker.store.policies import title_key, upsert_policies
+from tracker.store.write import WriteContext
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 POLICY_SOURCES = ("nmpa_notices", "cmde_guidance", "govcn_policy")

@@ -7,11 +7,11 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from tracker.classify.classifier import classify_device
-from tracker.store.models import Device, Revision, Tag
 from tracker.records import DeviceRecord
-from tracker.store.write import WriteContext
 from tracker.store.devices import upsert_devices
+from tracker.store.models import Device, Revision, Tag
 from tracker.store.tags import apply_classification, effective_codes
+from tracker.store.write import WriteContext
 
 
 def new_device(sessions, clock, name="肺结节CT影像辅助检测软件") -> int:

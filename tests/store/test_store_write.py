@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from tracker.store.models import Company, Device, DeviceIdentifier, RecordSource, Revision, SourceDocument
 from tracker.records import DeviceRecord
-from tracker.store.write import WriteContext, mark_missing, record_document
 from tracker.store.devices import upsert_devices
+from tracker.store.models import Company, Device, DeviceIdentifier, RecordSource, Revision, SourceDocument
+from tracker.store.write import WriteContext, mark_missing, record_document
 
 
 def make_records(n: int) -> list[DeviceRecord]:

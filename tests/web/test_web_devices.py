@@ -8,8 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 from webseed import XSS_NAME
 
-from tracker.store.models import Device
 from tracker.read.filters import DeviceFilter
+from tracker.store.models import Device
 
 
 def names(response) -> list[str]:
@@ -158,7 +158,7 @@ def test_device_detail_shows_everything(client, web_env):
     soup = BeautifulSoup(html, "lxml")
     assert soup.h1.get_text().startswith("肺结节CT影像辅助检测软件")
     fields = {dt.get_text(): dd.get_text(" ", strip=True) for dt, dd in zip(soup.select("#fields dt"),
-                                                                            soup.select("#fields dd"))}
+                                                                            soup.select("#fields dd"), strict=True)}
     assert fields["注册证编号"] == "国械注准20203219901"
     assert fields["产地"] == "境内" and fields["管理类别"] == "第3类" and fields["批准日期"] == "2026-11-12"
     assert [li.get_text() for li in soup.select("#identifiers li")] == ["06970000099011", "06970000099012"]

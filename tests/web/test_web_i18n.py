@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.read import filters
 from tracker.classify import taxonomy
+from tracker.read import filters
 from tracker.store.models import RUN_OUTCOMES
 from web.devices import DEVICE_SORT_CHOICES
 from web.i18n import MESSAGES, REPORT_TITLES

@@ -11,10 +11,10 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 from webseed import NOW, build_env
 
-from tracker.store.models import PolicyDevice
-from tracker.records import DeviceRecord
-from tracker.store.write import WriteContext
 from tracker.ingest.write import write_records
+from tracker.records import DeviceRecord
+from tracker.store.models import PolicyDevice
+from tracker.store.write import WriteContext
 from web.policies import LINKS_PER_PAGE
 
 EXTRA = LINKS_PER_PAGE + 12  # more AI devices than one page holds

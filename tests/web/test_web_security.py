@@ -50,9 +50,9 @@ def test_oversized_request_body_is_refused(settings):
 
 
 def test_sql_injection_attempts_are_data(settings, sessions, clock):
+    from tracker.ingest.write import write_records
     from tracker.records import DeviceRecord
     from tracker.store.write import WriteContext
-    from tracker.ingest.write import write_records
 
     with sessions.begin() as session:
         write_records(session, [DeviceRecord(cert_no="国械注准20203219911", product_name="测试软件'; DROP TABLE device; --")],
@@ -94,9 +94,9 @@ def test_spreadsheet_exports_neutralise_formulas(settings, sessions, clock):
 
     from openpyxl import load_workbook
 
+    from tracker.ingest.write import write_records
     from tracker.records import DeviceRecord
     from tracker.store.write import WriteContext
-    from tracker.ingest.write import write_records
 
     name = '=HYPERLINK("http://evil.example","点击")'
     with sessions.begin() as session:

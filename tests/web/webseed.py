@@ -14,15 +14,15 @@ from datetime import date, datetime, timedelta, timezone
 from flask import Flask
 from sqlalchemy import select, text
 
-from tracker.fetch.archive import Archive
 from tracker.config import Settings
-from tracker.store.engine import make_engine, make_session_factory
+from tracker.fetch.archive import Archive
 from tracker.fetch.base import Response
-from tracker.store.models import Device, Policy
-from tracker.records import ApprovalEvent, Attachment, DeviceRecord, NewsRecord, PolicyRecord
 from tracker.ingest.run import RunResult, finish_run, start_run
-from tracker.store.write import WriteContext, record_document
 from tracker.ingest.write import write_records
+from tracker.records import ApprovalEvent, Attachment, DeviceRecord, NewsRecord, PolicyRecord
+from tracker.store.engine import make_engine, make_session_factory
+from tracker.store.models import Device, Policy
+from tracker.store.write import WriteContext, record_document
 from web import create_app
 
 T0 = datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tracker.store.models import AuditLog
 
+
 def record(
     session: Session, *, actor: str, action: str, now: datetime, target_type: str | None = None,
     target_id: str | int | None = None, detail: dict[str, Any] | None = None, reason: str | None = None,

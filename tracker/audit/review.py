@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from tracker.audit import log as auditlog
 from tracker.classify import taxonomy
+from tracker.classify.links import refresh_links
 from tracker.classify.rules import RULES_VERSION
 from tracker.store import tag_rule
 from tracker.store.models import Device, Policy, Revision, Tag
-from tracker.classify.links import refresh_links
-from tracker.store.write import WriteContext, add_revisions
 from tracker.store.tags import ENTITY_MODELS, effective_codes
+from tracker.store.write import WriteContext, add_revisions
 
 DECISIONS = tag_rule.DECISIONS
 # The grey zone of the AI confidence: the classifier's name-only evidence scores 0.5 (see tracker.classify.classifier).

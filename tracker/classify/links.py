@@ -14,11 +14,18 @@ from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tracker.classify.link_rules import (
-    GUIDANCE_TYPES, LINK_BATCH, DeviceFacts, LinkRule, DeviceIndex, guidance_subject, policy_device_rule,
-    policy_scope, software_evidence,
+    GUIDANCE_TYPES,
+    LINK_BATCH,
+    DeviceFacts,
+    DeviceIndex,
+    LinkRule,
+    guidance_subject,
+    policy_device_rule,
+    policy_scope,
+    software_evidence,
 )
-from tracker.store import tag_rule
 from tracker.ids import policytype
+from tracker.store import tag_rule
 from tracker.store.models import Device, Policy, PolicyDevice, Tag
 from tracker.store.policies import not_draft
 from tracker.store.write import WriteContext, chunks, insert_for

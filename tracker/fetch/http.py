@@ -22,7 +22,13 @@ import tenacity
 
 from tracker.clock import utcnow
 from tracker.fetch.base import (
-    ERROR_BODY_BYTES, Blocked, FetchError, HostPacer, Response, TooLarge, detect_challenge,
+    ERROR_BODY_BYTES,
+    Blocked,
+    FetchError,
+    HostPacer,
+    Response,
+    TooLarge,
+    detect_challenge,
 )
 
 DEFAULT_USER_AGENT = "nmpa-ai-tracker/0.1 (self-hosted open-source tracker of NMPA device approvals; python-httpx)"

@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+
 from tracker.records import ORIGINS as RECORD_ORIGINS
 
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
 AUTHORITIES = "国" + PROVINCES
-ORIGINS = dict(zip("准进许", RECORD_ORIGINS))  # the mark in a number → its origin (tracker.records.ORIGINS)
+ORIGINS = dict(zip("准进许", RECORD_ORIGINS, strict=True))  # the mark in a number → its origin (tracker.records.ORIGINS)
 MIN_YEAR = 1990
 DEFAULT_MAX_YEAR = 2100
 

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.classify import classifier as classify
-from tracker.store.models import Device, Policy
-from tracker.records import ApprovalEvent, DeviceRecord, NewsRecord, PolicyRecord, Record
-from tracker.store.write import WriteContext
-from tracker.store.devices import DeviceWrite, link_news_to_devices, upsert_approval_events, upsert_devices, upsert_news
-from tracker.store.tags import apply_classifications
-from tracker.store.policies import upsert_policies
 from tracker.classify.links import link_policies_to_devices, refresh_links
+from tracker.records import ApprovalEvent, DeviceRecord, NewsRecord, PolicyRecord, Record
+from tracker.store.devices import DeviceWrite, link_news_to_devices, upsert_approval_events, upsert_devices, upsert_news
+from tracker.store.models import Device, Policy
+from tracker.store.policies import upsert_policies
+from tracker.store.tags import apply_classifications
+from tracker.store.write import WriteContext
 
 BATCH = 2000
 

@@ -22,10 +22,10 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker.classify import taxonomy
-from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription
-from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
 from tracker.read.filters import DeviceFilter, PolicyFilter
+from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
 from tracker.read.tags import effective_by_entity, tags_for
+from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription
 
 FREQUENCIES = ("immediate", "daily", "weekly")
 IMMEDIATE_SLOT_MINUTES = 5

@@ -30,10 +30,10 @@ from tracker.config import Settings
 from tracker.mail.digest import Digest, build_due
 from tracker.mail.render import Rendered, personalize, render_confirm, render_shared
 from tracker.mail.smtp import Mailer, PermanentFailure, TemporaryFailure, build_message, make_message_id, sender_address
-from tracker.store.models import Outbox, Subscriber
-from tracker.store.locks import ProcessLock
-from tracker.store.write import insert_for
 from tracker.mail.tokens import link
+from tracker.store.locks import ProcessLock
+from tracker.store.models import Outbox, Subscriber
+from tracker.store.write import insert_for
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

@@ -17,13 +17,13 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from email import policy as email_policy
 from email.charset import BASE64, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
-from datetime import datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SECURITY_BY_SCHEME = {"smtp": "plain", "smtp+starttls": "starttls", "submission": "starttls", "smtps": "tls"}

@@ -9,13 +9,20 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tracker.read import tags as tag_queries
+from tracker.read.links import device_count_of_policy, devices_of_policy, policies_of_device
 from tracker.store import tag_rule
 from tracker.store.models import (
-    ApprovalEventRow, Device, DeviceIdentifier, NewsDevice, NewsItem, Policy, RecordSource, Revision, SourceDocument,
+    ApprovalEventRow,
+    Device,
+    DeviceIdentifier,
+    NewsDevice,
+    NewsItem,
+    Policy,
+    RecordSource,
+    Revision,
+    SourceDocument,
     Tag,
 )
-from tracker.read.links import device_count_of_policy, devices_of_policy, policies_of_device
-
 
 
 def identifiers_of(device_id: int) -> Select:

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 
 from tracker.classify import taxonomy
+from tracker.config import DEFAULT_TIMEZONE
 from tracker.read.filters import DEVICE_SORTS, POLICY_SORTS, DeviceFilter, PolicyFilter, search_terms
 from tracker.read.search import escape_like, matches_all, search_clauses
 from tracker.read.tags import has_tag, page_lookup
-from tracker.config import DEFAULT_TIMEZONE
 from tracker.store.models import Company, Device, Policy, ScrapeRun
 
 MAX_EXPORT_ROWS = 50_000

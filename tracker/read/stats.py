@@ -14,9 +14,10 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.read import filters
-from tracker.read import lists as queries, tags as tag_queries
 from tracker.classify import taxonomy
+from tracker.read import filters
+from tracker.read import lists as queries
+from tracker.read import tags as tag_queries
 from tracker.store.models import Device, Policy
 
 

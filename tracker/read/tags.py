@@ -14,7 +14,6 @@ from tracker.classify import taxonomy
 from tracker.store import tag_rule
 from tracker.store.models import Tag
 
-
 # How a tag filter finds its rows. "exists": a correlated probe per candidate row, so a sorted, paged list walks its
 # sort index and stops after one page; best when the tag is common. "in": the tagged ids read from the tag index
 # (ix_tag_code_effective covers it), best for counting and for rare tags, where the probe would walk most of the

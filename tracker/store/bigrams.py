@@ -31,7 +31,7 @@ def bigrams(value: str | None) -> set[str]:
     if not value:
         return set()
     folded = fold_ascii_case(value)
-    return {a + b for a, b in zip(folded, folded[1:]) if _is_token_char(a) and _is_token_char(b)}
+    return {a + b for a, b in zip(folded, folded[1:], strict=False) if _is_token_char(a) and _is_token_char(b)}
 
 
 def document(*values: str | None) -> str:

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tracker.ids import certno
-from tracker.store.models import ApprovalEventRow, Company, Device, DeviceIdentifier, NewsDevice, NewsItem
 from tracker.records import ApprovalEvent, DeviceRecord, NewsRecord
+from tracker.store.models import ApprovalEventRow, Company, Device, DeviceIdentifier, NewsDevice, NewsItem
 from tracker.store.write import Counts, WriteContext, add_revisions, chunks, insert_for, link_sources, merge_fields
 
 # Fields a source may set on a device; everything else is derived (status, category, company link, AI flag).

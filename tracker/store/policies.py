@@ -17,8 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tracker.ids import docno, policytype
-from tracker.store.models import Policy
 from tracker.records import PolicyRecord
+from tracker.store.models import Policy
 from tracker.store.write import Counts, WriteContext, add_revisions, link_sources, merge_fields
 
 POLICY_FIELDS = ("title", "issuer", "doc_no", "doc_type", "stage", "published_on", "written_on", "url", "summary",

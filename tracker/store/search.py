@@ -131,7 +131,7 @@ def rebuild(connection: Connection) -> dict[str, int]:
     if connection.dialect.name != "sqlite":
         return {}
     counts = {}
-    for entity_type, columns in SEARCHABLE.items():
+    for entity_type in SEARCHABLE:
         table, entity = table_name(entity_type), entity_type
         connection.execute(text(f"DELETE FROM {table}"))
         written = connection.execute(text(
