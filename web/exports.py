@@ -16,8 +16,7 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, current_app, request, url_for
 from openpyxl import Workbook
 
-from tracker.read import filters, pages
-from tracker.read import lists as queries
+from tracker.read import filters, lists, pages
 from web import context
 from web.context import db
 from web.i18n import gettext
@@ -57,7 +56,7 @@ def _columns(kind: str) -> list[str]:
 def export(kind: str, fmt: str):
     """The filtered list as a file download."""
     f = _filter(kind)
-    rows, total = _rows(kind, f, queries.MAX_EXPORT_ROWS)
+    rows, total = _rows(kind, f, lists.MAX_EXPORT_ROWS)
     columns = _columns(kind)
     if fmt == "csv":
         buffer = io.StringIO()

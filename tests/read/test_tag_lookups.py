@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from tracker.audit.review import decide
 from tracker.ingest.write import write_records
-from tracker.read import filters
-from tracker.read import lists as queries
-from tracker.read import tags as tag_queries
+from tracker.read import filters, lists
+from tracker.read import tags as read_tags
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.store.models import Device, Policy
 from tracker.store.write import WriteContext, record_document
@@ -50,15 +49,15 @@ def store(sessions, clock):
 
 
 def _ids(session, f, lookup):
-    stmt = queries.list_select(f, lookup).with_only_columns(Device.id if isinstance(f, filters.DeviceFilter)
+    stmt = lists.list_select(f, lookup).with_only_columns(Device.id if isinstance(f, filters.DeviceFilter)
                                                             else Policy.id)
     return list(session.execute(stmt).scalars())
 
 
 def _expected(session, f: filters.DeviceFilter) -> list[int]:
     """The filter read naively: effective tags per device from all tag rows, then the test in Python."""
-    rows = session.execute(tag_queries.tags_for("device", _all_ids(session))).scalars()
-    tags = tag_queries.effective_by_entity(rows)
+    rows = session.execute(read_tags.tags_for("device", _all_ids(session))).scalars()
+    tags = read_tags.effective_by_entity(rows)
     wanted = [(facet, code) for facet, code in (("area", f.area), ("area", f.sub), ("disease", f.disease),
                                                 ("function", f.function), ("signal", f.signal), ("site", f.site))
               if code]
@@ -82,7 +81,7 @@ def test_both_lookups_give_the_rows_of_the_effective_tags(store, sessions, args)
         expected = _expected(session, f)
         assert expected, "every filter here matches some devices"
         assert _ids(session, f, "exists") == expected == _ids(session, f, "in")
-        assert session.execute(queries.list_count(f)).scalar_one() == len(expected)
+        assert session.execute(lists.list_count(f)).scalar_one() == len(expected)
     if args == dict(sub="medical_imaging.ct"):
         assert store[0] not in expected and store[5] in expected  # a reviewer removal and an addition count
     if args == dict(disease="lung_nodule"):
@@ -92,13 +91,13 @@ def test_both_lookups_give_the_rows_of_the_effective_tags(store, sessions, args)
 def test_a_page_is_the_same_whichever_lookup_reads_it(store, sessions):
     f = filters.DeviceFilter(area="medical_imaging", per_page=4, page=2)
     with sessions() as session:
-        total = session.execute(queries.list_count(f)).scalar_one()
-        pages = [list(session.execute(queries.list_select(f, lookup).limit(4).offset(4)).scalars())
-                 for lookup in tag_queries.TAG_LOOKUPS]
-        chosen = list(session.execute(queries.list_page(f, total)).scalars())
+        total = session.execute(lists.list_count(f)).scalar_one()
+        pages = [list(session.execute(lists.list_select(f, lookup).limit(4).offset(4)).scalars())
+                 for lookup in read_tags.TAG_LOOKUPS]
+        chosen = list(session.execute(lists.list_page(f, total)).scalars())
     assert total > 8 and pages[0] == pages[1] == chosen and len(chosen) == 4
-    few = tag_queries.FEW_ROWS
-    assert tag_queries.page_lookup(few) == "in" and tag_queries.page_lookup(few + 1) == "exists"
+    few = read_tags.FEW_ROWS
+    assert read_tags.page_lookup(few) == "in" and read_tags.page_lookup(few + 1) == "exists"
 
 
 def test_policy_tag_filters_agree(store, sessions):
@@ -106,4 +105,4 @@ def test_policy_tag_filters_agree(store, sessions):
         for f in (filters.PolicyFilter(area="medical_imaging"), filters.PolicyFilter(issuer="nhc"),
                   filters.PolicyFilter(scenario="nhc.medical_service_mgmt")):
             assert _ids(session, f, "exists") == _ids(session, f, "in")
-            assert session.execute(queries.list_count(f)).scalar_one() == len(_ids(session, f, "exists"))
+            assert session.execute(lists.list_count(f)).scalar_one() == len(_ids(session, f, "exists"))

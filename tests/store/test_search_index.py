@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from tracker.ingest.write import write_records
-from tracker.read import filters
-from tracker.read import lists as queries
+from tracker.read import filters, lists
 from tracker.read import search as read_search
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.store import bigrams
@@ -56,7 +55,7 @@ def _scan(session, term_query: str) -> list[int]:
 
 
 def _search(session, term_query: str) -> list[int]:
-    stmt = queries.device_select(filters.DeviceFilter(q=term_query)).with_only_columns(Device.id)
+    stmt = lists.device_select(filters.DeviceFilter(q=term_query)).with_only_columns(Device.id)
     return sorted(session.execute(stmt).scalars())
 
 
@@ -69,7 +68,7 @@ def test_search_gives_exactly_the_rows_of_the_scan(sessions, clock):
             found_any += bool(_search(session, term))
         assert found_any >= 15  # the terms are not all misses
         assert len(_search(session, "肺炎")) == 1 and len(_search(session, "CT")) == 3
-        policies = session.execute(queries.policy_select(filters.PolicyFilter(q="器械 注册"))).scalars().all()
+        policies = session.execute(lists.policy_select(filters.PolicyFilter(q="器械 注册"))).scalars().all()
         assert [p.title for p in policies] == [POLICY.title]
 
 
@@ -77,7 +76,7 @@ def test_index_narrows_on_sqlite(sessions, clock, db_url):
     """On SQLite the statement asks the FTS5 table; the index really holds the rows (not a no-op clause)."""
     _write(sessions, DEVICES, clock())
     with sessions() as session:
-        sql = str(queries.device_select(filters.DeviceFilter(q="肺炎")).compile(session.bind))
+        sql = str(lists.device_select(filters.DeviceFilter(q="肺炎")).compile(session.bind))
         if not db_url.startswith("sqlite"):
             assert "device_search" not in sql
             return

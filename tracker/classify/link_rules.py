@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from tracker.classify import classifier as classify
+from tracker.classify import classifier
 from tracker.ids import docno
 from tracker.store import tag_rule
 
@@ -79,15 +79,15 @@ def scope_codes(title: str) -> frozenset[str]:
     肺结节), so the device classifier reads its core title. Cached: a pure function of the title, and every write
     that touches a device needs the rules of all guidance.
     """
-    name = _MODALITY_PROPERTY.sub(" ", classify.normalize(docno.core_title(title)))
-    result = classify.classify_device(name=name)
+    name = _MODALITY_PROPERTY.sub(" ", classifier.normalize(docno.core_title(title)))
+    result = classifier.classify_device(name=name)
     return frozenset(f"{t.facet}:{t.code}" for t in result.tags if t.facet in SPECIFIC_FACETS)
 
 
 @functools.lru_cache(maxsize=32768)
 def guidance_subject(title: str) -> Subject:
     """Whether a guidance title is about software, about equipment (hardware, implants, consumables) or does not say."""
-    text = classify.normalize(docno.core_title(title))
+    text = classifier.normalize(docno.core_title(title))
     software = tuple(w for w in SOFTWARE_SUBJECT if w in text)
     if software:
         return Subject("software", software)
@@ -103,15 +103,15 @@ def software_evidence(name: str | None, catalogue_code: str | None, category: st
     This is the classifier's own "software" condition (name or category says 软件, or catalogue category 21, 医用软件),
     so the AI rules and the linker agree on what software is.
     """
-    fields = {"name": classify.normalize(name), "catalogue_code": classify.normalize(catalogue_code),
-              "category": classify.normalize(category)}
+    fields = {"name": classifier.normalize(name), "catalogue_code": classifier.normalize(catalogue_code),
+              "category": classifier.normalize(category)}
     # Reused rather than restated, so the two cannot drift apart.
-    return classify.conditions(fields, None).get("software", ())
+    return classifier.conditions(fields, None).get("software", ())
 
 
 def names_devices(title: str) -> bool:
     """Whether a policy's title is about medical devices (医疗器械, 医用软件 …), not about AI or health care at large."""
-    text = classify.normalize(docno.core_title(title))
+    text = classifier.normalize(docno.core_title(title))
     return any(word in text for word in DEVICE_WORDS)
 
 

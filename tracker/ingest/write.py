@@ -11,7 +11,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.classify import classifier as classify
+from tracker.classify import classifier
 from tracker.classify.links import link_policies_to_devices, refresh_links
 from tracker.records import ApprovalEvent, DeviceRecord, NewsRecord, PolicyRecord, Record
 from tracker.store.devices import DeviceWrite, link_news_to_devices, upsert_approval_events, upsert_devices, upsert_news
@@ -86,7 +86,7 @@ def classify_devices(session: Session, ids: Iterable[int], ctx: WriteContext) ->
                Device.category_code)
     for start in range(0, len(ids), 500):
         results = {
-            row.id: classify.classify_device(
+            row.id: classifier.classify_device(
                 name=row.product_name, description=row.description, catalogue_code=row.catalogue_code,
                 mgmt_class=row.mgmt_class, category=row.category_code,
             ).rule_tags()
@@ -99,7 +99,7 @@ def classify_devices(session: Session, ids: Iterable[int], ctx: WriteContext) ->
 def classify_policies(session: Session, ids: Iterable[int], ctx: WriteContext) -> int:
     """Classify policies by id and store their tags; returns how many changed tags."""
     results = {
-        policy.id: classify.classify_policy(
+        policy.id: classifier.classify_policy(
             title=policy.title, body=policy.body or policy.summary, issuer=policy.issuer, doc_no=policy.doc_no,
         ).rule_tags()
         for policy in session.execute(select(Policy).where(Policy.id.in_(sorted(ids)))).scalars()

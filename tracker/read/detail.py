@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tracker.read import tags as tag_queries
+from tracker.read import tags as read_tags
 from tracker.read.links import device_count_of_policy, devices_of_policy, policies_of_device
 from tracker.store import tag_rule
 from tracker.store.models import (
@@ -92,8 +92,8 @@ class EntityDetail:
 
 def tag_views(session: Session, entity_type: str, entity_id: int) -> tuple[list[TagView], list[tuple[str, str]]]:
     """Every tag row of an entity as a view (counts or not, overruled or not), and its effective tags in order."""
-    rows = list(session.execute(tag_queries.tags_for(entity_type, [entity_id])).scalars())
-    effective = tag_queries.effective_by_entity(rows).get(entity_id, [])
+    rows = list(session.execute(read_tags.tags_for(entity_type, [entity_id])).scalars())
+    effective = read_tags.effective_by_entity(rows).get(entity_id, [])
     removed = tag_rule.removed_pairs(rows)
     views = []
     for t in rows:

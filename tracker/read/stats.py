@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.classify import taxonomy
-from tracker.read import filters
-from tracker.read import lists as queries
-from tracker.read import tags as tag_queries
+from tracker.read import filters, lists
+from tracker.read import tags as read_tags
 from tracker.store.models import Device, Policy
 
 
@@ -36,7 +35,7 @@ class NewCounts:
 
 
 def _count(session: Session, f) -> int:
-    return session.execute(queries.list_count(f)).scalar_one()
+    return session.execute(lists.list_count(f)).scalar_one()
 
 
 def new_counts(session: Session, today: date) -> NewCounts:
@@ -54,7 +53,7 @@ def new_counts(session: Session, today: date) -> NewCounts:
 
 
 def _ai_area_rows(session: Session) -> list[tuple[int, str, int | None]]:
-    et = tag_queries.effective_tags("device", ["area"]).subquery()
+    et = read_tags.effective_tags("device", ["area"]).subquery()
     stmt = (select(et.c.entity_id, et.c.code, Device.first_reg_year)
             .join(Device, Device.id == et.c.entity_id).where(Device.is_ai.is_(True)))
     return [tuple(row) for row in session.execute(stmt)]
@@ -92,7 +91,7 @@ class DiseaseCount:
 
 def disease_counts(session: Session) -> list[DiseaseCount]:
     """AI devices per disease, crowded ones first, then open, then the rest; largest first within a group."""
-    et = tag_queries.effective_tags("device", ["disease"]).subquery()
+    et = read_tags.effective_tags("device", ["disease"]).subquery()
     stmt = (select(et.c.code, func.count(func.distinct(et.c.entity_id)))
             .join(Device, Device.id == et.c.entity_id).where(Device.is_ai.is_(True)).group_by(et.c.code))
     counts = dict(session.execute(stmt).tuples().all())
@@ -110,20 +109,20 @@ def taxonomy_counts(session: Session) -> dict[str, dict[str, int]]:
     """{"device": {code: n}, "policy": {code: n}} for every taxonomy node (area parents count their subtree)."""
     out: dict[str, dict[str, int]] = {}
     for entity_type in ("device", "policy"):
-        et = tag_queries.effective_tags(entity_type).subquery()
+        et = read_tags.effective_tags(entity_type).subquery()
         grouped = select(et.c.code, func.count(func.distinct(et.c.entity_id))).group_by(et.c.code)
         counts = Counter(dict(session.execute(grouped).tuples().all()))
         for node in taxonomy.nodes("area"):
             if taxonomy.children(node.code):
                 subtree = (select(func.count(func.distinct(et.c.entity_id)))
-                           .where(tag_queries.code_matches(et.c.code, node.code, subtree=True)))
+                           .where(read_tags.code_matches(et.c.code, node.code, subtree=True)))
                 counts[node.code] = session.execute(subtree).scalar_one()
         out[entity_type] = dict(counts)
     policy = out["policy"]
     for node in taxonomy.nodes("policy_type") + taxonomy.nodes("stage"):
         policy.pop(node.code, None)
     types = dict(session.execute(select(Policy.doc_type, func.count()).group_by(Policy.doc_type)).tuples().all())
-    for code, zh in queries.POLICY_TYPE_LABELS.items():
+    for code, zh in lists.POLICY_TYPE_LABELS.items():
         policy[code] = types.get(zh, 0)
     stages = dict(session.execute(select(Policy.stage, func.count()).group_by(Policy.stage)).tuples().all())
     for node in taxonomy.nodes("stage"):

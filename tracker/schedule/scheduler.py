@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from tracker.config import Settings
 from tracker.records import SourceModule
-from tracker.schedule import jobs as schedjobs
+from tracker.schedule import jobs
 from tracker.schedule.jobs import Runtime, recover_stuck_runs
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.locks import ProcessLock
@@ -162,7 +162,7 @@ def run_scheduler(
         engine = make_engine(settings.database_url)
         rt = Runtime(settings=settings, sessions=make_session_factory(engine), sources=sources, lookup=lookup,
                      time_limits=dict(time_limits or {}), stopping=stop)
-        schedjobs.install(rt)
+        jobs.install(rt)
         recover_stuck_runs(rt.sessions, rt.now(), rt.limit_for)
         scheduler, store = make_scheduler(settings, blocking=True)
         for job_id, state in sync_jobs(scheduler, store, specs, settings.timezone).items():
@@ -178,7 +178,7 @@ def run_scheduler(
         engine.dispose()
         return 3 if lost.is_set() else 0
     finally:
-        schedjobs.install(None)
+        jobs.install(None)
         lock.release()
         _restore_signals(previous)
         log.info("scheduler stopped (pid %d)", os.getpid())
