@@ -144,7 +144,10 @@ def _aware(value: datetime) -> datetime:
 
 @dataclass
 class SourceHealth:
-    """One source at a glance: its recent runs, its last good run, its counts and its health."""
+    """One source at a glance: its recent runs, its last good run, its counts and its health.
+
+    The age of the last good run is counted from its start, as the rule counts it (`judge`): a page that said
+    "last good run 9 days ago" beside "no good run for 10 days" would be two rules again."""
 
     slug: str
     title_zh: str
