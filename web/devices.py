@@ -9,17 +9,11 @@ from tracker.classify import taxonomy
 from tracker.read import filters, pages
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import load_device
-from tracker.store.models import Device
 from web import context
 from web.context import db
 from web.i18n import gettext, label
 
 bp = Blueprint("devices", __name__)
-
-# What a list row shows; the rest (description, model, field ownership JSON) is left unread, and raises if a template
-# ever asks for it, rather than costing one query per row.
-LIST_COLUMNS = (Device.id, Device.cert_no, Device.product_name, Device.registrant, Device.issued_on,
-                Device.first_reg_year, Device.status, Device.is_ai, Device.is_sample)
 
 DEVICE_SORT_CHOICES = ("-issued", "issued", "-seen", "name", "registrant", "-year", "cert")
 
@@ -44,7 +38,7 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 def index():
     """The approvals list: filters, search, sorting and pages, all in the URL."""
     f = filters.DeviceFilter.from_args(request.args)
-    listed = pages.list_page(db(), f, columns=LIST_COLUMNS)
+    listed = pages.list_page(db(), f, columns=pages.DEVICE_ROW_COLUMNS)
     return render_template("devices/list.html", f=f, total=listed.total, rows=listed.rows, tags=listed.tags,
                            options=filter_options())
 

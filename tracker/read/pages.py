@@ -14,6 +14,10 @@ from tracker.read import lists, tags
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.store.models import Company, Device, ScrapeRun, SourceDocument
 
+# What a row of the device list shows; the rest (description, model, field ownership JSON) is left unread, and
+# raises if a template ever asks for it, rather than costing one query per row.
+DEVICE_ROW_COLUMNS = (Device.id, Device.cert_no, Device.product_name, Device.registrant, Device.issued_on,
+                      Device.first_reg_year, Device.status, Device.is_ai, Device.is_sample)
 # Entities per IN list when reading tags (well under SQLite's bound-parameter limit).
 TAG_BATCH = 900
 
