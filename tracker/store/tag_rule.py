@@ -11,7 +11,9 @@ over an aliased `Tag`. tests/read/test_tag_lookups.py holds the two forms to the
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from itertools import chain
+from operator import attrgetter, itemgetter
+from typing import Any, Iterable, Iterator, Mapping
 
 from sqlalchemy import and_, exists, or_
 from sqlalchemy.orm import aliased
@@ -25,36 +27,59 @@ REMOVE = "remove"
 DECISIONS = ("confirm", "remove", "add")
 
 Pair = tuple[str, str]
+_FIELDS = ("entity_id", "facet", "code", "method", "decision", "active")
 
 
-def _get(row: Any, name: str) -> Any:
-    return row[name] if isinstance(row, Mapping) else getattr(row, name)
+# The rule itself, on plain values; everything below reads rows into these two.
+def _counts(method: str, decision: str | None, active: bool) -> bool:
+    return bool(active) and (method == RULE or decision in KEEP_DECISIONS)
+
+
+def _removes(method: str, decision: str | None, active: bool) -> bool:
+    return bool(active) and method == REVIEWER and decision == REMOVE
+
+
+def _values(rows: Iterable[Any], fields: tuple[str, ...] = _FIELDS) -> Iterator[tuple]:
+    """The rows as tuples of `fields`; rows are mappings or objects with those attributes (read once per row: a
+    digest reads the tags of tens of thousands of entities)."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return iter(())
+    get = itemgetter(*fields) if isinstance(first, Mapping) else attrgetter(*fields)
+    return map(get, chain((first,), rows))
 
 
 def counts(row: Any) -> bool:
     """The row adds its (facet, code) unless a removal overrules it: active, and a rule tag or a kept decision."""
-    return bool(_get(row, "active")) and (_get(row, "method") == RULE or _get(row, "decision") in KEEP_DECISIONS)
+    return _counts(*next(_values([row], ("method", "decision", "active"))))
 
 
 def removes(row: Any) -> bool:
     """The row is a reviewer's standing removal of its (facet, code)."""
-    return bool(_get(row, "active")) and _get(row, "method") == REVIEWER and _get(row, "decision") == REMOVE
+    return _removes(*next(_values([row], ("method", "decision", "active"))))
 
 
 def pair(row: Any) -> Pair:
     """(facet, code) of a tag row."""
-    return _get(row, "facet"), _get(row, "code")
+    return next(_values([row], ("facet", "code")))
 
 
 def removed_pairs(rows: Iterable[Any]) -> set[Pair]:
     """The (facet, code) pairs a reviewer removed, among one entity's rows."""
-    return {pair(r) for r in rows if removes(r)}
+    return {(f, c) for f, c, m, d, a in _values(rows, _FIELDS[1:]) if _removes(m, d, a)}
 
 
 def effective_pairs(rows: Iterable[Any]) -> set[Pair]:
     """The (facet, code) pairs that stand, from all tag rows of one entity."""
-    rows = list(rows)
-    return {pair(r) for r in rows if counts(r)} - removed_pairs(rows)
+    kept: set[Pair] = set()
+    removed: set[Pair] = set()
+    for facet, code, method, decision, active in _values(rows, _FIELDS[1:]):
+        if _removes(method, decision, active):
+            removed.add((facet, code))
+        elif _counts(method, decision, active):
+            kept.add((facet, code))
+    return kept - removed
 
 
 def effective_codes(rows: Iterable[Any]) -> list[str]:
@@ -66,20 +91,21 @@ def effective_by_entity(rows: Iterable[Any]) -> dict[int, set[Pair]]:
     """The standing (facet, code) pairs per entity id, from the rows of several entities (entities with none left
     out)."""
     kept: dict[int, set[Pair]] = {}
-    removed: set[tuple[int, str, str]] = set()
-    for r in rows:
-        if removes(r):
-            removed.add((_get(r, "entity_id"), *pair(r)))
-        elif counts(r):
-            kept.setdefault(_get(r, "entity_id"), set()).add(pair(r))
-    out = {entity_id: {p for p in pairs if (entity_id, *p) not in removed} for entity_id, pairs in kept.items()}
+    removed: dict[int, set[Pair]] = {}
+    for entity_id, facet, code, method, decision, active in _values(rows):
+        if _removes(method, decision, active):
+            removed.setdefault(entity_id, set()).add((facet, code))
+        elif _counts(method, decision, active):
+            kept.setdefault(entity_id, set()).add((facet, code))
+    out = {entity_id: pairs - removed[entity_id] if entity_id in removed else pairs
+           for entity_id, pairs in kept.items()}
     return {entity_id: pairs for entity_id, pairs in out.items() if pairs}
 
 
 def reviewer_decisions(rows: Iterable[Any]) -> dict[str, str]:
     """"facet:code" → decision of the standing reviewer rows of one entity."""
-    return {f"{_get(r, 'facet')}:{_get(r, 'code')}": _get(r, "decision") for r in rows
-            if _get(r, "method") == REVIEWER and _get(r, "active")}
+    return {f"{facet}:{code}": decision for facet, code, method, decision, active in _values(rows, _FIELDS[1:])
+            if method == REVIEWER and active}
 
 
 # --- the same rule in SQL (t is an aliased Tag) ---
