@@ -11,6 +11,7 @@ over an aliased `Tag`. tests/read/test_tag_lookups.py holds the two forms to the
 """
 from __future__ import annotations
 
+import functools
 from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any, Iterable, Iterator, Mapping
@@ -37,6 +38,14 @@ def _counts(method: str, decision: str | None, active: bool) -> bool:
 
 def _removes(method: str, decision: str | None, active: bool) -> bool:
     return bool(active) and method == REVIEWER and decision == REMOVE
+
+
+_COUNTS, _REMOVES = "counts", "removes"
+
+
+@functools.cache  # a handful of (method, decision, active) combinations; a digest asks about each of many rows
+def _kind(method: str, decision: str | None, active: bool) -> str | None:
+    return _REMOVES if _removes(method, decision, active) else _COUNTS if _counts(method, decision, active) else None
 
 
 def _values(rows: Iterable[Any], fields: tuple[str, ...] = _FIELDS) -> Iterator[tuple]:
@@ -75,9 +84,10 @@ def effective_pairs(rows: Iterable[Any]) -> set[Pair]:
     kept: set[Pair] = set()
     removed: set[Pair] = set()
     for facet, code, method, decision, active in _values(rows, _FIELDS[1:]):
-        if _removes(method, decision, active):
+        kind = _kind(method, decision, active)
+        if kind is _REMOVES:
             removed.add((facet, code))
-        elif _counts(method, decision, active):
+        elif kind is _COUNTS:
             kept.add((facet, code))
     return kept - removed
 
@@ -93,13 +103,15 @@ def effective_by_entity(rows: Iterable[Any]) -> dict[int, set[Pair]]:
     kept: dict[int, set[Pair]] = {}
     removed: dict[int, set[Pair]] = {}
     for entity_id, facet, code, method, decision, active in _values(rows):
-        if _removes(method, decision, active):
+        kind = _kind(method, decision, active)
+        if kind is _REMOVES:
             removed.setdefault(entity_id, set()).add((facet, code))
-        elif _counts(method, decision, active):
+        elif kind is _COUNTS:
             kept.setdefault(entity_id, set()).add((facet, code))
-    out = {entity_id: pairs - removed[entity_id] if entity_id in removed else pairs
-           for entity_id, pairs in kept.items()}
-    return {entity_id: pairs for entity_id, pairs in out.items() if pairs}
+    for entity_id, gone in removed.items():
+        if entity_id in kept:
+            kept[entity_id] -= gone
+    return {entity_id: pairs for entity_id, pairs in kept.items() if pairs}
 
 
 def reviewer_decisions(rows: Iterable[Any]) -> dict[str, str]:
