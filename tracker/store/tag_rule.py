@@ -7,7 +7,8 @@ rule rows; tracker.store.tags).
 
 The rule is written here twice, side by side: over rows in Python (ORM `Tag` objects or mappings with the keys
 facet, code, method, decision, active, and entity_id where rows of several entities are mixed) and as SQL clauses
-over an aliased `Tag`. tests/read/test_tag_lookups.py holds the two forms to the same answers.
+over an aliased `Tag`. tests/store/test_tag_rule.py (random rows) and tests/read/test_tag_lookups.py (the list filters)
+hold the two forms to the same answers.
 """
 from __future__ import annotations
 
