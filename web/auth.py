@@ -1,9 +1,13 @@
 """Logging in and out (Flask-Login), roles on views, and the optional "lists need a login" gate.
 
-- Passwords are checked by tracker.audit.users (scrypt); every attempt is a `login_attempt` row, and after too many failures
-  per address or username the login answers 429 until the window has passed.
-- The session stores `users.session_token(user)`, not the bare id: changing a password or disabling an account
-  changes the token, which ends every session opened before.
+- Passwords are checked by tracker.audit.users (scrypt), which records and audits every attempt; while the account or
+  the address must wait (tracker.audit.throttle) the login answers 429 with Retry-After, the same page whether or not
+  the account exists.
+- The session stores `users.session_token(user)` (account id and session version), checked against the database on
+  every request by the user loader: logout, a password or role change and disabling the account raise the version,
+  so a session cookie copied before any of them no longer logs anyone in.
+- Pages answered to a logged-in account, and every admin and login page, are `Cache-Control: no-store`: no browser
+  history or shared proxy keeps a copy of what only an account may see (static files excepted: nothing personal).
 - The session cookie is HttpOnly and SameSite=Lax, and Secure when the site is served over https.
 - `next` after login is followed only when it is a path on this site (no scheme, no host, no `//` or backslash).
 - Logout is a POST (CSRF-protected like every state change), so a third-party page cannot log a user out.
@@ -21,6 +25,9 @@ from tracker.audit import users
 from web import context
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+# Blueprints whose every answer is no-store, logged in or not: the login form carries a CSRF token, and an admin
+# answer may be a page whose session has just ended.
+NO_STORE_BLUEPRINTS = frozenset({"auth", "admin"})
 # Blueprints reachable without a login even when lists require one: logging in, and the links in emails.
 OPEN_BLUEPRINTS = frozenset({"auth", "subscribe"})
 OPEN_ENDPOINTS = frozenset({"static"})
@@ -100,8 +107,18 @@ def _lists_gate():
     return current_app.login_manager.unauthorized()
 
 
+def _no_store(response):
+    if request.endpoint != "static" and (request.blueprint in NO_STORE_BLUEPRINTS or current_user.is_authenticated):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
 def init_app(app: Flask) -> None:
-    """Install Flask-Login, the cookie settings, the lists gate and the login/logout routes."""
+    """Install Flask-Login, the cookie settings, the lists gate, no-store for accounts and the login/logout routes."""
     https = app.extensions["tracker"].settings.public_base_url.lower().startswith("https://")
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
@@ -114,6 +131,7 @@ def init_app(app: Flask) -> None:
     manager.user_loader(_load_user)
     manager.init_app(app)
     app.before_request(_lists_gate)
+    app.after_request(_no_store)
     app.register_blueprint(bp)
 
 
@@ -125,9 +143,8 @@ def login():
         return render_template("auth/login.html", next=target, error=None)
     username = (request.form.get("username") or "").strip()[:80]
     password = request.form.get("password") or ""
-    ip = request.remote_addr or "unknown"
     with context.state().sessions.begin() as db:
-        result = users.authenticate(db, username, password, ip=ip, now=context.now())
+        result = users.authenticate(db, username, password, ip=_address(), now=context.now())
         user = AuthUser(result.user) if result.status == "ok" else None
     if result.status == "limited":
         minutes = max(1, -(-result.retry_after // 60))
@@ -146,7 +163,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """End the session."""
+    """End the session server-side (every session of the account: its session version is raised), then the cookie's."""
+    if current_user.is_authenticated:
+        with context.state().sessions.begin() as db:
+            users.logout(db, current_user.get_id(), ip=_address(), now=context.now())
     logout_user()
     session.clear()
     flash("已退出 / Logged out.")

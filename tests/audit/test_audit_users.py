@@ -1,4 +1,6 @@
-"""Accounts: scrypt hashes, roles, audited changes, sessions ended by a password change, login rate limiting."""
+"""Accounts: scrypt hashes, roles, audited changes, sessions ended by logout and by password, role and active changes.
+
+Login throttling has its own tests (test_audit_throttle.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -66,61 +68,35 @@ def test_login_checks_password_and_active_flag(sessions, clock):
     assert attempts == [("alice", False), ("alice", True), ("nobody", False), ("alice", False)]
 
 
-def test_password_change_and_disable_end_open_sessions(sessions, clock):
+def test_password_role_change_disable_and_logout_end_open_sessions(sessions, clock):
     with sessions.begin() as session:
         user = users.create_user(session, "alice", PASSWORD, "viewer", actor="t", now=clock())
+        session.flush()
+        ended = []
+
+        def still_open(token):
+            return users.user_for_token(session, token) is not None
+
+        for change in (
+            lambda: users.set_password(session, "alice", "another long password", actor="t", now=clock()),
+            lambda: users.set_role(session, "alice", "reviewer", actor="t", now=clock()),
+            lambda: users.logout(session, users.session_token(user), ip="10.0.0.1", now=clock()),
+        ):
+            token = users.session_token(user)
+            assert still_open(token)
+            change()
+            session.flush()
+            assert not still_open(token) and still_open(users.session_token(user))
+            ended.append(token)
         token = users.session_token(user)
-        assert users.user_for_token(session, token).username == "alice"
-        users.set_password(session, "alice", "another long password", actor="t", now=clock())
-        assert users.user_for_token(session, token) is None
-        fresh = users.session_token(user)
-        assert users.user_for_token(session, fresh).username == "alice"
+        users.set_role(session, "alice", "reviewer", actor="t", now=clock())  # the same role: nothing changes
+        assert still_open(token)
         users.disable_user(session, "alice", actor="t", now=clock())
-        assert users.user_for_token(session, fresh) is None
-        assert users.user_for_token(session, "not-a-token") is None
+        assert not any(still_open(t) for t in [*ended, token, users.session_token(user)])
+        assert not still_open("not-a-token") and not still_open(f"{user.id}:") and not still_open("")
     with sessions() as session:
         actions = [e.action for e in auditlog.query(session)]
-    assert sorted(actions) == ["user.create", "user.disable", "user.passwd"]
-
-
-def test_five_failures_per_address_lock_the_login_until_the_window_passes(sessions, clock):
-    with sessions.begin() as session:
-        users.create_user(session, "alice", PASSWORD, "viewer", actor="t", now=clock())
-    for i in range(users.MAX_FAILURES):
-        with sessions.begin() as session:
-            # Different usernames from one address: guessing across accounts is limited too.
-            assert users.authenticate(session, f"guess{i}", "x" * 12, ip="10.0.0.9", now=clock()).status == "invalid"
-        clock.advance(minutes=1)
-    with sessions.begin() as session:
-        limited = users.authenticate(session, "alice", PASSWORD, ip="10.0.0.9", now=clock())
-        assert limited.status == "limited" and 0 < limited.retry_after <= 15 * 60
-        # Another address is not affected by this one's failures.
-        assert users.authenticate(session, "alice", PASSWORD, ip="10.0.0.10", now=clock()).status == "ok"
-    clock.advance(seconds=limited.retry_after)
-    with sessions.begin() as session:
-        assert users.authenticate(session, "alice", PASSWORD, ip="10.0.0.9", now=clock()).status == "ok"
-
-
-def test_five_failures_for_one_username_lock_it_from_every_address(sessions, clock):
-    with sessions.begin() as session:
-        users.create_user(session, "alice", PASSWORD, "viewer", actor="t", now=clock())
-        for i in range(users.MAX_FAILURES):
-            users.authenticate(session, "alice", "wrong password", ip=f"10.1.0.{i}", now=clock())
-        assert users.authenticate(session, "alice", PASSWORD, ip="10.9.9.9", now=clock()).status == "limited"
-    clock.advance(minutes=15, seconds=1)
-    with sessions.begin() as session:
-        assert users.authenticate(session, "alice", PASSWORD, ip="10.9.9.9", now=clock()).status == "ok"
-
-
-def test_failures_outside_the_window_do_not_count(sessions, clock):
-    with sessions.begin() as session:
-        users.create_user(session, "alice", PASSWORD, "viewer", actor="t", now=clock())
-        for _ in range(users.MAX_FAILURES - 1):
-            users.authenticate(session, "alice", "wrong password", ip="10.0.0.1", now=clock())
-    clock.advance(minutes=16)
-    with sessions.begin() as session:
-        users.authenticate(session, "alice", "wrong password", ip="10.0.0.1", now=clock())
-        assert users.authenticate(session, "alice", PASSWORD, ip="10.0.0.1", now=clock()).status == "ok"
+    assert sorted(actions) == ["auth.logout", "user.create", "user.disable", "user.passwd", "user.role", "user.role"]
 
 
 def test_audit_log_cannot_be_rewritten(sessions, clock):

@@ -1,29 +1,33 @@
-"""Accounts of the admin side: roles, scrypt password hashes, account changes (each audited) and login rate limiting.
+"""Accounts of the admin side: roles, scrypt password hashes, account changes, logins and logouts (each audited).
 
 Roles are ordered viewer < reviewer < admin; a page that needs a role admits every higher one. Passwords are stored
 only as werkzeug's scrypt hashes ("scrypt:N:r:p$salt$hash"). Every account change writes an audit-log row in the same
-transaction. Login attempts are rows of `login_attempt`; too many failures per address or per username inside the
-window refuse further attempts until the window has passed.
+transaction. Login attempts are rows of `login_attempt`, throttled per account and per address by
+tracker.audit.throttle; every successful and failed login, logout and lockout is an `auth.*` audit-log row with the
+account, the address and the time.
+
+A login session stores `session_token(user)`: the account id and its `session_version`. `end_sessions` raises the
+version, so every session opened before stops loading; logout, a password change, a role change and disabling the
+account all call it.
 """
 from __future__ import annotations
 
-import hashlib
-import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.audit import log as auditlog
+from tracker.audit import throttle
 from tracker.store.models import LoginAttempt, User
 
 ROLES = ("viewer", "reviewer", "admin")
 MIN_PASSWORD_LENGTH = 10
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+# The actor of failed logins and lockouts: the name typed is not a proven identity (it is the entry's target instead).
+ANONYMOUS = "anonymous"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,79}$")
 _dummy_hash: str | None = None
 
@@ -80,10 +84,11 @@ def create_user(
 
 def set_password(session: Session, username: str, password: str, *, actor: str, now: datetime,
                  reason: str | None = None) -> User:
-    """Replace an account's password (which also ends its open sessions: see `session_token`)."""
+    """Replace an account's password, ending its open sessions."""
     _check_new_password(password)
     user = _require(session, username)
     user.password_hash = hash_password(password)
+    end_sessions(user)
     auditlog.record(session, actor=actor, action="user.passwd", now=now, target_type="user", target_id=username,
                     reason=reason)
     return user
@@ -91,11 +96,13 @@ def set_password(session: Session, username: str, password: str, *, actor: str, 
 
 def set_role(session: Session, username: str, role: str, *, actor: str, now: datetime,
              reason: str | None = None) -> User:
-    """Change an account's role."""
+    """Change an account's role, ending its open sessions when the role is a different one."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     user = _require(session, username)
     old, user.role = user.role, role
+    if old != role:
+        end_sessions(user)
     auditlog.record(session, actor=actor, action="user.role", now=now, target_type="user", target_id=username,
                     detail={"old": old, "new": role}, reason=reason)
     return user
@@ -105,6 +112,7 @@ def disable_user(session: Session, username: str, *, actor: str, now: datetime, 
     """Disable an account: it can no longer log in and its open sessions stop working. Accounts are never deleted."""
     user = _require(session, username)
     user.active = False
+    end_sessions(user)
     auditlog.record(session, actor=actor, action="user.disable", now=now, target_type="user", target_id=username,
                     reason=reason)
     return user
@@ -115,17 +123,18 @@ def list_users(session: Session) -> list[User]:
     return list(session.execute(select(User).order_by(User.username)).scalars())
 
 
-def session_token(user: User) -> str:
-    """The id a login session stores: the user id plus a fingerprint of the password hash and active flag.
+def end_sessions(user: User) -> None:
+    """End every open session of `user`: their stored tokens carry the version this raises."""
+    user.session_version = (user.session_version or 0) + 1
 
-    A password change or a disable changes the token, so sessions opened before it no longer load a user.
-    """
-    fingerprint = hashlib.sha256(f"{user.password_hash}|{user.active}".encode()).hexdigest()[:20]
-    return f"{user.id}:{fingerprint}"
+
+def session_token(user: User) -> str:
+    """The id a login session stores: the account id and its current session version."""
+    return f"{user.id}:{user.session_version or 0}"
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The active user whose current `session_token` is `token`, else None."""
+    """The active user whose current `session_token` is `token`, else None (a session ended by `end_sessions`)."""
     user_id, _, _ = (token or "").partition(":")
     if not user_id.isdigit():
         return None
@@ -137,46 +146,57 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The outcome of a login attempt: "ok" (with the user), "invalid", or "limited" (with seconds to wait)."""
+    """The outcome of a login attempt: "ok" (with the user), "invalid", or "limited" (with seconds to wait).
+
+    "invalid" and "limited" are the same whether or not the account exists: the throttle counts names, not accounts.
+    """
 
     status: str
     user: User | None = None
     retry_after: int = 0
 
 
-def retry_after(session: Session, username: str, ip: str, now: datetime) -> int:
-    """Seconds until another attempt is allowed for this username and address (0 when allowed now)."""
-    since = now - FAILURE_WINDOW
-    waits = []
-    for column, value in ((LoginAttempt.ip, ip), (LoginAttempt.username, username[:80])):
-        times = session.execute(
-            select(LoginAttempt.at).where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since)
-            .order_by(LoginAttempt.at.desc()).limit(MAX_FAILURES)
-        ).scalars().all()
-        if len(times) >= MAX_FAILURES:
-            # Allowed again once the oldest of the last MAX_FAILURES failures leaves the window.
-            waits.append(max(1, math.ceil((times[-1] + FAILURE_WINDOW - now).total_seconds())))
-    return max(waits, default=0)
-
-
 def authenticate(session: Session, username: str, password: str, *, ip: str, now: datetime) -> LoginResult:
-    """Check a login and record the attempt; refused without checking while the rate limit is reached."""
+    """Check a login, record the attempt and audit it; refused without checking while the account or address waits."""
     global _dummy_hash
-    wait = retry_after(session, username, ip, now)
+    username, ip = username[:80], ip[:64]
+    standings = throttle.standings(session, username, ip, now)
+    wait = max(s.retry_after(now) for s in standings)
     if wait:
+        # Not recorded: retries during the wait would lengthen it, and would let anyone fill the append-only log.
         return LoginResult("limited", retry_after=wait)
     user = get_user(session, username)
     if user is None:
         # Hash anyway, so the response time does not tell which usernames exist.
         _dummy_hash = _dummy_hash or hash_password("no-such-user-placeholder")
         check_password_hash(_dummy_hash, password)
-        ok = False
+        ok, cause = False, "unknown account"
     else:
         ok = check_password_hash(user.password_hash, password) and user.active
-    session.add(LoginAttempt(username=username[:80], ip=ip[:64], success=ok, at=now))
+        cause = "wrong password" if user.active else "account disabled"
+    session.add(LoginAttempt(username=username, ip=ip, success=ok, at=now))
     if not ok:
-        session.flush()
+        auditlog.record(session, actor=ANONYMOUS, action="auth.login_failed", now=now, target_type="user",
+                        target_id=username, detail={"ip": ip, "cause": cause})
+        for standing in (s.after_failure(now) for s in standings):
+            if standing.wait:
+                auditlog.record(session, actor=ANONYMOUS, action="auth.lockout", now=now,
+                                target_type="user" if standing.policy is throttle.ACCOUNT else "address",
+                                target_id=standing.key,
+                                detail={"ip": ip, "scope": standing.policy.scope, "failures": standing.failures,
+                                        "wait_seconds": int(standing.wait.total_seconds())})
         return LoginResult("invalid")
     user.last_login_at = now
-    session.flush()
+    auditlog.record(session, actor=user.username, action="auth.login", now=now, target_type="user",
+                    target_id=user.username, detail={"ip": ip})
     return LoginResult("ok", user=user)
+
+
+def logout(session: Session, token: str, *, ip: str, now: datetime) -> None:
+    """End every session of the account logged in with `token` (this one included) and audit the logout."""
+    user = user_for_token(session, token)
+    if user is None:
+        return
+    end_sessions(user)
+    auditlog.record(session, actor=user.username, action="auth.logout", now=now, target_type="user",
+                    target_id=user.username, detail={"ip": ip})

@@ -396,7 +396,11 @@ class SourceAlert(Base):
 
 
 class User(Base):
-    """An account for the admin side: viewer, reviewer or admin; scrypt password hash."""
+    """An account for the admin side: viewer, reviewer or admin; scrypt password hash.
+
+    `session_version` is part of every login session's id: logout, a password or role change and disabling the
+    account raise it, which ends every session opened before (tracker.audit.users.end_sessions).
+    """
 
     __tablename__ = "app_user"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -407,13 +411,15 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LoginAttempt(Base):
-    """Login attempts by address and username, for rate limiting and for the audit trail of access."""
+    """Login attempts by address and username, for login throttling (tracker.audit.throttle), shared by all workers."""
 
     __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_ip_at", "ip", "at"),)
+    __table_args__ = (Index("ix_login_attempt_ip_at", "ip", "at"),
+                      Index("ix_login_attempt_username_at", "username", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80))
     ip: Mapped[str] = mapped_column(String(64))
