@@ -28,6 +28,7 @@ from web import (
     devices,
     exports,
     i18n,
+    params,
     policies,
     security,
     sources,
@@ -66,6 +67,7 @@ def create_app(
     i18n.init_app(app)
     templating.init_app(app)
     auth.init_app(app)
+    params.init_app(app)  # before the blueprints: their routes use its `id` converter
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     return app

@@ -19,7 +19,8 @@ from tracker.audit import bundle as audit
 from tracker.audit import log as auditlog
 from tracker.audit import review, users
 from tracker.classify import taxonomy
-from web import context
+from tracker.read import filters
+from web import context, params
 from web.auth import require_role, role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -33,14 +34,12 @@ def _reviewers_only():
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return params.read(lambda a: a.paging()["page"])
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+def _form_date(name: str) -> date | None:
+    """A date field of the posted form (None when empty, malformed or out of the calendar the tracker answers)."""
+    return filters.Args(request.form).date(name)
 
 
 @bp.get("/")
@@ -59,6 +58,7 @@ def queue():
     """Devices whose classification needs a person."""
     page = _page()
     items, total = review.review_queue(context.db(), limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    params.check_page(page, total, PER_PAGE)
     return render_template("admin/queue.html", items=items, total=total, page=page, per_page=PER_PAGE)
 
 
@@ -76,14 +76,14 @@ def _render_review(entity_type: str, entity_id: int, error: str | None = None, s
     return page, status
 
 
-@bp.get("/review/<any(device, policy):entity_type>/<int:entity_id>")
+@bp.get("/review/<any(device, policy):entity_type>/<id:entity_id>")
 @role_required("reviewer")
 def review_entity(entity_type: str, entity_id: int):
     """An entity's tags with their evidence, the decision forms and the history of decisions."""
     return _render_review(entity_type, entity_id)
 
 
-@bp.post("/review/<any(device, policy):entity_type>/<int:entity_id>")
+@bp.post("/review/<any(device, policy):entity_type>/<id:entity_id>")
 @role_required("reviewer")
 def decide(entity_type: str, entity_id: int):
     """Record a decision (confirm, remove or add one tag) with its reason."""
@@ -106,20 +106,18 @@ def decide(entity_type: str, entity_id: int):
 def audit_log():
     """The audit log, newest first, filtered by actor, action, target, period and words of the reason."""
     args = request.args
-    first, last = _parse_date(args.get("from")), _parse_date(args.get("to"))
+    first, last, page, flt = params.read(lambda a: (a.date("from"), a.date("to"), a.paging()["page"], dict(
+        actor=a.text("actor"), action=a.text("action"), target_type=a.text("target_type"),
+        target_id=a.text("target_id"), text=a.text("q"))))
     tz = context.state().settings.timezone
     since = audit.period_bounds(first, first, tz)[0] if first else None
     until = audit.period_bounds(last, last, tz)[1] if last else None
-    flt = auditlog.AuditFilter(
-        actor=args.get("actor") or None, action=args.get("action") or None,
-        target_type=args.get("target_type") or None, target_id=args.get("target_id") or None,
-        since=since, until=until, text=args.get("q") or None,
-    )
-    page = _page()
+    flt = auditlog.AuditFilter(**flt, since=since, until=until)
     db = context.db()
+    total = auditlog.count(db, flt)
+    params.check_page(page, total, PER_PAGE)
     entries = auditlog.query(db, flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     actors = auditlog.known_actors(db)
-    total = auditlog.count(db, flt)
     kept = {k: v for k, v in args.items() if k != "page" and v}
     prev_url = url_for("admin.audit_log", **kept, page=page - 1) if page > 1 else None
     next_url = url_for("admin.audit_log", **kept, page=page + 1) if page * PER_PAGE < total else None
@@ -193,7 +191,7 @@ def export_form():
 @role_required("reviewer")
 def export_bundle():
     """Build the audit bundle of a period and send it as a download (the export itself is audited)."""
-    first, last = _parse_date(request.form.get("from")), _parse_date(request.form.get("to"))
+    first, last = _form_date("from"), _form_date("to")
     settings = context.state().settings
     if first is None or last is None or last < first:
         page = render_template("admin/export.html", first=first, last=last,

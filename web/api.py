@@ -8,43 +8,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, jsonify, url_for
 
 from tracker.classify import taxonomy
 from tracker.read import filters, pages, stats
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import EntityDetail, load_device, load_policy
 from tracker.read.health import RUN_OUTCOMES
-from web import context
+from web import context, params
 from web.context import db
-from web.devices import asof_date
 from web.openapi import openapi_document
 from web.serialize import device_dict, plain, policy_dict, run_dict
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_SOURCE_CHARS = 40
 
 
 def _page_links(endpoint: str, f, total: int) -> dict[str, str | None]:
-    last = max(1, -(-total // f.per_page))
+    last = filters.last_page(total, f.per_page)
     return {
         "next": url_for(endpoint, **f.replace(page=f.page + 1).to_args()) if f.page < last else None,
         "prev": url_for(endpoint, **f.replace(page=f.page - 1).to_args()) if f.page > 1 else None,
     }
 
 
-def _bounded_arg(name: str, default: int, maximum: int) -> int:
-    """A positive integer URL argument, clamped to `maximum`; malformed or missing gives `default`."""
-    return max(1, min(maximum, request.args.get(name, default, type=int) or default))
-
-
 def _listing(kind: str):
-    if kind == "devices":
-        f = filters.DeviceFilter.from_args(request.args)
-        to_dict = device_dict
-    else:
-        f = filters.PolicyFilter.from_args(request.args)
-        to_dict = policy_dict
+    f = params.list_filter(filters.DeviceFilter if kind == "devices" else filters.PolicyFilter)
+    to_dict = device_dict if kind == "devices" else policy_dict
     listed = pages.list_page(db(), f)
+    params.check_page(f.page, listed.total, f.per_page)
     return jsonify({
         "items": [to_dict(r, listed.codes(r.id)) for r in listed.rows], "total": listed.total, "page": f.page,
         "per_page": f.per_page, "filter": f.to_args(), **_page_links(f"api.{kind}", f, listed.total),
@@ -74,8 +66,7 @@ def _detail_extras(d: EntityDetail) -> dict[str, Any]:
     }
 
 
-def _as_of(entity_type: str, entity_id: int) -> dict[str, Any] | None:
-    day = asof_date()
+def _as_of(entity_type: str, entity_id: int, day) -> dict[str, Any] | None:
     if day is None:
         return None
     state = as_of(db(), entity_type, entity_id, end_of_day(day, context.state().settings.timezone))
@@ -96,9 +87,10 @@ def devices():
     return _listing("devices")
 
 
-@bp.get("/devices/<int:device_id>")
+@bp.get("/devices/<id:device_id>")
 def device(device_id: int):
     """One device with DIs, notices, news, tags with evidence, policies, sources and history (`?asof=` too)."""
+    day = params.asof()
     d = load_device(db(), device_id)
     if d is None:
         abort(404)
@@ -112,7 +104,7 @@ def device(device_id: int):
               for n, reason in d.news],
         policies=[{"id": p.id, "title": p.title, "rule_id": link.rule_id, "reason": link.reason}
                   for p, link in d.links],
-        **_detail_extras(d), as_of=_as_of("device", device_id),
+        **_detail_extras(d), as_of=_as_of("device", device_id, day),
     )
     return jsonify(body)
 
@@ -123,21 +115,22 @@ def policies():
     return _listing("policies")
 
 
-@bp.get("/policies/<int:policy_id>")
+@bp.get("/policies/<id:policy_id>")
 def policy(policy_id: int):
     """One policy with body, attachments, linked devices and why (`devices_page`, `devices_per_page`: a general AI
     guidance is linked to thousands), tags with evidence, sources and history."""
-    per_page = _bounded_arg("devices_per_page", filters.DEFAULT_PER_PAGE, filters.MAX_PER_PAGE)
-    d = load_policy(db(), policy_id, links_page=_bounded_arg("devices_page", 1, filters.MAX_PAGE),
-                    links_per_page=per_page)
+    day, paging = params.read(lambda a: (a.date("asof"), a.paging(names=("devices_page", "devices_per_page"))))
+    per_page = paging["per_page"]
+    d = load_policy(db(), policy_id, links_page=paging["page"], links_per_page=per_page)
     if d is None:
         abort(404)
+    params.check_page(paging["page"], d.links_total, per_page)
     body = policy_dict(d.entity, [f"{f}:{c}" for f, c in d.effective], body=True)
     body.update(
         devices=[{"id": dev.id, "cert_no": dev.cert_no, "product_name": dev.product_name, "rule_id": link.rule_id,
                   "reason": link.reason} for dev, link in d.links],
         devices_total=d.links_total, devices_page=d.links_page, devices_per_page=per_page,
-        **_detail_extras(d), as_of=_as_of("policy", policy_id),
+        **_detail_extras(d), as_of=_as_of("policy", policy_id, day),
     )
     return jsonify(body)
 
@@ -145,9 +138,7 @@ def policy(policy_id: int):
 @bp.get("/tags")
 def tags():
     """The taxonomy nodes (optionally of one `facet`) with the number of devices and policies carrying each."""
-    facet = request.args.get("facet")
-    if facet is not None and facet not in taxonomy.FACETS:
-        abort(400)
+    facet = params.read(lambda a: a.choice("facet", taxonomy.FACETS))
     counts = stats.taxonomy_counts(db())
     nodes = taxonomy.nodes(facet) if facet else taxonomy.all_nodes()
     return jsonify({"taxonomy_version": taxonomy.TAXONOMY_VERSION, "items": [
@@ -160,12 +151,11 @@ def tags():
 @bp.get("/runs")
 def runs():
     """Scrape runs, newest first, optionally of one `source` and `outcome`, paged."""
-    source = (request.args.get("source") or "")[:40] or None
-    outcome = request.args.get("outcome") if request.args.get("outcome") in RUN_OUTCOMES else None
-    page = max(1, min(filters.MAX_PAGE, request.args.get("page", 1, type=int) or 1))
-    per_page = max(1, min(filters.MAX_PER_PAGE, request.args.get("per_page", filters.DEFAULT_PER_PAGE, type=int)
-                          or filters.DEFAULT_PER_PAGE))
+    source, outcome, paging = params.read(lambda a: (a.text("source", MAX_SOURCE_CHARS),
+                                                      a.choice("outcome", RUN_OUTCOMES), a.paging()))
+    page, per_page = paging["page"], paging["per_page"]
     rows, total = pages.runs_page(db(), source, outcome, page, per_page)
+    params.check_page(page, total, per_page)
     return jsonify({"items": [run_dict(r) for r in rows], "total": total, "page": page, "per_page": per_page})
 
 

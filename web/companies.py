@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 
 from tracker.read import filters, pages
+from web import params
 from web.context import db
 
 bp = Blueprint("companies", __name__)
@@ -15,13 +16,13 @@ PER_PAGE = 50
 @bp.get("/companies")
 def index():
     """Registrants, most certificates first, searchable by name or credit code."""
-    q = (request.args.get("q") or "")[:filters.MAX_QUERY_CHARS]
-    page = max(1, min(filters.MAX_PAGE, request.args.get("page", 1, type=int) or 1))
+    q, page = params.read(lambda a: (a.text("q") or "", a.paging()["page"]))
     rows, total = pages.companies_page(db(), q, page, PER_PAGE)
+    params.check_page(page, total, PER_PAGE)
     return render_template("companies/list.html", rows=rows, q=q, page=page, total=total, per_page=PER_PAGE)
 
 
-@bp.get("/companies/<int:company_id>")
+@bp.get("/companies/<id:company_id>")
 def detail(company_id: int):
     """One registrant: its certificates by first-registration year, as bars and as a list."""
     company = pages.company(db(), company_id)

@@ -1,15 +1,13 @@
 """Approvals: the filtered, searchable list of devices and a device's detail page with tags, provenance and history."""
 from __future__ import annotations
 
-from datetime import date
-
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 
 from tracker.classify import taxonomy
 from tracker.read import filters, pages
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import load_device
-from web import context
+from web import context, params
 from web.context import db
 from web.i18n import gettext, label
 
@@ -37,27 +35,20 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 @bp.get("/devices")
 def index():
     """The approvals list: filters, search, sorting and pages, all in the URL."""
-    f = filters.DeviceFilter.from_args(request.args)
+    f = params.list_filter(filters.DeviceFilter)
     listed = pages.list_page(db(), f, columns=pages.DEVICE_ROW_COLUMNS)
+    params.check_page(f.page, listed.total, f.per_page)
     return render_template("devices/list.html", f=f, total=listed.total, rows=listed.rows, tags=listed.tags,
                            options=filter_options())
 
 
-def asof_date() -> date | None:
-    """The `asof` argument as a date (None when absent or malformed)."""
-    try:
-        return date.fromisoformat(request.args.get("asof", "")[:10])
-    except ValueError:
-        return None
-
-
-@bp.get("/devices/<int:device_id>")
+@bp.get("/devices/<id:device_id>")
 def detail(device_id: int):
     """All of one device: fields, DIs, notices, news, tags with evidence, policies, sources, history, as-of view."""
+    day = params.asof()
     d = load_device(db(), device_id)
     if d is None:
         abort(404)
-    day = asof_date()
     state = as_of(db(), "device", device_id, end_of_day(day, context.state().settings.timezone)) if day else None
     return render_template("devices/detail.html", d=d, device=d.entity, asof=state, asof_day=day,
                            today=context.today())

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, url_for
 from openpyxl import Workbook
 
 from tracker.read import filters, lists, pages
-from web import context
+from web import context, params
 from web.context import db
 from web.i18n import gettext
 from web.serialize import DEVICE_FIELDS, POLICY_FIELDS, cell, device_dict, policy_dict
@@ -33,7 +33,7 @@ def xml_safe(text: Any) -> str:
 
 
 def _filter(kind: str):
-    return (filters.DeviceFilter if kind == "devices" else filters.PolicyFilter).from_args(request.args)
+    return params.list_filter(filters.DeviceFilter if kind == "devices" else filters.PolicyFilter)
 
 
 def _rows(kind: str, f, limit: int) -> tuple[list[dict[str, Any]], int]:

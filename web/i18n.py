@@ -296,6 +296,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_found": ("未找到", "Not found"),
     "not_found_text": ("请求的页面或记录不存在。", "The page or record you asked for does not exist."),
     "bad_request": ("请求无效", "Bad request"),
+    "bad_request_text": ("请求中的参数无效或超出范围，请检查下列参数。",
+                         "Some parameters of the request are malformed or out of range: see below."),
+    "unauthorized": ("需要登录", "Login required"),
+    "unauthorized_text": ("请先登录。", "Please log in first."),
+    "forbidden": ("无权访问", "Forbidden"),
+    "forbidden_text": ("您的账户无权访问此页面。", "Your account may not open this page."),
+    "method_not_allowed": ("不支持的请求方法", "Method not allowed"),
+    "method_not_allowed_text": ("此地址不支持该请求方法。", "This address does not accept this request method."),
+    "too_large": ("内容过大", "Too large"),
+    "too_large_text": ("请求或所请求的内容超出了允许的大小。", "The request or the content asked for is larger than allowed."),
+    "too_many": ("请求过多", "Too many requests"),
+    "too_many_text": ("请求过于频繁，请稍后再试。", "Too many requests: please try again later."),
+    "server_error": ("服务器错误", "Server error"),
+    "server_error_text": ("服务器出错，请稍后再试。", "Something went wrong on the server; please try again later."),
+    "no_such_page": ("没有第 {page} 页：最后一页是第 {last} 页。", "There is no page {page}: the last page is {last}."),
+    "last_page_link": ("前往最后一页（第 {last} 页）", "Go to the last page ({last})"),
 }
 
 # The five seed reports (tracker.classify.taxonomy.REPORTS, by file stem): (short zh, short en, full zh, full en).

@@ -9,15 +9,14 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 
 from tracker.classify import taxonomy
 from tracker.read import filters, pages
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import load_policy
-from web import context
+from web import context, params
 from web.context import db
-from web.devices import asof_date
 from web.i18n import gettext, label
 
 bp = Blueprint("policies", __name__)
@@ -39,8 +38,9 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 @bp.get("/policies")
 def index():
     """The policies list: filters, search, sorting and pages, all in the URL."""
-    f = filters.PolicyFilter.from_args(request.args)
+    f = params.list_filter(filters.PolicyFilter)
     listed = pages.list_page(db(), f)
+    params.check_page(f.page, listed.total, f.per_page)
     return render_template("policies/list.html", f=f, total=listed.total, rows=listed.rows, tags=listed.tags,
                            options=filter_options())
 
@@ -58,11 +58,9 @@ class LinkPage:
     asof: date | None = None
 
     @classmethod
-    def from_args(cls, policy_id: int, args: Any, asof: date | None) -> "LinkPage":
-        """`page` and `per_page` from the URL, clamped like the lists' paging; malformed values fall back."""
-        page = args.get("page", 1, type=int) or 1
-        per_page = args.get("per_page", LINKS_PER_PAGE, type=int) or LINKS_PER_PAGE
-        return cls(policy_id, max(1, min(filters.MAX_PAGE, page)), max(1, min(filters.MAX_PER_PAGE, per_page)), asof)
+    def from_request(cls, policy_id: int) -> "LinkPage":
+        """`page`, `per_page` and `asof` from the URL, bounded like the lists' (400 when refused)."""
+        return params.read(lambda a: cls(policy_id, **a.paging(default_per_page=LINKS_PER_PAGE), asof=a.date("asof")))
 
     def to_args(self) -> dict[str, Any]:
         """URL arguments of this page (defaults left out, so page 1 is the plain policy URL)."""
@@ -85,15 +83,15 @@ class LinkPage:
         return (self.page - 1) * self.per_page
 
 
-@bp.get("/policies/<int:policy_id>")
+@bp.get("/policies/<id:policy_id>")
 def detail(policy_id: int):
     """One policy: fields, body, attachments, linked devices (paged) and why, tags, sources, history, as-of view."""
-    day = asof_date()
-    links = LinkPage.from_args(policy_id, request.args, day)
+    links = LinkPage.from_request(policy_id)
+    day = links.asof
     d = load_policy(db(), policy_id, links_page=links.page, links_per_page=links.per_page)
     if d is None:
         abort(404)
-    links = links.replace(page=d.links_page)  # a page past the end shows the last one
+    params.check_page(links.page, d.links_total, links.per_page)
     state = as_of(db(), "policy", policy_id, end_of_day(day, context.state().settings.timezone)) if day else None
     return render_template("policies/detail.html", d=d, policy=d.entity, asof=state, asof_day=day,
                            today=context.today(), links=links, links_total=d.links_total)

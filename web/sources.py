@@ -32,7 +32,7 @@ def index():
     return render_template("sources/index.html", sources=sources)
 
 
-@bp.get("/documents/<int:document_id>/raw")
+@bp.get("/documents/<id:document_id>/raw")
 def raw(document_id: int):
     """The archived body of a source document, as plain text (or a download for binary files)."""
     doc = pages.source_document(db(), document_id)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, g, render_template, request, url_for
+from flask import Flask, current_app, g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from web import context
@@ -76,15 +76,41 @@ def pages(total: int, per_page: int) -> int:
     return max(1, math.ceil(total / per_page))
 
 
+# Error pages with their own wording in both languages; another code shows werkzeug's English name and text.
+ERROR_KEYS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              413: "too_large", 429: "too_many", 500: "server_error"}
+PROBLEM_TYPE = "application/problem+json"
+
+
+def _error_headers(error: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error carries (`Allow` of a 405, `Retry-After` of a 429), without its content type."""
+    return {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+
+
 def render_error(error: HTTPException):
-    """A small page for 4xx/5xx in the site's look (JSON under /api/)."""
+    """The tracker's page for a 4xx/5xx in the request's language; under /api/ an RFC 9457 problem document
+    (type, title, status, detail, and `invalid_params` naming each refused argument)."""
     code = error.code or 500
+    invalid = getattr(error, "invalid", None) or {}
+    key = ERROR_KEYS.get(code)
+    headers = _error_headers(error)
     if request.path.startswith("/api/"):
-        return {"error": error.name, "status": code}, code
-    key = {404: "not_found", 400: "bad_request"}.get(code)
+        body = {"type": "about:blank", "title": error.name, "status": code,
+                "detail": error.description if invalid or code not in (404, 500) else gettext(f"{key}_text")}
+        if invalid:
+            body["invalid_params"] = [{"name": name, "reason": reason} for name, reason in invalid.items()]
+        response = current_app.response_class(current_app.json.dumps(body), status=code, mimetype=PROBLEM_TYPE)
+        response.headers.update(headers)
+        return response
     title = gettext(key) if key else error.name
-    text = gettext("not_found_text") if code == 404 else (error.description or "")
-    return render_template("error.html", title=title, text=text, code=code), code
+    text = gettext(f"{key}_text") if key else (error.description or "")
+    last, last_url = getattr(error, "last", None), None
+    if last is not None:
+        text = gettext("no_such_page", page=error.page, last=last)  # type: ignore[attr-defined]
+        invalid = {}
+        last_url = request.path + "?" + urlencode({**request.args.to_dict(), "page": last})
+    return render_template("error.html", title=title, text=text, code=code, invalid=invalid, last=last,
+                           last_url=last_url), code, headers
 
 
 def init_app(app: Flask) -> None:

@@ -348,7 +348,8 @@ def _inert(response) -> None:
         assert "sandbox" in response.headers.get("Content-Security-Policy", "")
     else:
         # JSON, CSV and spreadsheets carry the text as data; they must never be served as a page.
-        assert response.mimetype in ("application/json", "text/csv", "application/vnd.openxmlformats-officedocument"
+        assert response.mimetype in ("application/json", "application/problem+json", "text/csv",
+                                     "application/vnd.openxmlformats-officedocument"
                                      ".spreadsheetml.sheet"), response.mimetype
         assert response.headers.get("X-Content-Type-Options") == "nosniff"
 

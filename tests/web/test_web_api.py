@@ -67,10 +67,14 @@ def test_policy_list_and_detail(client, web_env):
 def test_policy_detail_pages_its_linked_devices(client, web_env):
     url = f"/api/v1/policies/{web_env.ids.policies['ai_guidance']}"
     whole = client.get(url).get_json()["devices"]
-    pages = [client.get(f"{url}?devices_per_page=1&devices_page={n}").get_json() for n in (1, 2, 99)]
-    assert [p["devices"][0]["id"] for p in pages[:2]] == [whole[0]["id"], whole[1]["id"]]
-    assert pages[2]["devices_page"] == len(whole) and pages[2]["devices"][0]["id"] == whole[-1]["id"]  # the last
-    assert client.get(f"{url}?devices_per_page=x&devices_page=-3").get_json()["devices_page"] == 1
+    pages = [client.get(f"{url}?devices_per_page=1&devices_page={n}").get_json() for n in (1, 2, len(whole))]
+    assert [p["devices"][0]["id"] for p in pages] == [whole[0]["id"], whole[1]["id"], whole[-1]["id"]]
+    beyond = client.get(f"{url}?devices_per_page=1&devices_page={len(whole) + 1}")  # past the end: no other rows
+    assert beyond.status_code == 404 and beyond.mimetype == "application/problem+json"
+    assert f"the last page is {len(whole)}" in beyond.get_json()["detail"]
+    bad = client.get(f"{url}?devices_per_page=x&devices_page=-3")
+    assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
+    assert {p["name"] for p in bad.get_json()["invalid_params"]} == {"devices_per_page", "devices_page"}
 
 
 def test_tags_with_counts(client):
@@ -94,12 +98,15 @@ def test_runs_filter_and_page(client):
 def test_unknown_ids_are_json_404(client):
     response = client.get("/api/v1/devices/987654")
     assert response.status_code == 404 and response.get_json()["status"] == 404
+    assert response.mimetype == "application/problem+json" and response.get_json()["title"] == "Not Found"
     assert client.get("/api/v1/policies/987654").status_code == 404
 
 
 def test_api_is_read_only(client):
     assert client.post("/api/v1/devices").status_code in (400, 405)
-    assert client.delete("/api/v1/devices/1").status_code == 405
+    deleted = client.delete("/api/v1/devices/1")
+    assert deleted.status_code == 405 and deleted.headers["Allow"] and "GET" in deleted.headers["Allow"]
+    assert deleted.mimetype == "application/problem+json" and deleted.get_json()["status"] == 405
 
 
 def _arg_names(filter_class) -> set[str]:

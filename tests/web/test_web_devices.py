@@ -58,9 +58,23 @@ def test_each_filter(client, query, expected):
     assert set(names(client.get(f"/devices?{query}"))) == expected
 
 
-def test_malformed_filter_values_are_ignored_not_errors(client):
-    response = client.get("/devices?area=nonsense&class=9&year=abc&issued_from=2026-13-40&sort=drop&page=-3")
-    assert set(names(response)) == ALL
+def test_malformed_filter_values_are_refused_by_name(client):
+    # a dropped filter would answer another question than the one asked: every bad value is a 400 naming it
+    response = client.get("/devices?area=nonsense&class=9&year=abc&issued_from=2026-13-40&sort=drop&page=-3&lang=en")
+    assert response.status_code == 400
+    refused = {li.code.get_text() for li in BeautifulSoup(response.get_data(as_text=True), "lxml")
+               .select(".invalid-params li")}
+    assert refused == {"area", "class", "year", "issued_from", "sort", "page"}
+    assert client.get("/devices?area=&class=&q=&lang=en").status_code == 200  # an empty field is "any"
+
+
+def test_a_page_past_the_end_names_the_last_page(client):
+    response = client.get("/devices?per_page=3&page=4&lang=en")
+    soup = BeautifulSoup(response.get_data(as_text=True), "lxml")
+    assert response.status_code == 404 and "the last page is 3" in soup.get_text()
+    assert not soup.select("tbody tr")  # never another page's rows
+    assert parse_qs(urlsplit(soup.select_one(".error-page a")["href"]).query)["page"] == ["3"]
+    assert client.get("/devices?per_page=201").status_code == 400  # the OpenAPI document says 200 at most
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -89,10 +103,11 @@ def test_two_character_chinese_term_found_in_policy_free_device_text(client):
     assert len(names(client.get("/devices", query_string={"q": "检测"}))) == 3
 
 
-def test_overlong_query_is_cut_not_rejected(client):
+def test_overlong_query_is_refused_with_the_trackers_page(client):
     response = client.get("/devices", query_string={"q": "肺结节" + "x" * 5000})
-    assert response.status_code == 200
-    assert names(response) == []
+    assert response.status_code == 400 and "请求无效" in response.get_data(as_text=True)
+    response = client.get("/devices", query_string={"q": "肺结节" + "x" * 98})
+    assert response.status_code == 400 and "<code>q</code>" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("sort", "first", "last"), [

@@ -141,4 +141,8 @@ def test_error_page_is_in_the_site_look(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "未找到" in soup_of(response).h1.get_text()
-    assert client.get("/api/v1/nothing").get_json() == {"error": "Not Found", "status": 404}
+    assert "Not found" in soup_of(client.get("/no/such/page?lang=en")).h1.get_text()
+    problem = client.get("/api/v1/nothing")
+    assert problem.mimetype == "application/problem+json"
+    assert {k: problem.get_json()[k] for k in ("type", "title", "status")} == {
+        "type": "about:blank", "title": "Not Found", "status": 404}

@@ -1,11 +1,14 @@
 """The filters of the lists: every argument a device or policy list accepts, parsed from any string mapping
 (`from_args`: a request's arguments, a stored subscription) and turned back into one (`to_args`), so every list state
-is a shareable URL and a digest subscription can store the same dict. Parsing is lenient: a malformed or unknown
-value is dropped. Nothing here builds SQL (tracker.read.lists does) or imports Flask.
+is a shareable URL and a digest subscription can store the same dict. `parse` returns the filter and the refused
+arguments with why (the web answers 400 for any: a dropped filter would be a silent wrong answer); `from_args` drops
+them (lenient, for stored arguments). Unknown argument names are ignored (`lang`, tracking tags). `Args` is the one
+reader of URL arguments, which the other views use too. Nothing here builds SQL (tracker.read.lists does) or imports Flask.
 """
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -36,56 +39,108 @@ def search_terms(query: str | None) -> tuple[str, ...]:
     return tuple(terms[:MAX_TERMS])
 
 
-# ---------------------------------------------------------------- argument parsing (lenient: bad values are ignored)
+# ---------------------------------------------------------------- argument parsing
 
-def _text(args: Mapping[str, Any], name: str, limit: int = 100) -> str | None:
-    value = args.get(name)
-    if not isinstance(value, str):
-        return None
-    value = " ".join(value.split())[:limit]
-    return value or None
-
-
-def _int(args: Mapping[str, Any], name: str, lo: int, hi: int) -> int | None:
-    value = _text(args, name, 12)
-    try:
-        number = int(value) if value is not None else None
-    except ValueError:
-        return None
-    return number if number is not None and lo <= number <= hi else None
+# The calendar the tracker answers about: dates outside it (0001-01-01, 9999-12-31) are refused rather than turned
+# into instants that overflow in time-zone arithmetic.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2999, 12, 31)
+MAX_ID = 2**31 - 1  # the largest id the database's integer keys hold
+MAX_TEXT_CHARS = 300
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a text argument may hold, as the OpenAPI document states it (control characters other than blanks are not).
+TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+FLAG_VALUES = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
-def _date(args: Mapping[str, Any], name: str) -> date | None:
-    value = _text(args, name, 10)
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+class Args:
+    """URL arguments being parsed: each reader returns the value (None when absent or bad) and notes in `errors`
+    why a bad one was refused (argument name -> reason). An empty value counts as absent (a form's "any")."""
+
+    def __init__(self, args: Mapping[str, Any]) -> None:
+        self.args = args
+        self.errors: dict[str, str] = {}
+
+    def bad(self, name: str, reason: str) -> None:
+        """Note that argument `name` was refused."""
+        self.errors.setdefault(name, reason)
+
+    def text(self, name: str, limit: int = MAX_QUERY_CHARS) -> str | None:
+        """Text with blanks collapsed; longer than `limit` characters or holding control characters is refused."""
+        value = self.args.get(name)
+        if not isinstance(value, str) or not value:
+            return None
+        if len(value) > limit:
+            return self.bad(name, f"longer than {limit} characters")
+        if _CONTROL.search(value):
+            return self.bad(name, "contains control characters")
+        return " ".join(value.split()) or None
+
+    def int(self, name: str, lo: int, hi: int) -> int | None:
+        """A whole number in lo..hi."""
+        value = self.text(name, 12)
+        if value is None:
+            return None
+        if not value.isascii() or not value.lstrip("-").isdigit():
+            return self.bad(name, "not a whole number")
+        number = int(value)
+        return number if lo <= number <= hi else self.bad(name, f"not between {lo} and {hi}")
+
+    def date(self, name: str) -> date | None:
+        """A YYYY-MM-DD date between MIN_DATE and MAX_DATE."""
+        value = self.text(name, 10)
+        if value is None:
+            return None
+        try:
+            day = date.fromisoformat(value) if len(value) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            return self.bad(name, "not a date (YYYY-MM-DD)")
+        return day if MIN_DATE <= day <= MAX_DATE else self.bad(name, f"not between {MIN_DATE} and {MAX_DATE}")
+
+    def flag(self, name: str) -> bool:
+        """A yes/no flag (1/true/on/yes or 0/false/off/no); absent is no."""
+        value = self.text(name, 5)
+        if value is None:
+            return False
+        if value.lower() not in FLAG_VALUES:
+            self.bad(name, "not one of " + ", ".join(FLAG_VALUES))
+            return False
+        return FLAG_VALUES[value.lower()]
+
+    def choice(self, name: str, allowed: Iterable[str]) -> str | None:
+        """One of `allowed`."""
+        value = self.text(name, 80)
+        return value if value is None or value in tuple(allowed) else self.bad(name, "not an accepted value")
+
+    def code(self, name: str, facet: str, *, top: bool | None = None) -> str | None:
+        """A taxonomy code of `facet` (top=True: a top-level area, top=False: a sub-area)."""
+        value = self.text(name, 80)
+        if value is None:
+            return None
+        node = taxonomy.get(value) if taxonomy.is_valid(value) else None
+        if node is None or node.facet != facet or (top is True and node.parent) or (top is False and not node.parent):
+            return self.bad(name, f"not a known {facet} code")
+        return value
+
+    def sort(self, allowed: Iterable[str], default: str) -> str:
+        """A sort key of `allowed`, optionally with a leading '-'."""
+        value = self.text("sort", 20)
+        if value is None:
+            return default
+        return value if value.removeprefix("-") in tuple(allowed) else self.bad("sort", "not a sort key") or default
+
+    def paging(self, max_per_page: int = MAX_PER_PAGE, default_per_page: int = DEFAULT_PER_PAGE,
+               names: tuple[str, str] = ("page", "per_page")) -> dict[str, int]:
+        """`page` (1..MAX_PAGE) and `per_page` (1..max_per_page) under `names`."""
+        return {"page": self.int(names[0], 1, MAX_PAGE) or 1,
+                "per_page": self.int(names[1], 1, max_per_page) or default_per_page}
 
 
-def _flag(args: Mapping[str, Any], name: str) -> bool:
-    return _text(args, name, 5) in ("1", "true", "on", "yes")
-
-
-def _choice(args: Mapping[str, Any], name: str, allowed: Iterable[str]) -> str | None:
-    value = _text(args, name, 40)
-    return value if value in tuple(allowed) else None
-
-
-def _code(args: Mapping[str, Any], name: str, facet: str, *, top: bool | None = None) -> str | None:
-    """A taxonomy code of `facet` (top=True: a top-level area, top=False: a sub-area), else None."""
-    value = _text(args, name, 80)
-    if not value or not taxonomy.is_valid(value):
-        return None
-    node = taxonomy.get(value)
-    if node.facet != facet or (top is True and node.parent) or (top is False and not node.parent):
-        return None
-    return value
-
-
-def _sort(args: Mapping[str, Any], allowed: Iterable[str], default: str) -> str:
-    value = _text(args, "sort", 20) or default
-    return value if value.removeprefix("-") in tuple(allowed) else default
+def last_page(total: int, per_page: int) -> int:
+    """The number of the last page of `total` rows (1 when there are none: an empty list has one, empty, page)."""
+    return max(1, -(-total // per_page))
 
 
 class _Filter:
@@ -121,13 +176,6 @@ class _Filter:
         return not {k for k in self.to_args() if k not in ("page", "per_page", "sort")}
 
 
-def _paging(args: Mapping[str, Any]) -> dict[str, int]:
-    return {
-        "page": _int(args, "page", 1, MAX_PAGE) or 1,
-        "per_page": _int(args, "per_page", 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE,
-    }
-
-
 DEVICE_SORTS = {
     "issued": Device.issued_on, "seen": Device.first_seen, "name": Device.product_name,
     "registrant": Device.registrant, "year": Device.first_reg_year, "cert": Device.cert_no,
@@ -161,19 +209,25 @@ class DeviceFilter(_Filter):
     per_page: int = DEFAULT_PER_PAGE
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "DeviceFilter":
-        """Parse URL arguments (a MultiDict or any mapping of strings); unknown or malformed values are dropped."""
-        return cls(
-            q=_text(args, "q", MAX_QUERY_CHARS), area=_code(args, "area", "area", top=True),
-            sub=_code(args, "sub", "area", top=False), function=_code(args, "function", "function"),
-            disease=_code(args, "disease", "disease"), site=_code(args, "site", "site"),
-            signal=_code(args, "signal", "signal"), ai=_flag(args, "ai"), mgmt_class=_int(args, "class", 1, 3),
-            origin=_choice(args, "origin", ORIGINS), year=_int(args, "year", 1980, 2100),
-            issued_from=_date(args, "issued_from"), issued_to=_date(args, "issued_to"),
-            seen_from=_date(args, "seen_from"), registrant=_text(args, "registrant", 300),
-            catalogue=_text(args, "catalogue", 32), company=_int(args, "company", 1, 2**31 - 1),
-            data=_choice(args, "data", DATA_KINDS), sort=_sort(args, DEVICE_SORTS, "-issued"), **_paging(args),
+    def parse(cls, args: Mapping[str, Any]) -> tuple["DeviceFilter", dict[str, str]]:
+        """The filter of URL arguments (a MultiDict or any mapping of strings), and the refused ones with why."""
+        a = Args(args)
+        f = cls(
+            q=a.text("q"), area=a.code("area", "area", top=True), sub=a.code("sub", "area", top=False),
+            function=a.code("function", "function"), disease=a.code("disease", "disease"),
+            site=a.code("site", "site"), signal=a.code("signal", "signal"), ai=a.flag("ai"),
+            mgmt_class=a.int("class", 1, 3), origin=a.choice("origin", ORIGINS), year=a.int("year", 1980, 2100),
+            issued_from=a.date("issued_from"), issued_to=a.date("issued_to"), seen_from=a.date("seen_from"),
+            registrant=a.text("registrant", MAX_TEXT_CHARS), catalogue=a.text("catalogue", 32),
+            company=a.int("company", 1, MAX_ID), data=a.choice("data", DATA_KINDS),
+            sort=a.sort(DEVICE_SORTS, "-issued"), **a.paging(),
         )
+        return f, a.errors
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> "DeviceFilter":
+        """The filter of URL arguments with refused values dropped (lenient: for stored, not typed, arguments)."""
+        return cls.parse(args)[0]
 
 
 POLICY_SORTS = {"date": Policy.published_on, "seen": Policy.first_seen, "title": Policy.title, "issuer": Policy.issuer}
@@ -198,12 +252,18 @@ class PolicyFilter(_Filter):
     per_page: int = DEFAULT_PER_PAGE
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "PolicyFilter":
-        """Parse URL arguments; unknown or malformed values are dropped."""
-        return cls(
-            q=_text(args, "q", MAX_QUERY_CHARS), area=_code(args, "area", "area"),
-            doc_type=_code(args, "type", "policy_type"), issuer=_code(args, "issuer", "issuer"),
-            stage=_choice(args, "stage", POLICY_STAGES), scenario=_code(args, "scenario", "scenario"),
-            date_from=_date(args, "date_from"), date_to=_date(args, "date_to"), ai=_flag(args, "ai"),
-            data=_choice(args, "data", DATA_KINDS), sort=_sort(args, POLICY_SORTS, "-date"), **_paging(args),
+    def parse(cls, args: Mapping[str, Any]) -> tuple["PolicyFilter", dict[str, str]]:
+        """The filter of URL arguments, and the refused ones with why."""
+        a = Args(args)
+        f = cls(
+            q=a.text("q"), area=a.code("area", "area"), doc_type=a.code("type", "policy_type"),
+            issuer=a.code("issuer", "issuer"), stage=a.choice("stage", POLICY_STAGES),
+            scenario=a.code("scenario", "scenario"), date_from=a.date("date_from"), date_to=a.date("date_to"),
+            ai=a.flag("ai"), data=a.choice("data", DATA_KINDS), sort=a.sort(POLICY_SORTS, "-date"), **a.paging(),
         )
+        return f, a.errors
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> "PolicyFilter":
+        """The filter of URL arguments with refused values dropped."""
+        return cls.parse(args)[0]
