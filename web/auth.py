@@ -147,10 +147,10 @@ def login():
         result = users.authenticate(db, username, password, ip=_address(), now=context.now())
         user = AuthUser(result.user) if result.status == "ok" else None
     if result.status == "limited":
-        minutes = max(1, -(-result.retry_after // 60))
+        wait = result.retry_after
+        zh, en = (f"{wait} 秒", f"{wait} s") if wait < 60 else (f"{-(-wait // 60)} 分钟", f"{-(-wait // 60)} min")
         page = render_template("auth/login.html", next=target, username=username,
-                               error=f"登录失败次数过多，请 {minutes} 分钟后再试 / Too many failed attempts: "
-                                     f"try again in {minutes} min.")
+                               error=f"登录失败次数过多，请 {zh}后再试 / Too many failed attempts: try again in {en}.")
         return page, 429, {"Retry-After": str(result.retry_after)}
     if user is None:
         page = render_template("auth/login.html", next=target, username=username,
