@@ -94,10 +94,41 @@ def test_ingest_of_a_broken_page_is_a_failed_run_that_says_why(run_cli, tmp_path
     page = tmp_path / "20260101000000000.html"
     page.write_text("<html><body><p>nothing here</p></body></html>", encoding="utf-8")
     result = run_cli("ingest", "nmpa_approvals", str(page))
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_LAYOUT
+    assert "does not recognise" in result.stderr and "health is not affected" in result.stderr
     with sessions() as session:
         run = session.execute(select(ScrapeRun)).scalar_one()
     assert run.outcome == "failed" and "layout changed" in run.error and run.finished_at is not None
+    # Recorded as what it was: a local ingest of that file, named by its real path, never an official URL.
+    assert run.trigger == "ingest"
+    assert page.resolve().as_uri() in run.error and "nmpa.gov.cn" not in run.error
+
+
+@pytest.mark.parametrize("name", ["README.md", "notes.txt", "empty-folder"])
+def test_ingest_of_a_file_no_parser_reads_is_refused_before_any_run(run_cli, tmp_path, sessions, name):
+    target = tmp_path / name
+    if name == "empty-folder":
+        target.mkdir()
+        (target / "README.md").write_text("# saved pages go here")
+    else:
+        target.write_text("# not a saved page")
+    result = run_cli("ingest", "nmpa_approvals", str(target))
+    assert result.exit_code == 2
+    assert "nothing was ingested" in result.output and "nmpa_approvals" in result.output
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ScrapeRun)) == 0
+
+
+def test_documents_of_a_local_ingest_are_the_local_files(run_cli, sessions):
+    from tracker.store.models import SourceDocument
+
+    assert run_cli("ingest", "nmpa_approvals", str(SAMPLES / "nmpa_approvals")).exit_code == 0
+    with sessions() as session:
+        urls = session.execute(select(SourceDocument.url)).scalars().all()
+        runs = session.execute(select(ScrapeRun.trigger)).scalars().all()
+    # Notice URLs come from the saved pages themselves (their own meta data); the documents are the files.
+    assert urls and all(u.startswith((SAMPLES / "nmpa_approvals").as_uri()) for u in urls)
+    assert runs == ["ingest"]
 
 
 def test_db_upgrade_creates_the_sqlite_file(tmp_path):

@@ -60,3 +60,20 @@ def test_the_overview_lists_registered_sources_then_others_with_runs(sessions):
     retired = by_slug["retired"]
     assert (retired.title_en, retired.level, retired.reason.code) == ("retired", WARN, "unregistered")
     assert retired.reason.text("en") == "not in the source registry: never scheduled"
+
+
+def test_local_ingests_are_listed_apart_and_never_judged_as_the_source(sessions):
+    from tracker.read.health import LOCAL_TRIGGER, OK, judge_source
+
+    with sessions.begin() as s:
+        s.add(ScrapeRun(source="nmpa_approvals", trigger="schedule", started_at=NOW - timedelta(hours=3),
+                        finished_at=NOW - timedelta(hours=3), outcome="ok"))
+        for hours in (2, 1.5, 1):  # three failed local ingests in a row: a wrong file, not the site failing
+            s.add(ScrapeRun(source="nmpa_approvals", trigger=LOCAL_TRIGGER, started_at=NOW - timedelta(hours=hours),
+                            finished_at=NOW - timedelta(hours=hours), outcome="failed", error="layout changed"))
+    module = scrapers.SOURCES["nmpa_approvals"]
+    with sessions() as s:
+        assert judge_source(s, "nmpa_approvals", module.STALE_AFTER, NOW).level == OK
+        row = {r.slug: r for r in source_health(s, scrapers.SOURCES, NOW)}["nmpa_approvals"]
+    assert row.level == OK and [r.trigger for r in row.runs] == ["schedule"]
+    assert [r.outcome for r in row.local_runs] == ["failed"] * 3

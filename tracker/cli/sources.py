@@ -2,7 +2,8 @@
 over the network), and the latest runs.
 
 Exit codes: 0 success (a run that found nothing is a success), 1 a run that did not succeed (blocked / failed),
-2 usage errors (an unknown source among them), 3 a page whose layout is not recognised (`tracker parse`).
+2 usage errors (an unknown source among them; `tracker ingest` of a file no parser of the source reads), 3 a page
+whose layout is not recognised (`tracker parse`, and `tracker ingest` of a saved page the parser does not recognise).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tracker.audit import log as auditlog
 from tracker.cli.state import AppState, echo_json, operator
 from tracker.clock import utcnow
 from tracker.fetch.charset import decode_text
-from tracker.ingest.run import BINARY_SUFFIXES, RunResult, ingest_path, run_source
+from tracker.ingest.run import BINARY_SUFFIXES, NotIngestible, RunResult, ingest_path, run_source
 from tracker.read import pages
 from tracker.records import LayoutChanged, ParseStats, to_json_dict
 
@@ -69,10 +70,21 @@ def _finish(result: RunResult) -> None:
 @click.pass_obj
 def ingest_cmd(state: AppState, slug: str, path: Path, sample: bool | None, base_url: str | None,
                reprocess: bool) -> None:
-    """Parse a local file or folder and store it through the same path a scheduled run takes."""
-    result = ingest_path(state.settings, state.sessions, state.source(slug), path, is_sample=sample,
-                         base_url=base_url, reprocess=reprocess)
+    """Parse a local file or folder and store it through the same path a scheduled run takes.
+
+    The run is recorded as a local ingest (listed apart on the sources page, never judged as the site's health)."""
+    try:
+        result = ingest_path(state.settings, state.sessions, state.source(slug), path, is_sample=sample,
+                             base_url=base_url, reprocess=reprocess)
+    except NotIngestible as exc:
+        raise click.UsageError(f"{exc}; nothing was ingested") from None
     _audit(state, "import", result, {"path": str(path.resolve()), "sample": sample})
+    if result.unrecognised:
+        click.echo(result.summary())
+        click.echo(f"error: {slug} does not recognise {path} (is it a page saved from that source?); nothing was "
+                   "stored from it. The run is recorded as a local ingest: the source's health is not affected.",
+                   err=True)
+        sys.exit(EXIT_LAYOUT)
     _finish(result)
 
 

@@ -25,6 +25,7 @@ from tracker.fetch.archive import Archive, ArchiveWriter, file_sha256
 from tracker.fetch.base import Blocked, Fetcher, Response
 from tracker.fetch.factory import is_loopback, make_fetcher
 from tracker.ingest.write import write_records
+from tracker.read.health import LOCAL_TRIGGER
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, SourceModule
 from tracker.store.models import ScrapeRun, SourceDocument
 from tracker.store.write import WriteContext, mark_missing, record_document
@@ -50,6 +51,7 @@ class RunResult:
     unchanged_documents: int = 0
     error: str | None = None
     evidence: str | None = None
+    unrecognised: bool = False  # a page's layout was not recognised (LayoutChanged): the site changed, or a wrong file
 
     def summary(self) -> str:
         """One line for a terminal or a log."""
@@ -102,34 +104,53 @@ def run_source(
 
 def ingest_path(
     settings: Settings, sessions: sessionmaker[Session], module: SourceModule, path: Path, *,
-    is_sample: bool | None = None, base_url: str | None = None, trigger: str = "ingest", now: Clock = utcnow,
+    is_sample: bool | None = None, base_url: str | None = None, trigger: str = LOCAL_TRIGGER, now: Clock = utcnow,
     reprocess: bool = False,
 ) -> RunResult:
-    """Parse local files (a file or every file in a folder, sorted) and store them exactly as a scheduled run would."""
+    """Parse local files (a file or every file in a folder, sorted) and store them exactly as a scheduled run would.
+
+    The run is a local one (trigger LOCAL_TRIGGER): it is kept and listed, but never judged as the official source's
+    health. NotIngestible (before any run is recorded) when `path` holds no file the source's parsers read.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
+    files = ingest_files(module, path)
     sample = is_sample if is_sample is not None else (settings.sample_mode or "samples" in path.resolve().parts)
     return _run(settings, sessions, module.SLUG,
-                lambda: _file_pages(module, path, now, base_url, source_options(settings)), trigger, sample, now,
-                reprocess)
+                lambda: _file_pages(module, path, files, now, base_url, source_options(settings)), trigger, sample,
+                now, reprocess)
 
 
-def _file_pages(module: SourceModule, path: Path, now: Clock, base_url: str | None,
-                options: dict) -> Iterator[Page]:
+class NotIngestible(ValueError):
+    """A local path holds nothing a source's parser reads (a README, an empty folder): refused before any run."""
+
+
+def ingest_files(module: SourceModule, path: Path) -> list[Path]:
+    """The files `ingest_path` reads from `path`, in order; NotIngestible when there are none."""
     if path.is_dir():
         # Files named _* are the sample server's routing metadata, not documents of the source. A source whose
         # files must go in a certain order (UDI: oldest first) says so with `ingest_sort_key`.
         files = sorted((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INGEST_SUFFIXES
                         and not p.name.startswith("_")), key=getattr(module, "ingest_sort_key", None))
-    else:
-        files = [path]
+        if not files:
+            raise NotIngestible(f"{path}: no file a parser of {module.SLUG} reads ({', '.join(INGEST_SUFFIXES)})")
+        return files
+    if path.suffix.lower() not in INGEST_SUFFIXES:
+        raise NotIngestible(f"{path}: not a file a parser of {module.SLUG} reads (it reads "
+                            f"{', '.join(INGEST_SUFFIXES)} files saved from the source)")
+    return [path]
+
+
+def _file_pages(module: SourceModule, path: Path, files: list[Path], now: Clock, base_url: str | None,
+                options: dict) -> Iterator[Page]:
     root = path if path.is_dir() else path.parent
-    base = (base_url or module.DEFAULT_BASE_URL).rstrip("/")
     for file in files:
-        # A saved page's own URL is unknown; the folder layout mirrors the site below its base URL (as samples/ do),
-        # so that is the URL its records get. Provenance keeps the true origin: the file:// URI of the document.
-        page_url = f"{base}/{file.relative_to(root).as_posix()}"
+        # A saved page's own URL is unknown, so its records get the file's own file:// URI, never an official-looking
+        # URL guessed for it; only an operator who says where the folder came from (--base-url: the folder mirrors
+        # the site below it) gets site URLs.
+        page_url = (f"{base_url.rstrip('/')}/{file.relative_to(root).as_posix()}" if base_url
+                    else file.resolve().as_uri())
         stats = ParseStats()
         if file.suffix.lower() in BINARY_SUFFIXES and hasattr(module, "parse_file"):
             # Bulk files (a UDI full release is ~285 MB) are streamed from disk, never held in memory.
@@ -170,7 +191,7 @@ def _run(
         result.error = f"blocked by an anti-bot challenge at {exc.url or '?'}"
         _archive_evidence(archive, sessions, slug, run_id, exc.response, is_sample, now)
     except LayoutChanged as exc:
-        result.outcome, result.error = "failed", str(exc)
+        result.outcome, result.error, result.unrecognised = "failed", str(exc), True
     except (KeyboardInterrupt, SystemExit) as exc:
         result.outcome, result.error = "interrupted", f"stopped: {type(exc).__name__}"
         finish_run(sessions, result, now())

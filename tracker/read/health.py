@@ -11,6 +11,10 @@ so they say nothing about it and the row rule skips them):
 3. warn: it has no finished run yet, or its latest finished run is not `ok` (one bad run is news, not an alarm);
 4. ok otherwise.
 
+Only official runs count (fetched from the source's site by the scheduler, `tracker scrape` or `tracker dev`): a
+local ingest (`tracker ingest SLUG FILE`, trigger LOCAL_TRIGGER) says something about a file on someone's disk, not
+about the site, so the rule never sees it and the sources page lists it apart, marked local.
+
 A source no longer in the registry (it still has runs) is `warn`: nothing schedules it. The reason is a code with
 parameters (durations in whole seconds), rendered in the reader's language by `Reason.text`.
 """
@@ -21,14 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tracker.read.lists import runs_select
 from tracker.records import SourceModule
 from tracker.store.models import RUN_OUTCOMES, RecordSource, ScrapeRun, SourceDocument
 
-__all__ = ["RUN_OUTCOMES", "OK", "WARN", "BAD", "LEVELS", "GOOD_OUTCOMES", "FAILED_OUTCOMES", "BAD_RUNS_IN_ROW",
+__all__ = ["RUN_OUTCOMES", "LOCAL_TRIGGER", "official", "local", "OK", "WARN", "BAD", "LEVELS", "GOOD_OUTCOMES", "FAILED_OUTCOMES", "BAD_RUNS_IN_ROW",
            "RECENT_RUNS", "REASON_TEXTS", "Reason", "Judgement", "judge", "judge_source", "SourceHealth",
            "source_health"]
 
@@ -38,6 +42,7 @@ LEVELS = (OK, WARN, BAD)
 GOOD_OUTCOMES = ("ok",)
 FAILED_OUTCOMES = ("empty", "blocked", "failed")  # finished, and brought nothing: these make a row
 BAD_RUNS_IN_ROW = 3
+LOCAL_TRIGGER = "ingest"  # ScrapeRun.trigger of a run over local files (tracker.ingest.run.ingest_path)
 RECENT_RUNS = 5
 
 # code → (Chinese, English); {age} and {limit} are durations, {runs} a count.
@@ -120,17 +125,27 @@ def judge(*, finished: tuple[ScrapeRun, ...], row: tuple[ScrapeRun, ...], last_g
     return Judgement(OK, Reason("ok"), finished)
 
 
+def official(stmt: Select) -> Select:
+    """`stmt` over scrape runs, restricted to official runs (not local ingests)."""
+    return stmt.where(ScrapeRun.trigger != LOCAL_TRIGGER)
+
+
+def local(stmt: Select) -> Select:
+    """`stmt` over scrape runs, restricted to local ingests."""
+    return stmt.where(ScrapeRun.trigger == LOCAL_TRIGGER)
+
+
 def judge_source(session: Session, slug: str, stale_after: timedelta, now: datetime) -> Judgement:
-    """The health of one source now, from its run records."""
+    """The health of one source now, from its official run records."""
     finished = tuple(session.execute(
-        runs_select(slug).where(ScrapeRun.outcome != "running").limit(BAD_RUNS_IN_ROW)).scalars())
+        official(runs_select(slug)).where(ScrapeRun.outcome != "running").limit(BAD_RUNS_IN_ROW)).scalars())
     row = tuple(session.execute(
-        runs_select(slug).where(ScrapeRun.outcome.in_(GOOD_OUTCOMES + FAILED_OUTCOMES)).limit(BAD_RUNS_IN_ROW)
-    ).scalars())
-    last_good_at = session.execute(select(func.max(ScrapeRun.started_at)).where(
-        ScrapeRun.source == slug, ScrapeRun.outcome.in_(GOOD_OUTCOMES))).scalar_one_or_none()
-    first_run_at = session.execute(
-        select(func.min(ScrapeRun.started_at)).where(ScrapeRun.source == slug)).scalar_one_or_none()
+        official(runs_select(slug)).where(ScrapeRun.outcome.in_(GOOD_OUTCOMES + FAILED_OUTCOMES))
+        .limit(BAD_RUNS_IN_ROW)).scalars())
+    last_good_at = session.execute(official(select(func.max(ScrapeRun.started_at)).where(
+        ScrapeRun.source == slug, ScrapeRun.outcome.in_(GOOD_OUTCOMES)))).scalar_one_or_none()
+    first_run_at = session.execute(official(
+        select(func.min(ScrapeRun.started_at)).where(ScrapeRun.source == slug))).scalar_one_or_none()
     return judge(finished=finished, row=row, last_good_at=last_good_at, first_run_at=first_run_at,
                  stale_after=stale_after, now=now)
 
@@ -144,7 +159,7 @@ def _aware(value: datetime) -> datetime:
 
 @dataclass
 class SourceHealth:
-    """One source at a glance: its recent runs, its last good run, its counts and its health.
+    """One source at a glance: its recent official runs, its last good one, its local ingests, counts and health.
 
     The age of the last good run is counted from its start, as the rule counts it (`judge`): a page that said
     "last good run 9 days ago" beside "no good run for 10 days" would be two rules again."""
@@ -153,6 +168,7 @@ class SourceHealth:
     title_zh: str
     title_en: str
     runs: list[ScrapeRun] = field(default_factory=list)
+    local_runs: list[ScrapeRun] = field(default_factory=list)
     last_good: ScrapeRun | None = None
     documents: int = 0
     records: int = 0
@@ -181,8 +197,9 @@ def source_health(session: Session, sources: Mapping[str, SourceModule], now: da
         module = sources.get(slug)
         health = SourceHealth(slug, module.TITLE_ZH if module else slug, module.TITLE_EN if module else slug,
                               documents=docs.get(slug, 0), records=records.get(slug, 0))
-        health.runs = list(session.execute(runs_select(slug).limit(runs_per_source)).scalars())
-        health.last_good = session.execute(runs_select(slug, "ok").limit(1)).scalar_one_or_none()
+        health.runs = list(session.execute(official(runs_select(slug)).limit(runs_per_source)).scalars())
+        health.local_runs = list(session.execute(local(runs_select(slug)).limit(runs_per_source)).scalars())
+        health.last_good = session.execute(official(runs_select(slug, "ok")).limit(1)).scalar_one_or_none()
         judgement = (judge_source(session, slug, module.STALE_AFTER, now) if module
                      else Judgement(WARN, Reason("unregistered")))
         health.level, health.reason = judgement.level, judgement.reason
