@@ -51,6 +51,11 @@ class Settings:
         """Root folder of the raw-response WARC archive."""
         return self.var_dir / "archive"
 
+    @property
+    def serves_https(self) -> bool:
+        """Whether the site is served over https (its public base URL says so): secure cookies, HSTS."""
+        return self.public_base_url.lower().startswith("https://")
+
     def source_url(self, slug: str, default: str) -> str:
         """The base URL of a source: an override from TRACKER_SOURCE_<SLUG>_URL, else the scraper's default."""
         return self.source_urls.get(slug, default).rstrip("/")

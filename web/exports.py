@@ -2,7 +2,8 @@
 
 Every export takes the list's own URL arguments, runs the same tracker.read.lists builder as the page, and stops at
 MAX_EXPORT_ROWS (the response says when it did). Scraped text is hostile: spreadsheet cells never start a formula,
-and characters XML cannot carry are dropped from feeds and workbooks.
+and characters XML cannot carry are dropped from feeds and workbooks. Every answer carries an ETag and a
+Last-Modified, and a conditional request that still matches gets 304 before any row is read (web.conditional).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from openpyxl import Workbook
 
 from tracker.read import filters, lists, pages
 from web import context, params
+from web.conditional import Validators
 from web.context import db
 from web.i18n import gettext
 from web.serialize import DEVICE_FIELDS, POLICY_FIELDS, cell, device_dict, policy_dict
@@ -56,6 +58,9 @@ def _columns(kind: str) -> list[str]:
 def export(kind: str, fmt: str):
     """The filtered list as a file download."""
     f = _filter(kind)
+    validators = Validators(kind, fmt, f)
+    if validators.fresh():
+        return validators.not_modified()
     rows, total = _rows(kind, f, lists.MAX_EXPORT_ROWS)
     columns = _columns(kind)
     if fmt == "csv":
@@ -83,7 +88,7 @@ def export(kind: str, fmt: str):
     response.headers["Content-Disposition"] = f'attachment; filename="{_filename(kind, fmt)}"'
     response.headers["X-Total-Count"] = str(total)
     response.headers["X-Export-Truncated"] = "true" if total > len(rows) else "false"
-    return response
+    return validators.stamp(response)
 
 
 def _json(payload: Any) -> str:
@@ -99,6 +104,9 @@ def _absolute(endpoint: str, **values: Any) -> str:
 def feed(kind: str):
     """An Atom feed of the filtered list, most recently recorded first."""
     f = _filter(kind).replace(sort="-seen", page=1)
+    validators = Validators(kind, "atom", f)
+    if validators.fresh():
+        return validators.not_modified()
     rows, _total = _rows(kind, f, FEED_ENTRIES)
     args = f.to_args()
     args.pop("sort", None)
@@ -134,4 +142,4 @@ def feed(kind: str):
         entry.summary(xml_safe(summary))
         for tag in row["tags"]:
             entry.category(term=xml_safe(tag))
-    return Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")
+    return validators.stamp(Response(fg.atom_str(pretty=True), mimetype="application/atom+xml"))

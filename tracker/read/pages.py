@@ -5,14 +5,15 @@ SELECT of their own (the builders are tracker.read.lists and tracker.read.tags).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
 from tracker.read import lists, tags
 from tracker.read.filters import DeviceFilter, PolicyFilter
-from tracker.store.models import Company, Device, ScrapeRun, SourceDocument
+from tracker.store.models import Company, Device, Policy, ScrapeRun, SourceDocument, Tag
 
 # What a row of the device list shows; the rest (description, model, field ownership JSON) is left unread, and
 # raises if a template ever asks for it, rather than costing one query per row.
@@ -76,6 +77,18 @@ def export_rows(session: Session, f: DeviceFilter | PolicyFilter, limit: int) ->
     # Up to `limit` rows: the tagged ids read once from the tag index beat a probe per row.
     rows = list(session.execute(lists.list_select(f, "in").limit(limit)).scalars())
     return rows, total, tag_codes_of(session, _entity_type(f), [r.id for r in rows])
+
+
+def last_changed(session: Session, f: DeviceFilter | PolicyFilter) -> datetime | None:
+    """When anything a list of `f`'s kind can show last changed: its newest row update or tag change, or None.
+
+    Over the whole kind, not the filtered rows: a row leaving a filter (a tag removed by a reviewer) changes the list
+    without touching any row that is still in it. The feeds' and exports' ETag and Last-Modified are built on it."""
+    model = Device if isinstance(f, DeviceFilter) else Policy
+    rows = session.execute(select(func.max(model.updated_at))).scalar_one_or_none()
+    tagged = session.execute(select(func.max(Tag.updated_at)).where(
+        Tag.entity_type == _entity_type(f))).scalar_one_or_none()
+    return max((t for t in (rows, tagged) if t is not None), default=None)
 
 
 def registration_years(session: Session) -> list[int]:
