@@ -21,7 +21,6 @@ from web.openapi import openapi_document
 from web.serialize import device_dict, plain, policy_dict, run_dict
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_SOURCE_CHARS = 40
 
 
 def _page_links(endpoint: str, f, total: int) -> dict[str, str | None]:
@@ -151,7 +150,7 @@ def tags():
 @bp.get("/runs")
 def runs():
     """Scrape runs, newest first, optionally of one `source` and `outcome`, paged."""
-    source, outcome, paging = params.read(lambda a: (a.text("source", MAX_SOURCE_CHARS),
+    source, outcome, paging = params.read(lambda a: (a.text("source", filters.MAX_SOURCE_CHARS),
                                                       a.choice("outcome", RUN_OUTCOMES), a.paging()))
     page, per_page = paging["page"], paging["per_page"]
     rows, total = pages.runs_page(db(), source, outcome, page, per_page)

@@ -47,9 +47,14 @@ MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2999, 12, 31)
 MAX_ID = 2**31 - 1  # the largest id the database's integer keys hold
 MAX_TEXT_CHARS = 300
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# What a text argument may hold, as the OpenAPI document states it (control characters other than blanks are not).
-TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+MAX_SOURCE_CHARS = 40  # a source slug
+# Control characters other than blanks: no search or name holds one, and PostgreSQL refuses NUL in text.
+_CONTROLS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_WHOLE = re.compile(r"-?[0-9]+(\.0*)?\Z")
+TEXT_PATTERN = f"^[^{_CONTROLS}]*$"  # what a text argument may hold, as the OpenAPI document states it
+# The years MIN_DATE..MAX_DATE as a pattern on top of `format: date`, for the OpenAPI document.
+DATE_PATTERN = "^(19|2[0-9])[0-9][0-9]-"
 FLAG_VALUES = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
@@ -77,13 +82,13 @@ class Args:
         return " ".join(value.split()) or None
 
     def int(self, name: str, lo: int, hi: int) -> int | None:
-        """A whole number in lo..hi."""
-        value = self.text(name, 12)
+        """A whole number in lo..hi ("48.0" is 48, as JSON Schema counts integers)."""
+        value = self.text(name, 14)
         if value is None:
             return None
-        if not value.isascii() or not value.lstrip("-").isdigit():
+        if not _WHOLE.match(value):
             return self.bad(name, "not a whole number")
-        number = int(value)
+        number = int(value.partition(".")[0])
         return number if lo <= number <= hi else self.bad(name, f"not between {lo} and {hi}")
 
     def date(self, name: str) -> date | None:
