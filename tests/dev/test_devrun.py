@@ -1,13 +1,15 @@
 """`tracker dev` (make run): the sample servers answer like the real hosts, and the whole system comes up offline,
-serves pages, and stops cleanly on Ctrl-C."""
+serves pages, and stops cleanly and at once on Ctrl-C (no worker SIGKILLed, even with half-open connections)."""
 from __future__ import annotations
 
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -63,10 +65,23 @@ def test_make_run_comes_up_offline_and_stops_on_ctrl_c(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.1)
         assert page.status_code == 200
+        # What a browser leaves open: a connection with half a request (a speculative pre-connection, a stalled
+        # client). It held a gunicorn thread in a read with no time limit, and its worker was SIGKILLed on Ctrl-C.
+        host, port = urlsplit(url).hostname, urlsplit(url).port
+        half = socket.create_connection((host, port))
+        half.sendall(b"GET /devi")
+        idle = socket.create_connection((host, port))
+        time.sleep(0.5)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does: the whole process group
+        asked = time.monotonic()
         rest, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - asked
+        half.close()
+        idle.close()
         assert proc.returncode == 0, "".join(lines) + rest
         assert "stopped" in rest
+        assert "SIGKILL" not in rest, rest
+        assert took < 5, f"{took:.1f} s to stop\n{rest}"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             try:

@@ -239,3 +239,35 @@ def test_sigterm_stops_a_running_scrape_cleanly(sqlite_settings, hanging_server)
         if proc.poll() is None:
             proc.kill()
         engine.dispose()
+
+
+# A `tracker schedule` whose SIGINT lands on a thread other than the main one (as the kernel may choose when a job's
+# thread exists): a poker thread signals itself once the scheduler is up.
+_POKED = """
+import signal, sys, threading, time
+from tracker.cli.main import main
+def poke():
+    time.sleep(float(sys.argv[1]))
+    print("poke", flush=True)
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+threading.Thread(target=poke, daemon=True).start()
+sys.argv = ["tracker", "schedule"]
+main()
+"""
+
+
+def test_a_signal_on_another_thread_stops_the_scheduler_at_once(settings):
+    import sys
+
+    from tracker.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+    proc = subprocess.Popen([sys.executable, "-c", _POKED, "4"], env=tracker_env(settings), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=15)  # the next job is 30-60 s away: that wait must not hide the signal
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "scheduler lock taken" in out.split("poke")[0] and "scheduler stopped" in out

@@ -143,10 +143,11 @@ def _tracker(*args: str) -> list[str]:
 
 
 def _web(port: int) -> list[str]:
-    # gunicorn, as in production (DESIGN.md §4); the factory reads its settings from the TRACKER_* environment. No
-    # access log: a line per static file drowned the ingest and mail lines a newcomer watches for.
-    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-            "--graceful-timeout", "5", "web:create_app()"]
+    # gunicorn with the production configuration (web/serving.py: workers, threads, max_requests, the worker that
+    # stops at once on Ctrl-C); the factory reads its settings from the TRACKER_* environment. No access log: a line
+    # per static file drowned the ingest and mail lines a newcomer watches for.
+    return [sys.executable, "-m", "gunicorn", "-c", "python:web.serving", "--bind", f"127.0.0.1:{port}",
+            "web:create_app()"]
 
 
 def run_dev(settings: Settings, sources: Mapping[str, SourceModule], *, port: int, offline: bool | None,

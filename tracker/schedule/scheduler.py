@@ -16,7 +16,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -24,7 +23,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -47,6 +46,7 @@ OTHER_JOBS = {"outbox:flush": "every 1m", "health:check": "15 * * * *"}
 MISFIRE_GRACE = {"scrape": 2 * 3600, "digest:immediate": 4 * 60, "digest:daily": 12 * 3600,
                  "digest:weekly": 24 * 3600, "outbox:flush": 50, "health:check": 30 * 60}
 LEADER_CHECK_SECONDS = 30
+STOP_POLL = 0.2  # seconds between the main thread's looks at the stop event (see run_scheduler)
 
 
 def parse_when(spec: str, tz: str):
@@ -164,17 +164,23 @@ def run_scheduler(
                      time_limits=dict(time_limits or {}), stopping=stop)
         jobs.install(rt)
         recover_stuck_runs(rt.sessions, rt.now(), rt.limit_for)
-        scheduler, store = make_scheduler(settings, blocking=True)
+        scheduler, store = make_scheduler(settings, blocking=False)
         for job_id, state in sync_jobs(scheduler, store, specs, settings.timezone).items():
             log.info("job %s: %s", job_id, state)
         scheduler.add_listener(_log_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         lost = threading.Event()
         scheduler.add_job(_check_leader, IntervalTrigger(seconds=LEADER_CHECK_SECONDS), args=(lock, lost, stop),
                           id="leader:check", jobstore="local", misfire_grace_time=LEADER_CHECK_SECONDS)
-        threading.Thread(target=_stop_when_asked, args=(stop, scheduler, rt), name="stopper", daemon=True).start()
         if stop.is_set():
             return 0
-        scheduler.start()  # blocks until _stop_when_asked shuts it down
+        scheduler.start()  # in its own thread
+        # The main thread waits in short slices. Python runs signal handlers on the main thread only, and when the
+        # kernel hands SIGINT/SIGTERM to another thread (a job's), a main thread asleep in one long timed wait (as
+        # a BlockingScheduler's is, until the next job: up to a minute) hears it only when that wait ends: Ctrl-C
+        # on `make run` then went unheard until `tracker dev` gave up and killed the scheduler.
+        while not stop.wait(STOP_POLL):
+            pass
+        _shutdown(scheduler, rt)
         engine.dispose()
         return 3 if lost.is_set() else 0
     finally:
@@ -200,14 +206,11 @@ def _check_leader(lock, lost: threading.Event, stop: threading.Event) -> None:
         stop.set()
 
 
-def _stop_when_asked(stop: threading.Event, scheduler: BaseScheduler, rt: Runtime) -> None:
+def _shutdown(scheduler: BaseScheduler, rt: Runtime) -> None:
     # Signal handlers only set the event: shutting APScheduler down from inside a handler could re-enter its locks.
-    stop.wait()
     for proc in list(rt.children):
         if proc.is_alive():
             proc.terminate()  # the child turns SIGTERM into SystemExit: its run ends as `interrupted`
-    while scheduler.state == STATE_STOPPED:  # not started yet: wait for start()
-        time.sleep(0.05)
     scheduler.shutdown(wait=True)
 
 
