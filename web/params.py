@@ -44,7 +44,7 @@ class NoSuchPage(NotFound):
 class IdConverter(BaseConverter):
     """`<id:name>`: a record id, 1..MAX_ID in plain digits; anything else matches no route (404)."""
 
-    regex = r"\d{1,19}"
+    regex = r"[0-9]{1,19}"  # ASCII digits only: \d would take "١" (Arabic-Indic one) for 1
 
     def to_python(self, value: str) -> int:
         number = int(value)
