@@ -197,3 +197,38 @@ def test_api_errors_are_problem_documents(client):
     assert wrong.status_code in (400, 405)
     put = client.put("/api/v1/devices/1")
     assert put.status_code == 405 and "GET" in put.headers["Allow"] and put.mimetype == "application/problem+json"
+
+
+def test_an_as_of_date_before_the_record_says_so_and_shows_nothing_of_it(client, web_env):
+    from bs4 import BeautifulSoup
+
+    eye = web_env.ids.devices["eye"]
+    panel = BeautifulSoup(client.get(f"/devices/{eye}?asof=1900-01-01&lang=en").get_data(as_text=True),
+                          "lxml").select_one("#asof-view")
+    assert "had not recorded this entry yet" in panel.get_text() and not panel.select("dd")
+    state = client.get(f"/api/v1/devices/{eye}?asof=1900-01-01").get_json()["as_of"]
+    assert state == {"date": "1900-01-01", "existed": False, "fields": {}, "identifiers": [], "tags": []}
+
+
+def test_too_large_and_server_errors_have_the_trackers_pages(web_env):
+    from web import create_app
+
+    app = create_app(web_env.settings)
+
+    @app.get("/_test/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    @app.get("/api/v1/_test/boom")
+    def api_boom():
+        raise RuntimeError("boom")
+
+    client = app.test_client()
+    for lang, too_large, failed in (("zh", "内容过大", "服务器错误"), ("en", "Too large", "Server error")):
+        big = client.post(f"/subscribe?lang={lang}", data={"email": "x" * 70_000})
+        assert big.status_code == 413 and too_large in big.get_data(as_text=True)
+        broken = client.get(f"/_test/boom?lang={lang}")
+        assert broken.status_code == 500 and failed in broken.get_data(as_text=True)
+    problem = client.get("/api/v1/_test/boom")
+    assert problem.status_code == 500 and problem.mimetype == "application/problem+json"
+    assert "boom" not in problem.get_data(as_text=True)  # no internals in the answer
