@@ -10,6 +10,7 @@
   time limit; the worker then cannot exit, the master waits `graceful_timeout` and SIGKILLs it ("Worker (pid:…) was
   sent SIGKILL!"), which is what Ctrl-C on `make run` used to end with. Shutting the reading side ends such a `recv`
   at once, while a request already read still writes its response.
+- `limit_request_line` above the app's own query-string bound, so an over-long URL gets the tracker's 400 page.
 - `max_requests` with jitter: a worker is replaced after 2,000-2,500 requests, so what a worker's heap keeps after
   a burst of large answers (exports, fuzzed queries) is given back; bench/worker_memory.py measures it (figures in
   bench/README.md).
@@ -27,6 +28,9 @@ threads = 4
 graceful_timeout = 5
 max_requests = 2000
 max_requests_jitter = 500
+# gunicorn's largest request line (its default, 4094, answered long query strings with its own raw 400 page): the
+# app's bound (web/params.py: MAX_QUERY_STRING) is below it, so the tracker answers with its own page.
+limit_request_line = 8190
 
 
 class Worker(ThreadWorker):

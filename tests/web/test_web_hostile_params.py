@@ -232,3 +232,10 @@ def test_too_large_and_server_errors_have_the_trackers_pages(web_env):
     problem = client.get("/api/v1/_test/boom")
     assert problem.status_code == 500 and problem.mimetype == "application/problem+json"
     assert "boom" not in problem.get_data(as_text=True)  # no internals in the answer
+
+
+def test_the_app_not_gunicorn_answers_a_long_query_string():
+    from web import params, serving
+
+    # the whole request line ("GET /path?query HTTP/1.1") must fit gunicorn's limit when the query is at the bound
+    assert serving.limit_request_line >= params.MAX_QUERY_STRING + 1024
