@@ -5,7 +5,9 @@ end is a 404 that names the last page.
 
 Decision (one rule, HTML and API alike): a malformed or out-of-range value of a known argument is refused (400), not
 dropped, since a dropped filter or page answers a different question than the one asked. Unknown argument names are
-ignored (`lang`, tracking tags), and an empty value counts as absent (a form's "any").
+ignored (`lang`, tracking tags), and an empty value counts as absent (a form's "any"). Three arguments are
+conveniences, not questions, and stay lenient: `lang` (an unknown language gives Chinese), the login page's `next`
+(followed only when it is a local path) and the subscribe form's pre-fill (unknown codes are left unticked).
 """
 from __future__ import annotations
 
