@@ -1,6 +1,7 @@
 """Login throttling per account and per address with a growing wait, and the audit-log row of every login event."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -83,6 +84,15 @@ def test_an_address_guessing_across_accounts_waits_past_a_much_higher_threshold(
     # A success does not reset the address: one valid account must not buy an attacker more guesses.
     assert attempt(sessions, clock, "nobody", ip="203.0.113.5").status == "invalid"
     assert attempt(sessions, clock, "bob", PASSWORD, ip="203.0.113.5").retry_after == 120
+
+
+def test_a_burst_of_parallel_attempts_gets_no_more_free_failures_than_one_at_a_time(sessions, clock, alice_and_bob):
+    # Without taking turns, every attempt of the burst passes the check before any failure is counted.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: attempt(sessions, clock, "alice").status, range(16)))
+    assert sorted(results) == ["invalid"] * ACCOUNT.free + ["limited"] * (16 - ACCOUNT.free)
+    with sessions() as session:
+        assert len(session.execute(select(LoginAttempt)).all()) == ACCOUNT.free
 
 
 def test_failures_older_than_the_window_do_not_count(sessions, clock, alice_and_bob):

@@ -7,6 +7,8 @@ failure, up to ACCOUNT.longest_wait. Per address: the same with ADDRESS's far hi
 office behind one NAT address do not lock each other out, while one address guessing across many accounts is still
 slowed. A success resets an account's count but not an address's (one valid account must not buy an attacker's
 address more guesses). Attempts refused while waiting are not counted: retrying early does not lengthen the wait.
+Concurrent attempts at one name take turns (`take_turn`), so a burst of parallel requests cannot all pass the check
+before their failures are counted.
 
 Why rows in the database rather than Flask-Limiter: gunicorn runs several worker processes, and the only storage of
 Flask-Limiter (the `limits` package) that needs no server is each process's memory, so every worker would count on
@@ -21,9 +23,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, text, update
 from sqlalchemy.orm import Session
 
+from tracker.store.locks import advisory_key
 from tracker.store.models import LoginAttempt
 
 MAX_DOUBLINGS = 20  # keeps 2**n small; longest_wait caps the wait long before this
@@ -104,3 +107,16 @@ def address_standing(session: Session, ip: str, now: datetime) -> Standing:
 def standings(session: Session, username: str, ip: str, now: datetime) -> list[Standing]:
     """The account's and the address's standing, in that order."""
     return [account_standing(session, username, now), address_standing(session, ip, now)]
+
+
+def take_turn(session: Session, username: str) -> None:
+    """Wait until no other transaction is deciding an attempt at `username`; held until this transaction ends.
+
+    Call it before the standings that decide an attempt, and record the attempt in the same transaction: the next
+    attempt at the name then counts this one. PostgreSQL: a transaction-level advisory lock per name. SQLite has one
+    writer at a time: a write that changes nothing takes the database's write lock (waiting on busy_timeout).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(f"login:{username}")})
+    else:
+        session.execute(update(LoginAttempt.__table__).where(false()).values(success=False))

@@ -156,13 +156,15 @@ class LoginResult:
     retry_after: int = 0
 
 
+def _wait(standings: list[throttle.Standing], now: datetime) -> int:
+    return max(s.retry_after(now) for s in standings)
+
+
 def authenticate(session: Session, username: str, password: str, *, ip: str, now: datetime) -> LoginResult:
     """Check a login, record the attempt and audit it; refused without checking while the account or address waits."""
     global _dummy_hash
     username, ip = username[:80], ip[:64]
-    standings = throttle.standings(session, username, ip, now)
-    wait = max(s.retry_after(now) for s in standings)
-    if wait:
+    if wait := _wait(throttle.standings(session, username, ip, now), now):
         # Not recorded: retries during the wait would lengthen it, and would let anyone fill the append-only log.
         return LoginResult("limited", retry_after=wait)
     user = get_user(session, username)
@@ -174,6 +176,12 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, now
     else:
         ok = check_password_hash(user.password_hash, password) and user.active
         cause = "wrong password" if user.active else "account disabled"
+    # The password was checked outside the turn (it is the slow part); the decision is taken again inside it, where
+    # every earlier attempt at this name has been counted.
+    throttle.take_turn(session, username)
+    standings = throttle.standings(session, username, ip, now)
+    if wait := _wait(standings, now):
+        return LoginResult("limited", retry_after=wait)
     session.add(LoginAttempt(username=username, ip=ip, success=ok, at=now))
     if not ok:
         auditlog.record(session, actor=ANONYMOUS, action="auth.login_failed", now=now, target_type="user",
