@@ -93,3 +93,12 @@ def test_authenticated_answers_and_the_login_form_are_no_store(client, accounts,
         response = client.get(path)
         assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store", path
     assert "no-store" not in client.get("/static/style.css").headers.get("Cache-Control", "")  # nothing personal
+
+
+def test_login_events_show_on_the_audit_page_with_the_typed_name_inert(client, accounts, log_in):
+    evil = '<script>alert(1)</script>'
+    assert log_in(client, evil, "whatever password").status_code == 401
+    log_in(client, "reviewer")
+    page = client.get("/admin/audit?action=auth").get_data(as_text=True)
+    assert "auth.login_failed" in page and "auth.login</code>" in page and "ip=127.0.0.1" in page
+    assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
