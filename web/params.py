@@ -27,9 +27,9 @@ T = TypeVar("T")
 
 
 class BadParameters(BadRequest):
-    """400 naming the refused arguments (`invalid`: name -> reason)."""
+    """400 naming the refused arguments (`invalid`: name -> Refusal)."""
 
-    def __init__(self, invalid: Mapping[str, str]) -> None:
+    def __init__(self, invalid: Mapping[str, filters.Refusal]) -> None:
         self.invalid = dict(invalid)
         super().__init__("; ".join(f"{name}: {reason}" for name, reason in self.invalid.items()))
 
@@ -39,7 +39,7 @@ class NoSuchPage(NotFound):
 
     def __init__(self, page: int, last: int) -> None:
         self.page, self.last = page, last
-        self.invalid = {"page": f"past the end: the last page is {last}"}
+        self.invalid = {"page": filters.Refusal("past_end", (("last", last),))}
         super().__init__(f"There is no page {page}: the last page is {last}.")
 
 
@@ -89,7 +89,7 @@ def check_page(page: int, total: int, per_page: int) -> None:
 
 def _query_too_long():
     if len(request.query_string) >= MAX_QUERY_STRING:
-        raise BadParameters({"query": f"the query string is longer than {MAX_QUERY_STRING} bytes"})
+        raise BadParameters({"query": filters.Refusal("query_too_long", (("limit", MAX_QUERY_STRING),))})
     return None
 
 

@@ -87,6 +87,12 @@ def _error_headers(error: HTTPException) -> dict[str, str]:
     return {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
 
 
+def refused(reason: Any) -> str:
+    """Why an argument was refused, in the request's language (a tracker.read.filters.Refusal; else as it is)."""
+    key, values = getattr(reason, "key", None), dict(getattr(reason, "values", ()))
+    return gettext(f"refused_{key}", **values) if key else str(reason)
+
+
 def render_error(error: HTTPException):
     """The tracker's page for a 4xx/5xx in the request's language; under /api/ an RFC 9457 problem document
     (type, title, status, detail, and `invalid_params` naming each refused argument)."""
@@ -98,7 +104,7 @@ def render_error(error: HTTPException):
         body = {"type": "about:blank", "title": error.name, "status": code,
                 "detail": error.description if invalid or code not in (404, 500) else gettext(f"{key}_text")}
         if invalid:
-            body["invalid_params"] = [{"name": name, "reason": reason} for name, reason in invalid.items()]
+            body["invalid_params"] = [{"name": name, "reason": str(reason)} for name, reason in invalid.items()]
         response = current_app.response_class(current_app.json.dumps(body), status=code, mimetype=PROBLEM_TYPE)
         response.headers.update(headers)
         return response
@@ -109,6 +115,7 @@ def render_error(error: HTTPException):
         text = gettext("no_such_page", page=error.page, last=last)  # type: ignore[attr-defined]
         invalid = {}
         last_url = request.path + "?" + urlencode({**request.args.to_dict(), "page": last})
+    invalid = {name: refused(reason) for name, reason in invalid.items()}
     return render_template("error.html", title=title, text=text, code=code, invalid=invalid, last=last,
                            last_url=last_url), code, headers
 

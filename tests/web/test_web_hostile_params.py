@@ -239,3 +239,12 @@ def test_the_app_not_gunicorn_answers_a_long_query_string():
 
     # the whole request line ("GET /path?query HTTP/1.1") must fit gunicorn's limit when the query is at the bound
     assert serving.limit_request_line >= params.MAX_QUERY_STRING + 1024
+
+
+def test_every_refusal_reads_in_both_languages(client):
+    from web.i18n import MESSAGES
+
+    assert {f"refused_{key}" for key in filters.REFUSALS} <= set(MESSAGES)
+    zh = client.get("/devices?per_page=201&lang=zh").get_data(as_text=True)
+    en = client.get("/devices?per_page=201&lang=en").get_data(as_text=True)
+    assert "不在 1 至 200 之间" in zh and "not between 1 and 200" in en

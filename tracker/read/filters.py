@@ -58,17 +58,39 @@ DATE_PATTERN = "^(19|2[0-9])[0-9][0-9]-"
 FLAG_VALUES = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
+# Why an argument is refused: key -> English wording (the problem documents'); web/i18n.py has both languages under
+# "refused_<key>" for the error page.
+REFUSALS = {
+    "too_long": "longer than {limit} characters", "control": "contains control characters",
+    "not_whole": "not a whole number", "range": "not between {lo} and {hi}", "not_date": "not a date (YYYY-MM-DD)",
+    "not_flag": "not one of {accepted}", "not_choice": "not an accepted value", "not_code": "not a known {facet} code",
+    "not_sort": "not a sort key", "past_end": "past the end: the last page is {last}",
+    "query_too_long": "the query string is longer than {limit} bytes",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why one argument was refused: a REFUSALS key and its values; str() gives the English wording."""
+
+    key: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        return REFUSALS[self.key].format(**dict(self.values))
+
+
 class Args:
     """URL arguments being parsed: each reader returns the value (None when absent or bad) and notes in `errors`
     why a bad one was refused (argument name -> reason). An empty value counts as absent (a form's "any")."""
 
     def __init__(self, args: Mapping[str, Any]) -> None:
         self.args = args
-        self.errors: dict[str, str] = {}
+        self.errors: dict[str, Refusal] = {}
 
-    def bad(self, name: str, reason: str) -> None:
-        """Note that argument `name` was refused."""
-        self.errors.setdefault(name, reason)
+    def bad(self, name: str, key: str, **values: Any) -> None:
+        """Note that argument `name` was refused, and why (a REFUSALS key)."""
+        self.errors.setdefault(name, Refusal(key, tuple(values.items())))
 
     def text(self, name: str, limit: int = MAX_QUERY_CHARS) -> str | None:
         """Text with blanks collapsed; longer than `limit` characters or holding control characters is refused."""
@@ -76,9 +98,9 @@ class Args:
         if not isinstance(value, str) or not value:
             return None
         if len(value) > limit:
-            return self.bad(name, f"longer than {limit} characters")
+            return self.bad(name, "too_long", limit=limit)
         if _CONTROL.search(value):
-            return self.bad(name, "contains control characters")
+            return self.bad(name, "control")
         return " ".join(value.split()) or None
 
     def int(self, name: str, lo: int, hi: int) -> int | None:
@@ -87,9 +109,9 @@ class Args:
         if value is None:
             return None
         if not _WHOLE.match(value):
-            return self.bad(name, "not a whole number")
+            return self.bad(name, "not_whole")
         number = int(value.partition(".")[0])
-        return number if lo <= number <= hi else self.bad(name, f"not between {lo} and {hi}")
+        return number if lo <= number <= hi else self.bad(name, "range", lo=lo, hi=hi)
 
     def date(self, name: str) -> date | None:
         """A YYYY-MM-DD date between MIN_DATE and MAX_DATE."""
@@ -101,8 +123,8 @@ class Args:
         except ValueError:
             day = None
         if day is None:
-            return self.bad(name, "not a date (YYYY-MM-DD)")
-        return day if MIN_DATE <= day <= MAX_DATE else self.bad(name, f"not between {MIN_DATE} and {MAX_DATE}")
+            return self.bad(name, "not_date")
+        return day if MIN_DATE <= day <= MAX_DATE else self.bad(name, "range", lo=MIN_DATE, hi=MAX_DATE)
 
     def flag(self, name: str) -> bool:
         """A yes/no flag (1/true/on/yes or 0/false/off/no); absent is no."""
@@ -110,14 +132,14 @@ class Args:
         if value is None:
             return False
         if value.lower() not in FLAG_VALUES:
-            self.bad(name, "not one of " + ", ".join(FLAG_VALUES))
+            self.bad(name, "not_flag", accepted=", ".join(FLAG_VALUES))
             return False
         return FLAG_VALUES[value.lower()]
 
     def choice(self, name: str, allowed: Iterable[str]) -> str | None:
         """One of `allowed`."""
         value = self.text(name, 80)
-        return value if value is None or value in tuple(allowed) else self.bad(name, "not an accepted value")
+        return value if value is None or value in tuple(allowed) else self.bad(name, "not_choice")
 
     def code(self, name: str, facet: str, *, top: bool | None = None) -> str | None:
         """A taxonomy code of `facet` (top=True: a top-level area, top=False: a sub-area)."""
@@ -126,7 +148,7 @@ class Args:
             return None
         node = taxonomy.get(value) if taxonomy.is_valid(value) else None
         if node is None or node.facet != facet or (top is True and node.parent) or (top is False and not node.parent):
-            return self.bad(name, f"not a known {facet} code")
+            return self.bad(name, "not_code", facet=facet)
         return value
 
     def sort(self, allowed: Iterable[str], default: str) -> str:
@@ -134,7 +156,7 @@ class Args:
         value = self.text("sort", 20)
         if value is None:
             return default
-        return value if value.removeprefix("-") in tuple(allowed) else self.bad("sort", "not a sort key") or default
+        return value if value.removeprefix("-") in tuple(allowed) else self.bad("sort", "not_sort") or default
 
     def paging(self, max_per_page: int = MAX_PER_PAGE, default_per_page: int = DEFAULT_PER_PAGE,
                names: tuple[str, str] = ("page", "per_page")) -> dict[str, int]:
@@ -214,7 +236,7 @@ class DeviceFilter(_Filter):
     per_page: int = DEFAULT_PER_PAGE
 
     @classmethod
-    def parse(cls, args: Mapping[str, Any]) -> tuple["DeviceFilter", dict[str, str]]:
+    def parse(cls, args: Mapping[str, Any]) -> tuple["DeviceFilter", dict[str, Refusal]]:
         """The filter of URL arguments (a MultiDict or any mapping of strings), and the refused ones with why."""
         a = Args(args)
         f = cls(
@@ -257,7 +279,7 @@ class PolicyFilter(_Filter):
     per_page: int = DEFAULT_PER_PAGE
 
     @classmethod
-    def parse(cls, args: Mapping[str, Any]) -> tuple["PolicyFilter", dict[str, str]]:
+    def parse(cls, args: Mapping[str, Any]) -> tuple["PolicyFilter", dict[str, Refusal]]:
         """The filter of URL arguments, and the refused ones with why."""
         a = Args(args)
         f = cls(
