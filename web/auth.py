@@ -119,7 +119,7 @@ def _address() -> str:
 
 def init_app(app: Flask) -> None:
     """Install Flask-Login, the cookie settings, the lists gate, no-store for accounts and the login/logout routes."""
-    https = app.extensions["tracker"].settings.public_base_url.lower().startswith("https://")
+    https = app.extensions["tracker"].settings.serves_https
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=https,
