@@ -9,7 +9,8 @@
   has arrived yet (a browser's speculative pre-connection, an idle or slow client) sits in a blocking `recv` with no
   time limit; the worker then cannot exit, the master waits `graceful_timeout` and SIGKILLs it ("Worker (pid:…) was
   sent SIGKILL!"), which is what Ctrl-C on `make run` used to end with. Shutting the reading side ends such a `recv`
-  at once, while a request already read still writes its response.
+  at once, while a request already read still writes its response. A worker retiring after `max_requests` does the
+  same after its graceful wait.
 - `limit_request_line` above the app's own query-string bound, so an over-long URL gets the tracker's 400 page.
 - `max_requests` with jitter: a worker is replaced after 2,000-2,500 requests, so what a worker's heap keeps after
   a burst of large answers (exports, fuzzed queries) is given back; bench/worker_memory.py measures it (figures in
@@ -45,6 +46,14 @@ class Worker(ThreadWorker):
     def enqueue_req(self, conn) -> None:  # noqa: D102 - gunicorn hook
         self._connections.add(conn)
         super().enqueue_req(conn)
+
+    def run(self) -> None:  # noqa: D102 - gunicorn hook
+        try:
+            super().run()
+        finally:
+            # A worker retiring by itself (max_requests) gets no signal: after its graceful wait, the same cut lets
+            # it exit instead of hanging until the master's timeout kills it.
+            self._stop_reading()
 
     def handle_exit(self, sig, frame) -> None:  # noqa: D102 - SIGTERM: graceful stop
         self._stop_reading()
