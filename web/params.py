@@ -20,8 +20,8 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from tracker.read import filters
 
-# A URL of this many characters or more is refused with the tracker's own 400 page (gunicorn's own limit is set
-# above it, so the app, not the server, answers).
+# A query string of this many bytes or more is refused with the tracker's own 400 page (gunicorn's request-line
+# limit, web/serving.py, is set above it, so the app and not the server answers).
 MAX_QUERY_STRING = 4096
 T = TypeVar("T")
 
