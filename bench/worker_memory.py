@@ -253,6 +253,7 @@ def main() -> None:
 
     def sample(label: str) -> None:
         samples[label] = {w: rss_mib(w) or 0.0 for w in workers_of(server.pid)}
+        print(f"  {label}: " + ", ".join(f"{w} {v:.1f} MiB" for w, v in samples[label].items()), flush=True)
 
     try:
         deadline = time.monotonic() + 60
