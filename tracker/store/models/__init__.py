@@ -1,0 +1,39 @@
+"""SQLAlchemy 2 typed models of the store (DESIGN.md §3), by concept: `base` (the declarative base, UTC datetimes),
+`data` (what the sources say and where it came from), `operation` (subscribers, mail, alerts, accounts, audit log).
+
+Importing this package registers every table on `Base.metadata` (Alembic and the tests read it whole), and its names
+are the ones the rest of the tracker imports: `from tracker.store.models import Device`.
+"""
+from tracker.store.models.base import NAMING_CONVENTION, Base, UTCDateTime
+from tracker.store.models.data import (
+    RUN_OUTCOMES,
+    ApprovalEventRow,
+    Company,
+    Device,
+    DeviceIdentifier,
+    NewsDevice,
+    NewsItem,
+    Policy,
+    PolicyDevice,
+    RecordSource,
+    Revision,
+    ScrapeRun,
+    SourceDocument,
+    Tag,
+)
+from tracker.store.models.operation import (
+    AuditLog,
+    Consent,
+    LoginAttempt,
+    Outbox,
+    SourceAlert,
+    Subscriber,
+    Subscription,
+    User,
+)
+
+__all__ = [
+    "NAMING_CONVENTION", "Base", "UTCDateTime", "RUN_OUTCOMES",
+    "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
+    "Subscriber", "Consent", "Subscription", "Outbox", "SourceAlert", "User", "LoginAttempt", "AuditLog",
+]
