@@ -242,7 +242,7 @@ def test_the_app_not_gunicorn_answers_a_long_query_string():
 
 
 def test_every_refusal_reads_in_both_languages(client):
-    from web.i18n import MESSAGES
+    from web.messages import MESSAGES
 
     assert {f"refused_{key}" for key in filters.REFUSALS} <= set(MESSAGES)
     zh = client.get("/devices?per_page=201&lang=zh").get_data(as_text=True)

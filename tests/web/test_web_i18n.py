@@ -11,7 +11,7 @@ from tracker.classify import taxonomy
 from tracker.read import filters
 from tracker.store.models import RUN_OUTCOMES
 from web.devices import DEVICE_SORT_CHOICES
-from web.i18n import MESSAGES, REPORT_TITLES
+from web.messages import MESSAGES, REPORT_TITLES
 from web.policies import POLICY_SORT_CHOICES
 from web.serialize import DEVICE_FIELDS, POLICY_FIELDS
 
