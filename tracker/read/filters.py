@@ -176,6 +176,12 @@ class _Filter:
     page: int
     per_page: int
 
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]):
+        """The filter of URL arguments with refused values dropped (lenient: for stored, not typed, arguments, such
+        as a digest subscription's filters); `parse` is the strict reading that reports refusals."""
+        return cls.parse(args)[0]
+
     def to_args(self) -> dict[str, str]:
         """The URL arguments that reproduce this filter (defaults left out, so URLs stay short)."""
         out: dict[str, str] = {}
@@ -251,11 +257,6 @@ class DeviceFilter(_Filter):
         )
         return f, a.errors
 
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "DeviceFilter":
-        """The filter of URL arguments with refused values dropped (lenient: for stored, not typed, arguments)."""
-        return cls.parse(args)[0]
-
 
 POLICY_SORTS = {"date": Policy.published_on, "seen": Policy.first_seen, "title": Policy.title, "issuer": Policy.issuer}
 
@@ -289,8 +290,3 @@ class PolicyFilter(_Filter):
             ai=a.flag("ai"), data=a.choice("data", DATA_KINDS), sort=a.sort(POLICY_SORTS, "-date"), **a.paging(),
         )
         return f, a.errors
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "PolicyFilter":
-        """The filter of URL arguments with refused values dropped."""
-        return cls.parse(args)[0]
