@@ -11,7 +11,7 @@ and XLSX files their creation time, so equal tags promise the same data, not the
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Response, request
 from werkzeug.http import is_resource_modified
@@ -26,10 +26,7 @@ class Validators:
     """The ETag and Last-Modified of one feed or export answer."""
 
     def __init__(self, kind: str, fmt: str, f) -> None:
-        changed = pages.last_changed(db(), f)
-        # Aggregates come back naive on SQLite; the store keeps UTC.
-        self.last_modified = None if changed is None else (
-            changed if changed.tzinfo else changed.replace(tzinfo=timezone.utc))
+        self.last_modified = pages.last_changed(db(), f)
         parts = (kind, fmt, sorted(f.to_args().items()), lang(), context.state().settings.public_base_url,
                  context.today().isoformat(), self.last_modified.isoformat() if self.last_modified else "-")
         self.etag = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:32]

@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker.classify import taxonomy
+from tracker.clock import as_utc
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
 from tracker.read.tags import effective_by_entity, tags_for
@@ -198,11 +199,7 @@ def due_subscriptions(session: Session, frequency: str, key: str, *, email: str 
     out = []
     for sub, address, lang, end in session.execute(stmt).all():
         start = end if end is not None else sub.created_at
-        if start.tzinfo is None:  # max() over a UTC column comes back naive on SQLite
-            from datetime import timezone
-
-            start = start.replace(tzinfo=timezone.utc)
-        out.append(Due(subscription=sub, email=address, lang=lang, window_start=start))
+        out.append(Due(subscription=sub, email=address, lang=lang, window_start=as_utc(start)))
     return out
 
 

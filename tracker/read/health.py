@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Mapping
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from tracker.clock import as_utc
 from tracker.read.lists import runs_select
 from tracker.records import SourceModule
 from tracker.store.models import RUN_OUTCOMES, RecordSource, ScrapeRun, SourceDocument
@@ -113,8 +114,8 @@ def judge(*, finished: tuple[ScrapeRun, ...], row: tuple[ScrapeRun, ...], last_g
     run and of the first run of any outcome.
     """
     since = last_good_at or first_run_at
-    if since is not None and now - _aware(since) > stale_after:
-        params = {"age": _seconds(now - _aware(since)), "limit": _seconds(stale_after)}
+    if since is not None and now - as_utc(since) > stale_after:
+        params = {"age": _seconds(now - as_utc(since)), "limit": _seconds(stale_after)}
         return Judgement(BAD, Reason("stale" if last_good_at else "never_ok", params), finished)
     if len(row) >= BAD_RUNS_IN_ROW and all(r.outcome in FAILED_OUTCOMES for r in row[:BAD_RUNS_IN_ROW]):
         return Judgement(BAD, Reason("failing", {"runs": BAD_RUNS_IN_ROW}), finished)
@@ -149,10 +150,6 @@ def judge_source(session: Session, slug: str, stale_after: timedelta, now: datet
     return judge(finished=finished, row=row, last_good_at=last_good_at, first_run_at=first_run_at,
                  stale_after=stale_after, now=now)
 
-
-def _aware(value: datetime) -> datetime:
-    # Aggregates (max/min) come back naive on SQLite: the column type re-attaches UTC to rows, not to them.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 # ---------------------------------------------------------------------------------------------------- the page

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
+from tracker.clock import as_utc
 from tracker.read import lists, tags
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.store.models import Company, Device, Policy, ScrapeRun, SourceDocument, Tag
@@ -88,7 +89,7 @@ def last_changed(session: Session, f: DeviceFilter | PolicyFilter) -> datetime |
     rows = session.execute(select(func.max(model.updated_at))).scalar_one_or_none()
     tagged = session.execute(select(func.max(Tag.updated_at)).where(
         Tag.entity_type == _entity_type(f))).scalar_one_or_none()
-    return max((t for t in (rows, tagged) if t is not None), default=None)
+    return max((as_utc(t) for t in (rows, tagged) if t is not None), default=None)
 
 
 def registration_years(session: Session) -> list[int]:
