@@ -5,10 +5,15 @@ which field, under which rules version, so a reviewer can defend or overturn it.
 evidence: a rule's confidence times the weight of the field it matched in.
 
 Decisions worth knowing:
-- AI: `ai_confidence` is how sure the rules are that the entity is AI; `is_ai` is ``ai_confidence >= 0.5``. A name
-  such as 心电分析软件 or 冠脉血流储备分数计算软件, with no 辅助/智能/深度学习 evidence, scores exactly 0.5: tracked as AI
-  but at the bottom of the confidence range, so a reviewer queue (e.g. 0.3 <= c < 0.7) finds it. Plain image
-  handling (影像处理软件, PACS, 图像存档) caps name-only evidence at 0.3 unless the text names a technique (深度学习).
+- AI: `ai_confidence` is how sure the rules are that the entity is AI; `is_ai` is ``ai_confidence >= 0.5``. AI is
+  decided on evidence of machine learning: a named technique (深度学习, 人工智能), an assistance function (辅助诊断,
+  辅助检测 …) or 智能 in a software name. A name such as 心电分析软件 or 冠脉血流储备分数计算软件 (分析 / 计算 alone, which
+  rule-based software says as often) scores 0.4: not AI, but inside the reviewer queue's range (0.3 <= c <= 0.8).
+  Plain image handling (影像处理软件, PACS) and genetic, chromosome, planning and dose software cap name-only evidence
+  at 0.3 unless the text names a technique.
+- Negative rules ("block") drop a tag whatever found it: an implant, a pacemaker or an MR-conditional product
+  (磁共振兼容 / 磁共振条件安全) has no MR modality; ECG/EEG signals support decisions only through software, so an ECG
+  machine or a monitor gets no clinical decision support.
 - Facet tags (area, function, site, ...) are given whether or not the entity is AI: they describe the product, and
   a reviewer who flips the AI decision keeps them. A syringe matches none.
 - Areas: a sub-area (medical_imaging.ct) replaces its parent (medical_imaging); consumers derive the parent from
@@ -195,6 +200,7 @@ def _classify_items(items: tuple[tuple[str, str | None], ...], mgmt_class: int |
                 hits.setdefault(index, []).append((f, words))
     found_tags: dict[tuple[str, str], list[tuple[float, tuple[Evidence, ...], Rule]]] = {}
     veto: float | None = None
+    blocked: set[tuple[str, str]] = set()
     for index in sorted(hits):  # rule order: evidence is listed in the order of the rule table
         rule = _MATCHER.rules[index].rule
         rule_hits = hits[index]
@@ -206,7 +212,12 @@ def _classify_items(items: tuple[tuple[str, str | None], ...], mgmt_class: int |
         if rule.kind == "veto":
             veto = rule.confidence if veto is None else min(veto, rule.confidence)
             continue
+        if rule.kind == "block":
+            blocked.add((rule.facet, rule.code))
+            continue
         found_tags.setdefault((rule.facet, rule.code), []).append((fired[0], fired[1], rule))
+    for key in blocked:
+        found_tags.pop(key, None)
     for c in _FALLBACKS:
         rule = c.rule
         if any(facet == rule.facet for facet, _ in found_tags):

@@ -18,7 +18,6 @@ Which devices a guidance concerns (`LinkRule`):
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -39,9 +38,6 @@ EQUIPMENT_SUBJECT = ("设备", "系统", "仪", "机器人", "相机", "内窥�
                      "试剂")
 # Products named 系统 that the classification catalogue files as software (category 21), so 系统 says nothing there.
 NOT_EQUIPMENT = ("软件系统", "信息系统", "计划系统")
-# "磁共振兼容" (MR conditional) says an implant is safe inside an MR scanner: a property of the implant, not the
-# imaging modality, so it is not read as the scope (a pacemaker guidance is no MR guidance).
-_MODALITY_PROPERTY = re.compile(r"(?:核磁共振|磁共振|核磁|mri|mr)(?:兼容|条件安全)")
 
 
 @dataclass(frozen=True)
@@ -79,8 +75,9 @@ def scope_codes(title: str) -> frozenset[str]:
     肺结节), so the device classifier reads its core title. Cached: a pure function of the title, and every write
     that touches a device needs the rules of all guidance.
     """
-    name = _MODALITY_PROPERTY.sub(" ", classifier.normalize(docno.core_title(title)))
-    result = classifier.classify_device(name=name)
+    # The classifier's own rules read 磁共振兼容 (MR conditional) as a property of an implant, not as MR imaging, so a
+    # pacemaker guidance is no MR guidance.
+    result = classifier.classify_device(name=docno.core_title(title))
     return frozenset(f"{t.facet}:{t.code}" for t in result.tags if t.facet in SPECIFIC_FACETS)
 
 
