@@ -123,7 +123,9 @@ RULES: tuple[Rule, ...] = (
     _r("area.xray", "area", "medical_imaging.xray", "X射线 X线 X光 DR 钼靶 胸片 数字化摄影 曲面体层 口腔全景",
        _AREA_FIELDS, 0.9, mask="X射线计算机体层 X射线计算机断层"),  # a CT scanner is named after X-rays but is CT
     _r("area.ultrasound", "area", "medical_imaging.ultrasound", "超声 彩超 B超", _AREA_FIELDS, 0.9),
-    _r("area.fundus", "area", "medical_imaging.fundus", "眼底 视网膜 眼科影像 OCT", _AREA_FIELDS, 0.9),
+    _r("area.fundus", "area", "medical_imaging.fundus", "眼底 视网膜 眼科影像 OCT 眼科光学相干", _AREA_FIELDS, 0.9),
+    # OCT is also an intravascular modality: a coronary OCT product images vessels, not the eye.
+    _r("area.fundus.block_vessel", "area", "medical_imaging.fundus", "冠状动脉 冠脉 血管内", _N, 1.0, kind="block"),
     _r("area.pathology", "area", "medical_imaging.pathology", "病理 细胞学 免疫组化 切片 TCT", _AREA_FIELDS, 0.9),
     _r("area.endoscopy", "area", "medical_imaging.endoscopy", "内窥镜 内镜 胃镜 肠镜 结肠镜 支气管镜",
        _AREA_FIELDS, 0.9),
