@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,devrun]'
+	$(BIN)/python -m tracker.i18n
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,32 +1,35 @@
-"""The language of a request, and UI strings read in it (the catalogue itself is web.messages).
+"""The language of a request, and UI strings read in it through Flask-Babel.
 
-The language comes from `?lang=zh|en` (then remembered in a cookie), else the cookie, else Chinese. Taxonomy labels
-are not here: they come from `tracker.classify.taxonomy.label(code, lang)`. A key missing from the catalogue is shown as the
-key itself, so a forgotten string is visible rather than blank.
+The catalogue is tracker.i18n's gettext catalogues (`tracker/i18n/locale/{zh,en}/LC_MESSAGES/messages.po`, shared with
+e-mails, exports and the CLI); Flask-Babel is configured on that directory with `lang()` as its locale selector, so
+its formatters (dates, relative times) speak the request's language too. The language comes from `?lang=zh|en` (then
+remembered in a cookie), else the cookie, else Chinese. Taxonomy labels are not here: they come from
+`tracker.classify.taxonomy.label(code, lang)`. A key missing from the catalogue is shown as the key itself, so a
+forgotten string is visible rather than blank.
 """
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
 
+import flask_babel
 from flask import Flask, Response, g, request
 from markupsafe import Markup
 
+from tracker import i18n as catalogue
 from tracker.classify import reasons, taxonomy
+from tracker.i18n import LANGS
 from tracker.read.links import reason_of
 from tracker.read.lists import POLICY_TYPE_LABELS
 from web import context
-from web.messages import MESSAGES, REPORT_TITLES
 
-LANGS = ("zh", "en")
 COOKIE = "lang"
+
 
 def report_title(stem: str, full: bool = False) -> str:
     """A seed report's short (or full) citation in the request's language (the file stem when unknown)."""
-    names = REPORT_TITLES.get(stem)
-    if names is None:
-        return stem
-    return names[LANGS.index(lang()) + (2 if full else 0)]
+    key = f"report_full_{stem}" if full else f"report_{stem}"
+    return gettext(key) if catalogue.known(key) else stem
 
 
 def lang() -> str:
@@ -39,10 +42,16 @@ def lang() -> str:
 
 
 def gettext(key: str, **values: object) -> str:
-    """The UI string `key` in the request's language, with `{name}` placeholders filled in."""
-    pair = MESSAGES.get(key)
-    text = key if pair is None else pair[LANGS.index(lang())]
-    return text.format(**values) if values else text
+    """The UI string `key` in the request's language, with `%(name)s` placeholders filled in.
+
+    A plain string (not Markup): templates escape it like any other value, so a `&` or `<` in a translation is text.
+    """
+    return flask_babel.gettext(key, **values)
+
+
+def ngettext(key: str, plural_key: str, n: int, **values: object) -> str:
+    """`key` or `plural_key` in the request's language, chosen by `n` under its plural rule; `%(num)s` is `n`."""
+    return flask_babel.ngettext(key, plural_key, n, **values)
 
 
 def label(code: str | None) -> str:
@@ -75,7 +84,7 @@ def field_value(name: str, value: str | None) -> str:
     if value is None:
         return ""
     prefixed = {"origin": "origin_", "status": "status_", "stage": "stage_"}
-    if name in prefixed and f"{prefixed[name]}{value}" in MESSAGES:
+    if name in prefixed and catalogue.known(f"{prefixed[name]}{value}"):
         return gettext(f"{prefixed[name]}{value}")
     if name in ("is_ai", "is_sample") and value in ("true", "false"):
         return gettext("yes" if value == "true" else "no")
@@ -119,9 +128,16 @@ def sample_mode() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Make `_`, `label` and `lang` available to templates and remember the chosen language."""
+    """Configure Flask-Babel on the shared catalogues (compiled first if a `.po` is newer than its `.mo`), make `_`,
+    `label` and `lang` available to templates and remember the chosen language.
+
+    Flask-Babel's own Jinja set-up is off: its `_` marks translations as safe HTML, ours returns text to be escaped.
+    """
+    catalogue.compile_catalogues()
+    flask_babel.Babel(app, configure_jinja=False, locale_selector=lang, default_locale=catalogue.DEFAULT_LANG,
+                      default_translation_directories=str(catalogue.LOCALE_DIR), default_domain=catalogue.DOMAIN)
     app.after_request(remember)
-    app.jinja_env.globals.update(_=gettext, label=label, lang=lang, switch_url=switch_url,
+    app.jinja_env.globals.update(_=gettext, ngettext=ngettext, label=label, lang=lang, switch_url=switch_url,
                                   report_title=report_title,
                                   doc_type_label=doc_type_label, field_value=field_value, sample_mode=sample_mode,
                                   reason_text=reason_text, evidence_text=evidence_text,
