@@ -1,8 +1,8 @@
-"""Why the tracker says what it says, as codes with parameters, and their texts in Chinese and English.
+"""Why the tracker says what it says, as codes with parameters, rendered in Chinese or English.
 
 Stored reasons are never sentences: a guidance ↔ device link keeps `reason_code` and `reason_params`, a news ↔
 device link the same, a tag keeps its evidence as (field, words, rule id, rules version), and the reviewer queue
-says why a device waits as codes too. This module is the one catalogue of their texts and renders any of them in
+says why a device waits as codes too. This module names the codes (their texts are catalogue entries "reason_<code>" of tracker.i18n) and renders any of them in
 the reader's language ("zh" or "en"): pages and exports in the request's language, emails in both, the API both.
 
 A parameter is rendered by its name: `tags` and `areas` are taxonomy codes shown as their labels, `field` a
@@ -11,15 +11,16 @@ a number with two decimals; anything else is shown as it is.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from markupsafe import Markup, escape
 
+from tracker import i18n
 from tracker.classify import taxonomy
+from tracker.i18n import LANGS
 from tracker.store.devices import NEWS_BY_CERTIFICATE, NEWS_BY_PRODUCT
-
-LANGS = ("zh", "en")
 
 # Link reasons (tracker.classify.link_rules): one code per kind of agreement between the guidance and the device.
 LINK_SCOPE = "link.scope"
@@ -37,52 +38,32 @@ QUEUE_SEVERAL_MODALITIES = "queue.several_modalities"
 # A stored sentence from before reasons were codes that no pattern of the migration recognised: shown as it is.
 LEGACY = "legacy"
 
-# code → (Chinese, English).
-TEMPLATES: dict[str, tuple[str, str]] = {
-    LINK_SCOPE: ("器械标签 {tags} 符合《{title}》的适用范围",
-                 "device tags {tags} match the scope of 《{title}》"),
-    LINK_EQUIPMENT: ("器械标签 {tags} 符合《{title}》的适用范围；该文件针对设备（{words}），本器械不是软件",
-                     "device tags {tags} match the scope of 《{title}》; guidance about equipment ({words}), device "
-                     "not software"),
-    LINK_SOFTWARE: ("器械标签 {tags} 符合《{title}》的适用范围；该文件针对软件（{words}），本器械是软件（{software}）",
-                    "device tags {tags} match the scope of 《{title}》; guidance about software ({words}), device is "
-                    "software ({software})"),
-    LINK_AI: ("器械标签 {tags} 符合《{title}》的适用范围；该文件针对软件（{words}），本器械是 AI 器械",
-              "device tags {tags} match the scope of 《{title}》; guidance about software ({words}), device is AI"),
-    NEWS_BY_CERTIFICATE: ("文章提及注册证 {cert}", "certificate {cert} named in the article"),
-    NEWS_BY_PRODUCT: ("文章提及产品“{product}”及注册人“{registrant}”",
-                      "product {product} and registrant {registrant} named in the article"),
-    EVIDENCE_WORDS: ("{field}中有“{words}”", "{field} says “{words}”"),
-    EVIDENCE_PRESENT: ("{field}已填写，其他规则均不适用", "{field} given, no other rule applies"),
-    QUEUE_CONFIDENCE: ("AI 置信度 {confidence}", "AI confidence {confidence}"),
-    QUEUE_OLD_RULES: ("标签来自规则版本 {version}（当前版本 {current}）", "tags from rules version {version} (now {current})"),
-    QUEUE_SEVERAL_AREAS: ("多个应用领域：{areas}", "several areas: {areas}"),
-    QUEUE_SEVERAL_MODALITIES: ("多种成像方式：{areas}", "several imaging modalities: {areas}"),
-    LEGACY: ("{text}", "{text}"),
-}
+# Every code; its texts are the catalogue entries "reason_<code>" (tracker.i18n, both languages, `%(param)s`).
+CODES = (LINK_SCOPE, LINK_EQUIPMENT, LINK_SOFTWARE, LINK_AI, NEWS_BY_CERTIFICATE, NEWS_BY_PRODUCT, EVIDENCE_WORDS,
+         EVIDENCE_PRESENT, QUEUE_CONFIDENCE, QUEUE_OLD_RULES, QUEUE_SEVERAL_AREAS, QUEUE_SEVERAL_MODALITIES, LEGACY)
+# The classifier's fields (tracker.classify.rules.KNOWN_FIELDS and the certificate's class): catalogue "ev_<field>".
+FIELDS = ("name", "description", "structure", "scope", "category", "catalogue_code", "mgmt_class", "title", "body",
+          "issuer", "doc_no")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
-# The classifier's fields (tracker.classify.rules.KNOWN_FIELDS and the certificate's class) by their labels.
-FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("产品名称", "name"),
-    "description": ("产品描述", "description"),
-    "structure": ("结构及组成", "structure"),
-    "scope": ("适用范围", "scope"),
-    "category": ("类别代码", "category"),
-    "catalogue_code": ("分类编码", "catalogue code"),
-    "mgmt_class": ("管理类别", "class"),
-    "title": ("标题", "title"),
-    "body": ("正文", "body"),
-    "issuer": ("发文机关", "issuer"),
-    "doc_no": ("文号", "document no."),
-}
+
+def template_key(code: str) -> str:
+    """The catalogue key of a reason code's text."""
+    return "reason_" + code.replace(".", "_")
+
+
+def _template(code: str, lang: str) -> str | None:
+    key = template_key(code)
+    return i18n.gettext(key, lang) if i18n.known(key) else None
+
 
 _SEPARATOR = {"zh": "、", "en": ", "}
 
 
 def field_label(name: str | None, lang: str) -> str:
     """A classifier field's label in `lang`; the name itself when the catalogue does not know it."""
-    labels = FIELD_LABELS.get(name or "")
-    return labels[LANGS.index(lang)] if labels else (name or "")
+    key = f"ev_{name}"
+    return i18n.gettext(key, lang) if name and i18n.known(key) else (name or "")
 
 
 def tag_label(tag: str, lang: str) -> str:
@@ -117,15 +98,14 @@ def _value(name: str, value: Any, lang: str) -> str:
     return "" if value is None else str(value)
 
 
-class _Blank(dict):
+def _fill(template: str, values: dict[str, Any], blank: Any = "") -> dict[str, Any]:
     # A parameter a stored reason lacks is shown empty, never as an error page.
-    def __missing__(self, key: str) -> str:
-        return ""
+    return {name: values.get(name, blank) for name in _PLACEHOLDER.findall(template)}
 
 
 @dataclass(frozen=True)
 class Reason:
-    """A reason: a code of TEMPLATES and its parameters (JSON-able values)."""
+    """A reason: a code of CODES and its parameters (JSON-able values)."""
 
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -133,20 +113,19 @@ class Reason:
     def text(self, lang: str) -> str:
         """The reason in `lang` ("zh" or "en"); an unknown code is shown as the code with its parameters, so a
         reason written by a newer version is still readable rather than lost."""
-        templates = TEMPLATES.get(self.code)
-        if templates is None:
+        template = _template(self.code, lang)
+        if template is None:
             return f"{self.code} {dict(self.params)}"
-        template = templates[LANGS.index(lang)]
-        return template.format_map(_Blank({k: _value(k, v, lang) for k, v in self.params.items()}))
+        return template % _fill(template, {k: _value(k, v, lang) for k, v in self.params.items()})
 
     def markup(self, lang: str) -> Markup:
         """The reason in `lang` as HTML: the template and every parameter escaped, except parameters that are
         Markup already (a page marks matched words)."""
-        templates = TEMPLATES.get(self.code)
-        if templates is None:
+        template = _template(self.code, lang)
+        if template is None:
             return escape(self.text(lang))
         values = {k: _markup_value(k, v, lang) for k, v in self.params.items()}
-        return Markup(escape(templates[LANGS.index(lang)])).format_map(_Blank(values))
+        return Markup(escape(template)) % _fill(template, values, Markup(""))
 
     def texts(self) -> dict[str, str]:
         """The reason in every language, {"zh": ..., "en": ...} (what the API gives)."""
