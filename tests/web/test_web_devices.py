@@ -241,3 +241,21 @@ def test_company_pages(client, web_env):
     assert years == [str(y) for y in range(2019, 2021)]
     company_id = lung_company.rsplit("/", 1)[1]
     assert set(names(client.get(f"/devices?company={company_id}"))) == {"肺结节CT影像辅助检测软件", XSS_NAME}
+
+
+@pytest.mark.parametrize("lang, says, never", [
+    ("zh", ("器械标签", "符合《", "文章提及注册证", "产品名称中有“"), ("match the scope", "named in the article", " says ")),
+    ("en", ("device tags", "match the scope of 《", "named in the article", "name says “"), ("器械标签", "文章提及")),
+])
+def test_reasons_and_evidence_read_in_the_pages_language(client, web_env, lang, says, never):
+    """Link reasons, news reasons and tag evidence are stored as codes: the page renders them in its language."""
+    soup = BeautifulSoup(client.get(f"/devices/{web_env.ids.devices['lung']}?lang={lang}").get_data(as_text=True),
+                         "lxml")
+    text = " ".join(soup.select_one(f"#{s}").get_text(" ", strip=True) for s in ("links", "news", "tags"))
+    for phrase in says:
+        assert phrase in text, phrase
+    for phrase in never:
+        assert phrase not in text, phrase
+    policy_id = next(p for p in web_env.ids.policies.values())
+    page = client.get(f"/policies/{policy_id}?lang={lang}").get_data(as_text=True)
+    assert never[0] not in page
