@@ -11,10 +11,12 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, url_for
 
 from tracker.classify import taxonomy
+from tracker.classify.reasons import evidence_reason
 from tracker.read import filters, pages, stats
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import EntityDetail, load_device, load_policy
 from tracker.read.health import RUN_OUTCOMES
+from tracker.read.links import reason_of
 from web import context, params
 from web.context import db
 from web.openapi import openapi_document
@@ -48,7 +50,9 @@ def _detail_extras(d: EntityDetail) -> dict[str, Any]:
             {"facet": t.row.facet, "code": t.row.code, "method": t.row.method, "decision": t.row.decision,
              "active": t.row.active, "effective": t.effective, "confidence": t.row.confidence,
              "rule_ids": t.row.rule_ids, "rule_version": t.row.rule_version,
-             "taxonomy_version": t.row.taxonomy_version, "evidence": t.evidence, "reason": t.row.reason}
+             "taxonomy_version": t.row.taxonomy_version,
+             "evidence": [{**e, "text": evidence_reason(e).texts()} if "field" in e else e for e in t.evidence],
+             "reason": t.row.reason}
             for t in d.tags
         ],
         "sources": [
@@ -99,9 +103,9 @@ def device(device_id: int):
         events=[{"notice_url": e.notice_url, "notice_date": plain(e.notice_date), "issued_on": plain(e.issued_on),
                  "acceptance_no": e.acceptance_no, "is_correction": e.is_correction, "raw_row": e.raw_row}
                 for e in d.events],
-        news=[{"title": n.title, "url": n.url, "published_on": plain(n.published_on), "reason": reason}
+        news=[{"title": n.title, "url": n.url, "published_on": plain(n.published_on), "reason": reason.to_json()}
               for n, reason in d.news],
-        policies=[{"id": p.id, "title": p.title, "rule_id": link.rule_id, "reason": link.reason}
+        policies=[{"id": p.id, "title": p.title, "rule_id": link.rule_id, "reason": reason_of(link).to_json()}
                   for p, link in d.links],
         **_detail_extras(d), as_of=_as_of("device", device_id, day),
     )
@@ -127,7 +131,7 @@ def policy(policy_id: int):
     body = policy_dict(d.entity, [f"{f}:{c}" for f, c in d.effective], body=True)
     body.update(
         devices=[{"id": dev.id, "cert_no": dev.cert_no, "product_name": dev.product_name, "rule_id": link.rule_id,
-                  "reason": link.reason} for dev, link in d.links],
+                  "reason": reason_of(link).to_json()} for dev, link in d.links],
         devices_total=d.links_total, devices_page=d.links_page, devices_per_page=per_page,
         **_detail_extras(d), as_of=_as_of("policy", policy_id, day),
     )

@@ -21,7 +21,7 @@ from tracker.read import filters, lists, pages
 from web import context, params
 from web.conditional import Validators
 from web.context import db
-from web.i18n import gettext
+from web.i18n import evidence_text, gettext
 from web.serialize import DEVICE_FIELDS, POLICY_FIELDS, cell, device_dict, policy_dict
 
 bp = Blueprint("exports", __name__)
@@ -39,10 +39,14 @@ def _filter(kind: str):
 
 
 def _rows(kind: str, f, limit: int) -> tuple[list[dict[str, Any]], int]:
-    """Up to `limit` rows of the filtered list as dicts, and the full number of matches."""
+    """Up to `limit` rows of the filtered list as dicts, and the full number of matches; a device row says why the
+    rules call it AI in the reader's language (`ai_evidence`)."""
     entities, total, tags = pages.export_rows(db(), f, limit)
-    to_dict = device_dict if kind == "devices" else policy_dict
-    return [to_dict(e, tags.get(e.id, [])) for e in entities], total
+    if kind != "devices":
+        return [policy_dict(e, tags.get(e.id, [])) for e in entities], total
+    evidence = pages.ai_evidence_of(db(), "device", [e.id for e in entities if "ai:ai" in tags.get(e.id, [])])
+    return [{**device_dict(e, tags.get(e.id, [])), "ai_evidence": [evidence_text(x) for x in evidence.get(e.id, [])]}
+            for e in entities], total
 
 
 def _filename(kind: str, ext: str) -> str:
@@ -50,7 +54,7 @@ def _filename(kind: str, ext: str) -> str:
 
 
 def _columns(kind: str) -> list[str]:
-    fields = DEVICE_FIELDS if kind == "devices" else (*POLICY_FIELDS, "attachments")
+    fields = (*DEVICE_FIELDS, "ai_evidence") if kind == "devices" else (*POLICY_FIELDS, "attachments")
     return [*fields, "tags"]
 
 

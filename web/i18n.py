@@ -9,14 +9,17 @@ forgotten string is visible rather than blank.
 """
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import flask_babel
 from flask import Flask, Response, g, request
+from markupsafe import Markup
 
 from tracker import i18n as catalogue
-from tracker.classify import taxonomy
+from tracker.classify import reasons, taxonomy
 from tracker.i18n import LANGS
+from tracker.read.links import reason_of
 from tracker.read.lists import POLICY_TYPE_LABELS
 from web import context
 
@@ -92,10 +95,22 @@ def field_value(name: str, value: str | None) -> str:
     return value
 
 
-def evidence_field(name: str | None) -> str:
-    """The label of a classifier evidence field ("name", "description", ...); the name itself when unknown."""
-    key = f"ev_{name}"
-    return gettext(key) if catalogue.known(key) else (name or "")
+def reason_text(reason: reasons.Reason | Any) -> str:
+    """A reason in the request's language: a Reason, or a stored link row (its reason code and parameters)."""
+    return (reason if isinstance(reason, reasons.Reason) else reason_of(reason)).text(lang())
+
+
+def evidence_text(evidence: dict[str, Any]) -> str:
+    """One stored evidence entry of a rule tag (field, words, rule) as a sentence in the request's language."""
+    return reasons.evidence_reason(evidence).text(lang())
+
+
+def evidence_html(evidence: dict[str, Any]) -> Markup:
+    """`evidence_text` with the matched words marked (<mark>), everything escaped."""
+    reason = reasons.evidence_reason(evidence)
+    marked = {k: [Markup("<mark>{}</mark>").format(w) for w in v] if k == "words" else v
+              for k, v in reason.params.items()}
+    return reasons.Reason(reason.code, marked).markup(lang())
 
 
 def remember(response: Response) -> Response:
@@ -123,5 +138,8 @@ def init_app(app: Flask) -> None:
                       default_translation_directories=str(catalogue.LOCALE_DIR), default_domain=catalogue.DOMAIN)
     app.after_request(remember)
     app.jinja_env.globals.update(_=gettext, ngettext=ngettext, label=label, lang=lang, switch_url=switch_url,
-                                  report_title=report_title, evidence_field=evidence_field,
-                                  doc_type_label=doc_type_label, field_value=field_value, sample_mode=sample_mode)
+                                  report_title=report_title,
+                                  doc_type_label=doc_type_label, field_value=field_value, sample_mode=sample_mode,
+                                  reason_text=reason_text, evidence_text=evidence_text,
+                                  evidence_html=evidence_html)
+    app.jinja_env.filters["reason_text"] = reason_text

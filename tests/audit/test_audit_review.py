@@ -125,14 +125,15 @@ def test_queue_lists_uncertain_devices_with_reasons(sessions, clock, store):
         session.execute(update(Tag).where(Tag.entity_id == stale, Tag.method == "rule").values(rule_version="0"))
     with sessions() as session:
         items, total = review.review_queue(session)
-    reasons = {item.device_id: " | ".join(item.reasons) for item in items}
+    reasons = {item.device_id: " | ".join(r.text("en") for r in item.reasons) for item in items}
     assert set(reasons) == {ecg, ct_mr, stale} and total == 3
     [ecg_item] = [i for i in items if i.device_id == ecg]
     assert 0.3 <= ecg_item.ai_confidence <= 0.8 and f"AI confidence {ecg_item.ai_confidence:.2f}" in reasons[ecg]
-    assert "medical_imaging.ct, medical_imaging.mr" in reasons[ct_mr]
+    assert "CT, MR" in reasons[ct_mr]
     assert f"rules version 0 (now {RULES_VERSION})" in reasons[stale]
+    assert f"AI 置信度 {ecg_item.ai_confidence:.2f}" in [r.text("zh") for r in ecg_item.reasons]
 
-    decide(sessions, clock, ecg, "ai", "ai", "confirm", reason="ECG analysis with a trained model")
+    decide(sessions, clock, ecg, "ai", "ai", "add", reason="ECG analysis with a trained model")
     with sessions() as session:
         items, total = review.review_queue(session, limit=1)
     assert total == 2 and [i.device_id for i in items] == [ct_mr]
@@ -150,4 +151,4 @@ def test_queue_lists_uncertain_devices_with_reasons(sessions, clock, store):
 ])
 def test_area_conflict(codes, conflict):
     found = review.area_conflict(codes)
-    assert (found is None) if conflict is None else found.startswith(conflict)
+    assert (found is None) if conflict is None else found.text("en").startswith(conflict)

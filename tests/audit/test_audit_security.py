@@ -107,7 +107,7 @@ def test_every_admin_route_is_classified(app):
 
 @pytest.mark.parametrize("who", ["anonymous", "viewer", "reviewer"])
 def test_admin_routes_refuse_anonymous_and_low_roles(app, accounts, store, sessions, log_in, csrf, who):
-    [device] = store(("心电分析软件", None))
+    [device] = store(("放疗靶区自动勾画软件", None))
     client = app.test_client()
     if who != "anonymous":
         assert log_in(client, who).status_code == 302
@@ -132,7 +132,7 @@ def test_admin_routes_refuse_anonymous_and_low_roles(app, accounts, store, sessi
 
 
 def test_every_state_changing_route_needs_a_csrf_token(app, accounts, store, sessions, log_in, subscribers):
-    [device] = store(("心电分析软件", None))
+    [device] = store(("放疗靶区自动勾画软件", None))
     client = app.test_client()
     log_in(client, "admin")
     before = state_counts(sessions), subscriber_rows(sessions)

@@ -88,25 +88,25 @@ def test_session_cookie_is_httponly_lax_and_secure_on_https(settings, clock, acc
 
 
 def test_reviewer_decides_from_the_queue(client, accounts, log_in, store, sessions, csrf):
-    [ecg] = store(("心电分析软件", None))
+    [auto] = store(("放疗靶区自动勾画软件", None))
     log_in(client, "reviewer")
     queue = client.get("/admin/review").get_data(as_text=True)
-    assert "心电分析软件" in queue and f"/admin/review/device/{ecg}" in queue
-    page = client.get(f"/admin/review/device/{ecg}").get_data(as_text=True)
-    assert "ai:ai" in page and f"/devices/{ecg}" in page
-    refused = post(client, f"/admin/review/device/{ecg}",
+    assert "放疗靶区自动勾画软件" in queue and f"/admin/review/device/{auto}" in queue
+    page = client.get(f"/admin/review/device/{auto}").get_data(as_text=True)
+    assert "ai:ai" in page and f"/devices/{auto}" in page
+    refused = post(client, f"/admin/review/device/{auto}",
                    {"facet": "ai", "code": "ai", "decision": "remove", "reason": "  "}, csrf)
     assert refused.status_code == 400 and "reason" in refused.get_data(as_text=True)
-    done = post(client, f"/admin/review/device/{ecg}",
+    done = post(client, f"/admin/review/device/{auto}",
                 {"facet": "ai", "code": "ai", "decision": "remove", "reason": "a rhythm strip printer"}, csrf)
     assert done.status_code == 302
     with sessions() as session:
-        tag = session.execute(select(Tag).where(Tag.entity_id == ecg, Tag.method == "reviewer")).scalar_one()
+        tag = session.execute(select(Tag).where(Tag.entity_id == auto, Tag.method == "reviewer")).scalar_one()
         entry = session.execute(select(AuditLog).where(AuditLog.action == "tag.decision")).scalar_one()
     assert (tag.decision, tag.decided_by, tag.reason) == ("remove", "reviewer", "a rhythm strip printer")
     assert (entry.actor, entry.reason) == ("reviewer", "a rhythm strip printer")
-    assert "心电分析软件" not in client.get("/admin/review").get_data(as_text=True)
-    history = client.get(f"/admin/review/device/{ecg}").get_data(as_text=True)
+    assert "放疗靶区自动勾画软件" not in client.get("/admin/review").get_data(as_text=True)
+    history = client.get(f"/admin/review/device/{auto}").get_data(as_text=True)
     assert "review:ai:ai" in history and "a rhythm strip printer" in history
 
 

@@ -39,12 +39,12 @@ def evidence_of(result: Classification, facet: str, code: str) -> tuple[Evidence
 DEVICE_CASES = [
     ("肺结节CT影像辅助检测软件", True,
      {"area": ["medical_imaging.ct"], "function": ["detection"], "disease": ["lung_nodule"], "site": ["chest_lung"]}),
-    ("心电分析软件", True,
+    ("心电分析软件", False,
      {"area": ["clinical_decision_support"], "signal": ["ecg"], "site": ["heart_coronary"]}),
     ("糖尿病视网膜病变眼底图像辅助诊断软件", True,
      {"area": ["medical_imaging.fundus"], "function": ["diagnosis"], "disease": ["diabetic_retinopathy"],
       "site": ["eye"]}),
-    ("冠脉血流储备分数计算软件", True,
+    ("冠脉血流储备分数计算软件", False,
      {"function": ["assessment"], "site": ["heart_coronary"], "disease": ["coronary_stenosis"]}),
     ("颅内肿瘤磁共振影像辅助诊断软件", True,
      {"area": ["medical_imaging.mr"], "function": ["diagnosis"], "disease": ["intracranial_tumor"],
@@ -107,21 +107,66 @@ def test_pneumonia_triage_and_assessment_each_have_their_words():
     assert evidence_of(result, "function", "assessment") == (ev("name", ("评估",), "function.assessment"),)
 
 
-def test_ecg_software_is_an_uncertain_ai_candidate_until_text_or_class_says_more():
+def test_analysis_software_is_ai_only_on_evidence_of_machine_learning():
     plain = classify_device(name="心电分析软件")
-    assert plain.ai_confidence == AI_THRESHOLD == 0.5
-    assert evidence_of(plain, "ai", "ai") == (ev("name", ("分析", "软件"), "ai.name.weak_function"),)
+    assert not plain.is_ai and plain.ai_confidence == 0.4  # below the threshold, inside the review queue's range
+    assert plain.codes("ai") == []
     assert evidence_of(plain, "signal", "ecg") == (ev("name", ("心电",), "signal.ecg"),)
-    assert evidence_of(plain, "area", "clinical_decision_support") == (ev("name", ("心电",), "area.cds"),)
+    assert evidence_of(plain, "area", "clinical_decision_support") == (
+        ev("name", ("心电", "软件"), "area.cds.signal"),)
 
     described = classify_device(name="心电分析软件", structure="由软件安装光盘组成，采用深度学习算法")
-    assert described.ai_confidence > 0.8
+    assert described.is_ai and described.ai_confidence > 0.8
     assert ev("structure", ("深度学习",), "ai.text.technique") in evidence_of(described, "ai", "ai")
 
     class3 = classify_device(name="心电分析软件", mgmt_class=3, catalogue_code="21-04")
-    assert plain.ai_confidence < class3.ai_confidence < described.ai_confidence
-    assert {ev("mgmt_class", ("3",), "ai.class3.cat21_function"),
-            ev("catalogue_code", ("21",), "ai.class3.cat21_function")} <= set(evidence_of(class3, "ai", "ai"))
+    assert plain.ai_confidence < class3.ai_confidence < AI_THRESHOLD < described.ai_confidence
+
+
+def test_image_understanding_verbs_stay_the_uncertain_middle_and_class3_cat21_tips_them():
+    plain = classify_device(name="放疗靶区自动勾画软件")
+    assert plain.ai_confidence == AI_THRESHOLD
+    assert evidence_of(plain, "ai", "ai") == (ev("name", ("勾画", "软件"), "ai.name.image_function"),)
+    class3 = classify_device(name="放疗靶区自动勾画软件", mgmt_class=3, catalogue_code="21-01")
+    assert class3.ai_confidence == 0.65
+    assert {ev("mgmt_class", ("3",), "ai.class3.cat21_image_function"),
+            ev("catalogue_code", ("21",), "ai.class3.cat21_image_function")} <= set(evidence_of(class3, "ai", "ai"))
+
+
+@pytest.mark.parametrize("name", ["染色体核型分析软件", "基因测序数据辅助分析软件", "放射治疗计划系统软件",
+                                  "放射治疗剂量计算软件", "冠状动脉造影血流储备分数计算软件"])
+def test_rule_based_calculation_and_genetic_software_is_not_ai(name):
+    result = classify_device(name=name)
+    assert not result.is_ai and result.codes("ai") == []
+    explicit = classify_device(name=name, structure="采用深度学习算法")
+    assert explicit.is_ai  # a named technique still decides
+
+
+@pytest.mark.parametrize("name", ["植入式心脏起搏器（磁共振条件安全）", "磁共振兼容植入式心脏起搏器", "MRI兼容脊柱融合器",
+                                  "植入式脑深部神经刺激器"])
+def test_mr_conditional_hardware_gets_no_mr_modality(name):
+    result = classify_device(name=name, description="该产品在规定条件下可进行1.5T磁共振扫描")
+    assert "medical_imaging.mr" not in result.codes("area")
+
+
+def test_an_mr_scanner_and_mr_software_keep_the_modality():
+    assert classify_device(name="医用磁共振成像系统").codes("area") == ["medical_imaging.mr"]
+    assert classify_device(name="颅内肿瘤磁共振影像辅助诊断软件").codes("area") == ["medical_imaging.mr"]
+
+
+@pytest.mark.parametrize("name", ["心电图机", "十二导心电图机", "多参数监护仪", "动态心电图记录器", "脑电图机"])
+def test_ecg_and_monitoring_hardware_is_no_decision_support(name):
+    result = classify_device(name=name)
+    assert "clinical_decision_support" not in result.codes("area")
+    assert not result.is_ai
+
+
+@pytest.mark.parametrize("name, area", [("口腔曲面体层X射线机", "medical_imaging.xray"),
+                                        ("数字化口腔曲面体层摄影设备", "medical_imaging.xray"),
+                                        ("口腔颌面锥形束计算机体层摄影设备", "medical_imaging.ct"),
+                                        ("口腔颌面锥形束CT", "medical_imaging.ct")])
+def test_dental_panoramic_is_xray_and_cone_beam_is_ct(name, area):
+    assert classify_device(name=name).codes("area") == [area]
 
 
 def test_ffr_is_tagged_ct_only_when_ct_is_mentioned():
@@ -316,7 +361,7 @@ def test_every_rule_is_well_formed_and_names_a_taxonomy_code(rule):
     assert set(rule.fields) <= set(FIELD_WEIGHT)
     assert set(rule.requires) <= CONDITIONS
     assert 0 < rule.confidence <= 1
-    assert rule.kind in ("tag", "veto", "fallback")
+    assert rule.kind in ("tag", "veto", "block", "fallback")
     assert bool(rule.words) is (rule.kind != "fallback")
     assert rule.kind != "veto" or rule.facet == "ai"
     assert len(set(rule.words)) == len(rule.words)

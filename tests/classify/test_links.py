@@ -3,12 +3,14 @@ what recomputing all of them gives, through renames that remove links, policies 
 guidance, and reviewer decisions on device tags."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import select, update
 
 from tracker.audit import review
 from tracker.classify.links import link_policies_to_devices, refresh_links
+from tracker.classify.reasons import Reason
 from tracker.ingest.write import write_records
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.store.models import Device, Policy, PolicyDevice
@@ -37,10 +39,13 @@ PNEUMONIA = device("国械注准20263219985", "肺炎CT影像辅助诊断软件"
 
 
 def links(session) -> set[tuple[str, str, str, str]]:
-    """Every stored link as (policy url, certificate, rule id, reason): comparable across recomputes."""
-    return set(session.execute(
-        select(Policy.url, Device.cert_no, PolicyDevice.rule_id, PolicyDevice.reason)
-        .join(Policy, Policy.id == PolicyDevice.policy_id).join(Device, Device.id == PolicyDevice.device_id)).all())
+    """Every stored link as (policy url, certificate, rule id, reason as code + JSON parameters): comparable across
+    recomputes."""
+    return {(url, cert, rule, code + " " + json.dumps(params, ensure_ascii=False, sort_keys=True))
+            for url, cert, rule, code, params in session.execute(
+                select(Policy.url, Device.cert_no, PolicyDevice.rule_id, PolicyDevice.reason_code,
+                       PolicyDevice.reason_params)
+                .join(Policy, Policy.id == PolicyDevice.policy_id).join(Device, Device.id == PolicyDevice.device_id))}
 
 
 def full_recompute(sessions, clock) -> set[tuple[str, str, str, str]]:
@@ -102,13 +107,16 @@ def test_refresh_recomputes_only_what_it_is_given(sessions, clock):
     ctx = WriteContext(source="test", now=clock())
     with sessions.begin() as session:
         write_records(session, [NODULE, FUNDUS, policy("ai", AI_GUIDANCE)], ctx)
-        session.execute(update(PolicyDevice).values(reason="stale"))
+        session.execute(update(PolicyDevice).values(reason_code="stale"))
         fundus = session.execute(select(Device.id).where(Device.cert_no == FUNDUS.cert_no)).scalar_one()
         assert refresh_links(session, ctx, device_ids=[fundus]) == 0
-        reasons = dict(session.execute(select(Device.cert_no, PolicyDevice.reason).join(
-            Device, Device.id == PolicyDevice.device_id)).all())
-    assert reasons[NODULE.cert_no] == "stale"  # untouched: not even read
-    assert reasons[FUNDUS.cert_no].startswith("device tags ai:ai match the scope of 《人工智能医疗器械")
+        reasons = {cert: Reason(code, params) for cert, code, params in session.execute(
+            select(Device.cert_no, PolicyDevice.reason_code, PolicyDevice.reason_params).join(
+                Device, Device.id == PolicyDevice.device_id))}
+    assert reasons[NODULE.cert_no].code == "stale"  # untouched: not even read
+    assert reasons[FUNDUS.cert_no].params["tags"] == ["ai:ai"]
+    assert reasons[FUNDUS.cert_no].text("en").startswith("device tags AI match the scope of 《人工智能医疗器械")
+    assert reasons[FUNDUS.cert_no].text("zh").startswith("器械标签 AI 符合《人工智能医疗器械")
 
 
 def test_a_reviewer_decision_on_a_policy_tag_corrects_its_scope(sessions, clock):

@@ -148,3 +148,51 @@ def test_imports_and_reclassification_are_in_the_audit_log(run_cli, sessions):
     assert [e.action for e in entries] == ["import", "reclassify"]
     assert entries[0].detail["source"] == "nmpa_approvals" and entries[0].detail["outcome"] == "ok"
     assert entries[0].actor.startswith("cli")
+
+
+def test_reclassify_applies_new_rules_and_keeps_reviewer_decisions(run_cli, sessions, clock):
+    """Tags stored by an older rules version that called 分析-only software AI: `tracker reclassify` applies the
+    current rules (no AI without a machine-learning signal) to the device nobody reviewed, and leaves the device
+    whose AI tag a reviewer confirmed AI, with the reviewer's row untouched."""
+    from dataclasses import replace
+
+    from tracker.audit import review
+    from tracker.classify.classifier import RULES_VERSION, classify_device
+    from tracker.ingest.write import write_records
+    from tracker.records import DeviceRecord
+    from tracker.store.models import Tag
+    from tracker.store.tags import RuleTag, apply_classification, effective_codes
+    from tracker.store.write import WriteContext
+
+    names = ("心电分析软件", "动态心电分析软件")
+    records = [DeviceRecord(cert_no=f"国械注准2026321{9950 + i:04d}", product_name=name, registrant="示例医疗科技有限公司")
+               for i, name in enumerate(names)]
+    ctx = WriteContext(source="udi", now=clock())
+    with sessions.begin() as session:
+        write_records(session, records, ctx)
+        ids = [session.execute(select(Device.id).where(Device.cert_no == r.cert_no)).scalar_one() for r in records]
+        for device_id, name in zip(ids, names, strict=True):
+            now = classify_device(name=name).rule_tags()
+            old_ai = RuleTag("ai", "ai", 0.5, ("ai.name.weak_function",),
+                             ({"field": "name", "words": ["分析", "软件"], "rule_id": "ai.name.weak_function",
+                               "rule_version": "1"},))
+            apply_classification(session, "device", device_id,
+                                 replace(now, tags=(old_ai, *now.tags), ai_confidence=0.5, rules_version="1"), ctx)
+        assert all("ai:ai" in effective_codes(session, "device", i) for i in ids)
+        review.decide(session, entity_type="device", entity_id=ids[0], facet="ai", code="ai", decision="confirm",
+                      reason="the structure names a trained model", reviewer="rita", now=clock())
+
+    result = run_cli("reclassify")
+    assert result.exit_code == 0 and f"rules v{RULES_VERSION}: tags changed on 1 devices" in result.output
+
+    with sessions() as session:
+        reviewed, unreviewed = ids
+        assert "ai:ai" in effective_codes(session, "device", reviewed)
+        assert session.get(Device, reviewed).is_ai is True
+        assert "ai:ai" not in effective_codes(session, "device", unreviewed)
+        assert session.get(Device, unreviewed).is_ai is False
+        decision = session.execute(select(Tag).where(Tag.entity_id == reviewed, Tag.method == "reviewer")).scalar_one()
+        assert (decision.decision, decision.decided_by, decision.active) == ("confirm", "rita", True)
+        rule_rows = session.execute(select(Tag.rule_version).where(
+            Tag.entity_id.in_(ids), Tag.method == "rule", Tag.active.is_(True))).scalars().all()
+        assert rule_rows and set(rule_rows) == {RULES_VERSION}

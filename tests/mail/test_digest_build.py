@@ -159,3 +159,25 @@ def test_normalize_filters_drops_unknown_codes_and_splits_texts():
                            "bogus": 1})
     assert f == {"areas": ["medical_imaging"], "functions": ["detection"], "diseases": [],
                  "companies": ["推想", "鹰瞳"], "keywords": [], "policy_types": ["guidance"], "ai_only": True}
+
+
+def test_a_device_entry_says_why_ai_in_both_languages(sessions, catalogue):
+    from sqlalchemy import select
+
+    from tracker.mail.render import render_digest
+    from tracker.store.models import Device, Tag
+
+    with sessions.begin() as s:
+        lung = s.execute(select(Device.id).where(Device.product_name == "肺结节CT图像辅助检测软件")).scalar_one()
+        s.add(Tag(entity_type="device", entity_id=lung, facet="ai", code="ai", method="rule", taxonomy_version="test",
+                  confidence=0.9, active=True, created_at=T0, updated_at=T0, evidence=[
+                      {"field": "name", "words": ["辅助检测", "软件"], "rule_id": "ai.name.assist_software",
+                       "rule_version": "2"}]))
+        add_subscriber(s, "ct@example.org", created=T0, filters={"areas": ["medical_imaging.ct"]})
+    digest = digests_by_email(sessions, T0 + timedelta(days=1))["ct@example.org"]
+    (entry,) = digest.entries
+    assert entry.item.why_ai == (("产品名称中有“辅助检测、软件”", "name says “辅助检测, 软件”"),)
+    mail = render_digest(digest, site_url="https://t.example.org", manage_url="https://t.example.org/m",
+                         unsubscribe_url="https://t.example.org/u")
+    for body in (mail.text, mail.html):
+        assert "AI 依据：产品名称中有“辅助检测、软件”" in body and "Why AI: name says “辅助检测, 软件”" in body

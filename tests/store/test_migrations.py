@@ -40,13 +40,14 @@ def _check(url: str) -> None:
 
 
 def _schema(url: str) -> set[tuple[str, ...]]:
-    """Every table and index of the database (the search index's SQLite tables included)."""
+    """Every table, column and index of the database (the search index's SQLite tables included)."""
     engine = make_engine(url)
     try:
         inspector = inspect(engine)
         tables = set(inspector.get_table_names()) - {"alembic_version"}
         return {("table", t) for t in tables} | {
-            ("index", t, ix["name"]) for t in tables for ix in inspector.get_indexes(t)}
+            ("index", t, ix["name"]) for t in tables for ix in inspector.get_indexes(t)} | {
+            ("column", t, c["name"]) for t in tables for c in inspector.get_columns(t)}
     finally:
         engine.dispose()
 
@@ -88,3 +89,74 @@ def test_append_only_triggers_survive_a_round_trip(empty_url):
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))
     engine.dispose()
+
+
+# Stored link reasons of every shape the code before migration 0006 wrote, and what 0006 reads them as.
+LINK_REASONS = [
+    ("device tags disease:lung_nodule, area:medical_imaging.ct match the scope of 《肺结节CT图像辅助检测软件注册审查指导原则》",
+     "link.scope", {"tags": ["disease:lung_nodule", "area:medical_imaging.ct"], "title": "肺结节CT图像辅助检测软件注册审查指导原则"}),
+    ("device tags area:medical_imaging.ct match the scope of 《X射线计算机体层摄影设备注册审查指导原则》; guidance about "
+     "equipment (设备), device not software",
+     "link.scope_equipment", {"tags": ["area:medical_imaging.ct"], "title": "X射线计算机体层摄影设备注册审查指导原则",
+                              "words": ["设备"]}),
+    ("device tags ai:ai match the scope of 《关于发布《人工智能医疗器械注册审查指导原则》的通告》; guidance about software "
+     "(软件、人工智能), device is software (name: 软件, catalogue_code: 21)",
+     "link.scope_software", {"tags": ["ai:ai"], "title": "关于发布《人工智能医疗器械注册审查指导原则》的通告",
+                             "words": ["软件", "人工智能"], "software": [["name", "软件"], ["catalogue_code", "21"]]}),
+    ("device tags ai:ai match the scope of 《人工智能医疗器械注册审查指导原则》; guidance about software (人工智能), device is AI",
+     "link.scope_ai", {"tags": ["ai:ai"], "title": "人工智能医疗器械注册审查指导原则", "words": ["人工智能"]}),
+    ("linked by hand before reasons had codes", "legacy", {"text": "linked by hand before reasons had codes"}),
+]
+NEWS_REASONS = [
+    ("certificate 国械注准20203210001 named in the article", "news.certificate", {"cert": "国械注准20203210001"}),
+    ("product 肺结节CT影像辅助检测软件 and registrant 示例医疗科技有限公司 named in the article", "news.product_registrant",
+     {"product": "肺结节CT影像辅助检测软件", "registrant": "示例医疗科技有限公司"}),
+]
+
+
+def test_reasons_migration_reads_stored_sentences_as_codes_and_writes_them_back(empty_url):
+    """0006 with data in the tables: down to the sentences the old code wrote, up to codes with parameters, and
+    a round trip gives back the same codes (a sentence no pattern knows is kept whole as "legacy")."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy.orm import Session
+
+    from tracker.store.models import Device, NewsDevice, NewsItem, Policy, PolicyDevice
+
+    upgrade(empty_url)
+    before = ScriptDirectory.from_config(alembic_config(empty_url)).get_revision("0006").down_revision
+    now = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    engine = make_engine(empty_url)
+    with Session(engine) as session, session.begin():
+        devices = [Device(cert_no=f"国械注准2026321{9960 + i:04d}", product_name=f"示例{i}", first_seen=now,
+                          updated_at=now) for i in range(len(LINK_REASONS))]
+        policies = [Policy(key=f"k{i}", title=f"指导原则{i}", title_key=f"指导原则{i}", url=f"https://example.org/{i}",
+                           first_seen=now, updated_at=now) for i in range(len(LINK_REASONS))]
+        news = [NewsItem(url=f"https://example.org/news/{i}", title=f"新闻{i}", first_seen=now)
+                for i in range(len(NEWS_REASONS))]
+        session.add_all(devices + policies + news)
+        session.flush()
+        session.add_all(PolicyDevice(policy_id=p.id, device_id=d.id, rule_id="policy_link.specific", reason_code=code,
+                                     reason_params=params, created_at=now)
+                        for p, d, (_, code, params) in zip(policies, devices, LINK_REASONS, strict=True))
+        session.add_all(NewsDevice(news_id=n.id, device_id=devices[0].id, reason_code=code, reason_params=params)
+                        for n, (_, code, params) in zip(news, NEWS_REASONS, strict=True))
+    engine.dispose()
+
+    downgrade(empty_url, before)
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        links = conn.execute(text("SELECT reason FROM policy_device ORDER BY id")).scalars().all()
+        said = conn.execute(text("SELECT reason FROM news_device ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert links == [sentence for sentence, _, _ in LINK_REASONS]
+    assert said == [sentence for sentence, _, _ in NEWS_REASONS]
+
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with Session(engine) as session:
+        got = [(r.reason_code, r.reason_params) for r in session.query(PolicyDevice).order_by(PolicyDevice.id)]
+        got_news = [(r.reason_code, r.reason_params) for r in session.query(NewsDevice).order_by(NewsDevice.id)]
+    engine.dispose()
+    assert got == [(code, params) for _, code, params in LINK_REASONS]
+    assert got_news == [(code, params) for _, code, params in NEWS_REASONS]

@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 import scrapers
+from tracker.classify import reasons
 from tracker.ingest.run import ingest_path
 from tracker.ingest.write import write_records
-from tracker.read.links import devices_of_policy, policies_of_device
+from tracker.read.links import devices_of_policy, policies_of_device, reason_of
 from tracker.records import DeviceRecord, PolicyRecord
 from tracker.store.models import Device, Policy, PolicyDevice, RecordSource, Revision, SourceDocument
 from tracker.store.policies import title_key, upsert_policies
@@ -90,11 +91,14 @@ def test_guidance_links_to_the_devices_it_concerns_both_ways(sessions, clock):
     with sessions() as session:
         specific = session.execute(select(Policy.id).where(Policy.url == "https://example.org/p1")).scalar_one()
         general = session.execute(select(Policy.id).where(Policy.url == "https://example.org/p2")).scalar_one()
-        specific_devices = {d.id: link.reason for d, link in session.execute(devices_of_policy(specific)).all()}
+        specific_devices = {d.id: reason_of(link) for d, link in session.execute(devices_of_policy(specific)).all()}
         general_devices = {d.id for d, _ in session.execute(devices_of_policy(general)).all()}
         nodule_policies = {p.id for p, _ in session.execute(policies_of_device(nodule)).all()}
     assert set(specific_devices) == {nodule}
-    assert "disease:lung_nodule" in specific_devices[nodule] and "medical_imaging.ct" in specific_devices[nodule]
+    why = specific_devices[nodule]
+    assert why.code == reasons.LINK_SOFTWARE
+    assert {"disease:lung_nodule", "area:medical_imaging.ct"} <= set(why.params["tags"])
+    assert why.text("zh").startswith("器械标签 ") and "肺结节" in why.text("zh") and "CT" in why.text("zh")
     assert general_devices == {nodule, fundus}  # every AI device, not the stent
     assert stent not in general_devices
     assert nodule_policies == {specific, general}
@@ -104,7 +108,7 @@ def _guidance(session, ctx, title, url):
     write_records(session, [PolicyRecord(title=title, url=url, issuer="国家药监局", doc_type="指导原则", stage="issued",
                                          published_on=date(2024, 5, 1))], ctx)
     policy_id = session.execute(select(Policy.id).where(Policy.url == url)).scalar_one()
-    return {d.id: link.reason for d, link in session.execute(devices_of_policy(policy_id)).all()}
+    return {d.id: reason_of(link) for d, link in session.execute(devices_of_policy(policy_id)).all()}
 
 
 def test_equipment_guidance_is_not_linked_to_software_sharing_its_modality(sessions, clock):
@@ -115,9 +119,14 @@ def test_equipment_guidance_is_not_linked_to_software_sharing_its_modality(sessi
         equipment = _guidance(session, ctx, "X射线计算机体层摄影设备注册审查指导原则", "https://example.org/ct")
         software = _guidance(session, ctx, "肺结节CT图像辅助检测软件注册审查指导原则", "https://example.org/nodule")
     assert set(equipment) == {scanner}  # both carry CT, only the scanner is equipment
-    assert "medical_imaging.ct" in equipment[scanner] and "equipment (设备)" in equipment[scanner]
+    assert equipment[scanner].code == reasons.LINK_EQUIPMENT
+    assert "area:medical_imaging.ct" in equipment[scanner].params["tags"] and equipment[scanner].params["words"] == ["设备"]
+    assert "equipment (设备), device not software" in equipment[scanner].text("en")
+    assert "该文件针对设备（设备），本器械不是软件" in equipment[scanner].text("zh")
     assert set(software) == {nodule}
-    assert "software (软件)" in software[nodule] and "device is software (name: 软件" in software[nodule]
+    assert software[nodule].code == reasons.LINK_SOFTWARE and ["name", "软件"] in software[nodule].params["software"]
+    assert "device is software (name: 软件" in software[nodule].text("en")
+    assert "本器械是软件（产品名称: 软件" in software[nodule].text("zh")
 
 
 def test_implant_guidance_naming_mr_compatibility_is_not_about_mr_imaging(sessions, clock):

@@ -40,7 +40,10 @@ def test_device_detail_has_provenance_history_and_as_of(client, web_env):
     body = client.get(f"/api/v1/devices/{lung}?asof=2026-11-14").get_json()
     assert body["identifiers"] == ["06970000099011", "06970000099012"]
     assert body["events"][0]["acceptance_no"] == "CSZ2600123"
-    assert body["news"][0]["reason"].startswith("certificate 国械注准20203219901")
+    reason = body["news"][0]["reason"]
+    assert reason["code"] == "news.certificate" and reason["params"] == {"cert": "国械注准20203219901"}
+    assert reason["en"] == "certificate 国械注准20203219901 named in the article"
+    assert reason["zh"] == "文章提及注册证 国械注准20203219901"
     assert {p["title"] for p in body["policies"]} >= {"人工智能医疗器械注册审查指导原则"}
     assert {s["url"] for s in body["sources"]} == {"https://udi.nmpa.gov.cn/download.html",
                                                    "https://www.nmpa.gov.cn/zwfw/sdxx/x/1.html"}
@@ -59,7 +62,9 @@ def test_policy_list_and_detail(client, web_env):
     detail = client.get(f"/api/v1/policies/{web_env.ids.policies['ai_guidance']}").get_json()
     assert "第一章 适用范围" in detail["body"]
     assert detail["attachments"][0]["url"] == "https://www.nmpa.gov.cn/a.pdf"
-    assert any(d["product_name"] == "肺结节CT影像辅助检测软件" and d["reason"] for d in detail["devices"])
+    assert any(d["product_name"] == "肺结节CT影像辅助检测软件" and d["reason"]["code"].startswith("link.")
+               and d["reason"]["zh"].startswith("器械标签") and d["reason"]["en"].startswith("device tags")
+               for d in detail["devices"])
     total = detail["devices_total"]
     assert total == len(detail["devices"]) >= 2 and detail["devices_page"] == 1
 

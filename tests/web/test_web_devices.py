@@ -8,6 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from webseed import XSS_NAME
 
+from tracker.classify.rules import RULES_VERSION
 from tracker.read.filters import DeviceFilter
 from tracker.store.models import Device
 
@@ -181,7 +182,7 @@ def test_device_detail_shows_everything(client, web_env):
     assert "国家药监局批准肺结节CT影像辅助检测软件注册" in soup.select_one("#news").get_text()
     tags = soup.select_one("#tags").get_text(" ", strip=True)
     assert "disease:lung_nodule" in tags and "肺结节" in tags and "disease.lung_nodule" in tags
-    assert "taxonomy 2026.1" in tags
+    assert "分类体系 2026.1" in tags
     assert "人工智能医疗器械注册审查指导原则" in soup.select_one("#links").get_text()
     provenance = soup.select_one("#provenance")
     assert "https://udi.nmpa.gov.cn/download.html" in provenance.get_text()
@@ -197,7 +198,8 @@ def test_evidence_names_words_field_rule_and_version(client, web_env):
     evidence = row.select_one("td.evidence")
     assert [m.get_text() for m in evidence.find_all("mark")][:1] == ["肺结节"]
     assert "产品名称" in evidence.get_text() and "disease.lung_nodule" in evidence.get_text()
-    assert "版本 1" in evidence.get_text()
+    assert f"版本 {RULES_VERSION}" in evidence.get_text()
+    assert "产品名称中有“肺结节”" in evidence.get_text()
 
 
 def test_as_of_date_shows_the_record_as_it_stood(client, web_env):
@@ -239,3 +241,21 @@ def test_company_pages(client, web_env):
     assert years == [str(y) for y in range(2019, 2021)]
     company_id = lung_company.rsplit("/", 1)[1]
     assert set(names(client.get(f"/devices?company={company_id}"))) == {"肺结节CT影像辅助检测软件", XSS_NAME}
+
+
+@pytest.mark.parametrize("lang, says, never", [
+    ("zh", ("器械标签", "符合《", "文章提及注册证", "产品名称中有“"), ("match the scope", "named in the article", " says ")),
+    ("en", ("device tags", "match the scope of 《", "named in the article", "name says “"), ("器械标签", "文章提及")),
+])
+def test_reasons_and_evidence_read_in_the_pages_language(client, web_env, lang, says, never):
+    """Link reasons, news reasons and tag evidence are stored as codes: the page renders them in its language."""
+    soup = BeautifulSoup(client.get(f"/devices/{web_env.ids.devices['lung']}?lang={lang}").get_data(as_text=True),
+                         "lxml")
+    text = " ".join(soup.select_one(f"#{s}").get_text(" ", strip=True) for s in ("links", "news", "tags"))
+    for phrase in says:
+        assert phrase in text, phrase
+    for phrase in never:
+        assert phrase not in text, phrase
+    policy_id = next(p for p in web_env.ids.policies.values())
+    page = client.get(f"/policies/{policy_id}?lang={lang}").get_data(as_text=True)
+    assert never[0] not in page

@@ -30,6 +30,21 @@ def test_csv_has_bom_header_and_the_filtered_rows(client):
     assert response.headers["X-Total-Count"] == "4" and response.headers["X-Export-Truncated"] == "false"
 
 
+def test_device_exports_say_why_ai_in_the_readers_language(client):
+    def lung_row(lang: str) -> dict:
+        text = client.get(f"/export/devices.csv?ai=1&lang={lang}").get_data().decode("utf-8-sig")
+        return next(r for r in csv.DictReader(io.StringIO(text)) if r["product_name"] == "肺结节CT影像辅助检测软件")
+
+    zh, en = lung_row("zh")["ai_evidence"], lung_row("en")["ai_evidence"]
+    assert "产品名称中有“辅助检测、软件”" in zh.split("; ") and "says" not in zh
+    assert "name says “辅助检测, 软件”" in en.split("; ")
+    body = client.get("/export/devices.json?ai=1&lang=en").get_json()
+    lung = next(i for i in body["items"] if i["product_name"] == "肺结节CT影像辅助检测软件")
+    assert "name says “辅助检测, 软件”" in lung["ai_evidence"]
+    not_ai = client.get("/export/devices.json?lang=en").get_json()["items"]
+    assert all(i["ai_evidence"] == [] for i in not_ai if not i["is_ai"])
+
+
 def test_csv_keeps_hostile_urls_as_plain_text(client):
     rows = list(csv.DictReader(io.StringIO(client.get("/export/policies.csv").get_data().decode("utf-8-sig"))))
     xss = next(r for r in rows if r["title"] == XSS_POLICY)

@@ -44,7 +44,7 @@ EYE = DeviceRecord(
 )
 FFR = DeviceRecord(
     cert_no="国械注进20223219903", product_name="冠脉血流储备分数计算软件", registrant="Example Imaging GmbH",
-    catalogue_code="21-04-03", udi_di=("04050000099031",),
+    catalogue_code="21-04-03", description="卷积神经网络冠脉分割与血流储备分数计算", udi_di=("04050000099031",),
 )
 XSS = DeviceRecord(
     cert_no="国械注准20193219904", product_name=XSS_NAME, registrant="示例医疗科技有限公司",

@@ -20,8 +20,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tracker.audit import log as auditlog
-from tracker.classify import taxonomy
+from tracker.classify import reasons, taxonomy
 from tracker.classify.links import refresh_links
+from tracker.classify.reasons import Reason
 from tracker.classify.rules import RULES_VERSION
 from tracker.store import tag_rule
 from tracker.store.models import Device, Policy, Revision, Tag
@@ -128,7 +129,7 @@ def refresh_effective(session: Session, entity_type: str, entity_id: int, ctx: W
     return codes
 
 
-def area_conflict(codes: list[str] | set[str]) -> str | None:
+def area_conflict(codes: list[str] | set[str]) -> Reason | None:
     """Why a set of area codes contradicts itself, or None.
 
     Two imaging modalities (CT and MR) or two different top-level areas on one certificate are rare enough that a
@@ -136,10 +137,10 @@ def area_conflict(codes: list[str] | set[str]) -> str | None:
     """
     modalities = sorted(c for c in codes if c.startswith(_IMAGING + "."))
     if len(modalities) > 1:
-        return "several imaging modalities: " + ", ".join(modalities)
+        return Reason(reasons.QUEUE_SEVERAL_MODALITIES, {"areas": modalities})
     roots = sorted({c.split(".")[0] for c in codes})
     if len(roots) > 1:
-        return "several areas: " + ", ".join(roots)
+        return Reason(reasons.QUEUE_SEVERAL_AREAS, {"areas": roots})
     return None
 
 
@@ -152,21 +153,22 @@ class QueueItem:
     product_name: str
     is_ai: bool
     ai_confidence: float
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
 
 def review_queue(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[QueueItem], int]:
     """Devices waiting for review (by id) and how many there are in all."""
-    reasons: dict[int, list[str]] = {}
+    why: dict[int, list[Reason]] = {}
     grey = session.execute(select(Device.id, Device.ai_confidence).where(
         Device.ai_confidence >= LOW_CONFIDENCE, Device.ai_confidence <= HIGH_CONFIDENCE)).all()
     for device_id, confidence in grey:
-        reasons.setdefault(device_id, []).append(f"AI confidence {confidence:.2f}")
+        why.setdefault(device_id, []).append(Reason(reasons.QUEUE_CONFIDENCE, {"confidence": confidence}))
     stale = session.execute(select(Tag.entity_id, Tag.rule_version).where(
         Tag.entity_type == "device", Tag.method == "rule", Tag.active.is_(True),
         Tag.rule_version != RULES_VERSION).distinct()).all()
     for device_id, version in stale:
-        reasons.setdefault(device_id, []).append(f"tags from rules version {version} (now {RULES_VERSION})")
+        why.setdefault(device_id, []).append(Reason(reasons.QUEUE_OLD_RULES,
+                                                    {"version": version, "current": RULES_VERSION}))
     areas: dict[int, set[str]] = {}
     for device_id, code in session.execute(select(Tag.entity_id, Tag.code).where(
             Tag.entity_type == "device", Tag.method == "rule", Tag.active.is_(True), Tag.facet == "area")):
@@ -174,15 +176,15 @@ def review_queue(session: Session, *, limit: int = 100, offset: int = 0) -> tupl
     for device_id, codes in areas.items():
         conflict = area_conflict(codes)
         if conflict:
-            reasons.setdefault(device_id, []).append(conflict)
+            why.setdefault(device_id, []).append(conflict)
     decided = set(session.execute(select(Tag.entity_id).where(
         Tag.entity_type == "device", Tag.method == "reviewer", Tag.rule_version == RULES_VERSION)).scalars())
-    waiting = sorted(set(reasons) - decided)
+    waiting = sorted(set(why) - decided)
     page = waiting[offset:offset + limit]
     devices = {d.id: d for d in session.execute(select(Device).where(Device.id.in_(page))).scalars()} if page else {}
     items = [
         QueueItem(device_id=i, cert_no=devices[i].cert_no, product_name=devices[i].product_name,
-                  is_ai=devices[i].is_ai, ai_confidence=devices[i].ai_confidence, reasons=reasons[i])
+                  is_ai=devices[i].is_ai, ai_confidence=devices[i].ai_confidence, reasons=why[i])
         for i in page
     ]
     return items, len(waiting)

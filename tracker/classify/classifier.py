@@ -5,10 +5,15 @@ which field, under which rules version, so a reviewer can defend or overturn it.
 evidence: a rule's confidence times the weight of the field it matched in.
 
 Decisions worth knowing:
-- AI: `ai_confidence` is how sure the rules are that the entity is AI; `is_ai` is ``ai_confidence >= 0.5``. A name
-  such as 心电分析软件 or 冠脉血流储备分数计算软件, with no 辅助/智能/深度学习 evidence, scores exactly 0.5: tracked as AI
-  but at the bottom of the confidence range, so a reviewer queue (e.g. 0.3 <= c < 0.7) finds it. Plain image
-  handling (影像处理软件, PACS, 图像存档) caps name-only evidence at 0.3 unless the text names a technique (深度学习).
+- AI: `ai_confidence` is how sure the rules are that the entity is AI; `is_ai` is ``ai_confidence >= 0.5``. AI is
+  decided on evidence of machine learning: a named technique (深度学习, 人工智能), an assistance function (辅助诊断,
+  辅助检测 …) or 智能 in a software name. A name such as 心电分析软件 or 冠脉血流储备分数计算软件 (分析 / 计算 alone, which
+  rule-based software says as often) scores 0.4: not AI, but inside the reviewer queue's range (0.3 <= c <= 0.8).
+  Plain image handling (影像处理软件, PACS) and genetic, chromosome, planning and dose software cap name-only evidence
+  at 0.3 unless the text names a technique.
+- Negative rules ("block") drop a tag whatever found it: an implant, a pacemaker or an MR-conditional product
+  (磁共振兼容 / 磁共振条件安全) has no MR modality; ECG/EEG signals support decisions only through software, so an ECG
+  machine or a monitor gets no clinical decision support.
 - Facet tags (area, function, site, ...) are given whether or not the entity is AI: they describe the product, and
   a reviewer who flips the AI decision keeps them. A syringe matches none.
 - Areas: a sub-area (medical_imaging.ct) replaces its parent (medical_imaging); consumers derive the parent from
@@ -20,12 +25,13 @@ Decisions worth knowing:
 """
 from __future__ import annotations
 
-import re
-import unicodedata
+import contextlib
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from tracker.classify import taxonomy
+from tracker.classify.matcher import Matcher, normalize
 from tracker.classify.rules import FIELD_WEIGHT, RULES, RULES_VERSION, SINGLE_VALUED, Rule
 from tracker.store.tags import RuleTag, RuleTags
 
@@ -35,6 +41,7 @@ __all__ = [
 ]
 
 AI_THRESHOLD = 0.5
+CACHE_SIZE = 4096
 _FACET_ORDER = ("ai",) + taxonomy.FACETS
 # Derived fields are reported as the field they were cut from.
 _SHOWN_AS = {"title_prefix": "title"}
@@ -106,42 +113,8 @@ def _evidence_dict(e: Evidence) -> dict[str, Any]:
     return {"field": e.field, "words": list(e.words), "rule_id": e.rule_id, "rule_version": e.rule_version}
 
 
-def normalize(text: str | None) -> str:
-    """NFKC, case-folded, whitespace collapsed: the form every rule word and field is matched in."""
-    if not text:
-        return ""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    rule: Rule
-    words: tuple[tuple[str, str, re.Pattern[str] | None], ...]  # (shown in evidence, matched form, ASCII pattern)
-    unless: tuple[str, ...]
-    mask: tuple[str, ...]
-
-
-def _compile_word(word: str) -> tuple[str, str, re.Pattern[str] | None]:
-    shown, norm = unicodedata.normalize("NFKC", word), normalize(word)
-    if norm.isascii():
-        # ASCII terms must stand alone: "ct" is not a hit inside "oct" or "dict".
-        return shown, norm, re.compile(r"(?<![a-z0-9])" + re.escape(norm) + r"(?![a-z0-9])")
-    return shown, norm, None
-
-
-_COMPILED = tuple(
-    _Compiled(rule, tuple(_compile_word(w) for w in rule.words), tuple(normalize(w) for w in rule.unless),
-              tuple(normalize(w) for w in rule.mask))
-    for rule in RULES
-)
-
-
-def _matches(c: _Compiled, text: str) -> tuple[str, ...]:
-    if not text or any(u in text for u in c.unless):
-        return ()
-    for m in c.mask:
-        text = text.replace(m, " ")
-    return tuple(shown for shown, w, pattern in c.words if (pattern.search(text) if pattern else w in text))
+_MATCHER = Matcher(RULES)
+_FALLBACKS = tuple(c for c in _MATCHER.rules if c.rule.kind == "fallback")
 
 
 def conditions(fields: dict[str, str], mgmt_class: int | str | None) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -166,17 +139,14 @@ def conditions(fields: dict[str, str], mgmt_class: int | str | None) -> dict[str
 
 
 def _fire(
-    c: _Compiled, fields: dict[str, str], conds: dict[str, tuple[tuple[str, str], ...]]
+    rule: Rule, hits: list[tuple[str, tuple[str, ...]]], conds: dict[str, tuple[tuple[str, str], ...]],
 ) -> tuple[float, tuple[Evidence, ...]] | None:
-    """(confidence, evidence) of one rule on one entity, or None when it does not fire."""
-    rule = c.rule
-    if any(req not in conds for req in rule.requires):
-        return None
-    hits = [(f, _matches(c, fields.get(f, ""))) for f in rule.fields]
-    hits = [(f, words) for f, words in hits if words]
-    if not hits:
+    """(confidence, evidence) of one rule from the words it found per field, or None when a condition is unmet."""
+    if rule.requires and any(req not in conds for req in rule.requires):
         return None
     confidence = rule.confidence * max(FIELD_WEIGHT[f] for f, _ in hits)
+    if not rule.requires:
+        return confidence, tuple(Evidence(_SHOWN_AS.get(f, f), ws, rule.id, RULES_VERSION) for f, ws in hits)
     # Condition words join the evidence of their field, so one row says e.g. name: 辅助检测 + 软件.
     by_field: dict[str, list[str]] = {f: list(words) for f, words in hits}
     for req in rule.requires:
@@ -188,35 +158,80 @@ def _fire(
 
 
 def _classify(fields: dict[str, str | None], mgmt_class: int | str | None = None) -> Classification:
-    norm = {k: normalize(v) for k, v in fields.items()}
+    items = tuple(fields.items())
+    return _classify_items(items, mgmt_class) if _CACHE_ON else _classify_items.__wrapped__(items, mgmt_class)
+
+
+_CACHE_ON = True
+
+
+def clear_cache() -> None:
+    """Forget the answers kept for recurring inputs (they stay right: rules change only with the code)."""
+    _classify_items.cache_clear()
+
+
+@contextlib.contextmanager
+def cache_disabled() -> Iterator[None]:
+    """Classify every input afresh inside the block (for measuring the cost of unseen names)."""
+    global _CACHE_ON
+    _CACHE_ON = False
+    try:
+        yield
+    finally:
+        _CACHE_ON = True
+
+
+# A classification is a pure function of the fields, and immutable, so equal inputs share one answer: product names
+# recur across certificates (a UDI release lists the same generic name for thousands of them). Bounded, so memory
+# stays flat over a full release.
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _classify_items(items: tuple[tuple[str, str | None], ...], mgmt_class: int | str | None) -> Classification:
+    norm = {k: normalize(v) for k, v in items}
     conds = conditions(norm, mgmt_class)
-    found: dict[tuple[str, str], list[tuple[float, tuple[Evidence, ...], Rule]]] = {}
-    veto: float | None = None
-    for c in _COMPILED:
-        if c.rule.kind == "fallback":
+    # The one pass: each field is scanned once for the words of every rule; only rules with a word found are tried.
+    hits: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+    for f, text in norm.items():
+        if not text or f not in _MATCHER.fields:
             continue
-        fired = _fire(c, norm, conds)
+        found = _MATCHER.scan(text)
+        for index in _MATCHER.candidates(f, found):
+            words = Matcher.words(_MATCHER.rules[index], text, found)
+            if words:
+                hits.setdefault(index, []).append((f, words))
+    found_tags: dict[tuple[str, str], list[tuple[float, tuple[Evidence, ...], Rule]]] = {}
+    veto: float | None = None
+    blocked: set[tuple[str, str]] = set()
+    for index in sorted(hits):  # rule order: evidence is listed in the order of the rule table
+        rule = _MATCHER.rules[index].rule
+        rule_hits = hits[index]
+        if len(rule_hits) > 1:
+            rule_hits.sort(key=lambda hit: rule.fields.index(hit[0]))
+        fired = _fire(rule, rule_hits, conds)
         if fired is None:
             continue
-        if c.rule.kind == "veto":
-            veto = c.rule.confidence if veto is None else min(veto, c.rule.confidence)
+        if rule.kind == "veto":
+            veto = rule.confidence if veto is None else min(veto, rule.confidence)
             continue
-        found.setdefault((c.rule.facet, c.rule.code), []).append((fired[0], fired[1], c.rule))
-    for c in _COMPILED:
+        if rule.kind == "block":
+            blocked.add((rule.facet, rule.code))
+            continue
+        found_tags.setdefault((rule.facet, rule.code), []).append((fired[0], fired[1], rule))
+    for key in blocked:
+        found_tags.pop(key, None)
+    for c in _FALLBACKS:
         rule = c.rule
-        if rule.kind != "fallback" or any(facet == rule.facet for facet, _ in found):
+        if any(facet == rule.facet for facet, _ in found_tags):
             continue
         present = [f for f in rule.fields if norm.get(f)]
         if present:
             evidence = tuple(Evidence(f, (), rule.id, RULES_VERSION) for f in present)
-            found[(rule.facet, rule.code)] = [(rule.confidence, evidence, rule)]
-
-    ai_hits = found.pop(("ai", "ai"), [])
+            found_tags[(rule.facet, rule.code)] = [(rule.confidence, evidence, rule)]
+    ai_hits = found_tags.pop(("ai", "ai"), [])
     ai_confidence = _ai_confidence(ai_hits, veto)
     tags: list[Tag] = []
     if ai_confidence >= AI_THRESHOLD:
         tags.append(Tag("ai", "ai", ai_confidence, tuple(e for _, evs, _ in ai_hits for e in evs)))
-    for (facet, code), hits in found.items():
+    for (facet, code), hits in found_tags.items():
         evidence = tuple(e for _, evs, _ in hits for e in evs)
         tags.append(Tag(facet, code, round(max(h[0] for h in hits), 3), evidence))
     tags = _prune(tags)
@@ -246,8 +261,14 @@ def _prune(tags: list[Tag]) -> list[Tag]:
         if len(same) > 1:
             keep = max(same, key=lambda t: t.confidence)  # max() keeps the first of equals: rule order decides
             tags = [t for t in tags if t.facet != facet or t is keep]
-    order = {node.code: i for i, node in enumerate(taxonomy.all_nodes())}
+    order = _taxonomy_order()
     return sorted(tags, key=lambda t: (_FACET_ORDER.index(t.facet), order.get(t.code, -1)))
+
+
+@functools.cache
+def _taxonomy_order() -> dict[str, int]:
+    # The taxonomy is data fixed at import; its order is read for every classification.
+    return {node.code: i for i, node in enumerate(taxonomy.all_nodes())}
 
 
 def classify_device(*, name: str, description: str | None = None, structure: str | None = None,

@@ -18,11 +18,10 @@ Which devices a guidance concerns (`LinkRule`):
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from tracker.classify import classifier
+from tracker.classify import classifier, reasons
 from tracker.ids import docno
 from tracker.store import tag_rule
 
@@ -39,9 +38,6 @@ EQUIPMENT_SUBJECT = ("设备", "系统", "仪", "机器人", "相机", "内窥�
                      "试剂")
 # Products named 系统 that the classification catalogue files as software (category 21), so 系统 says nothing there.
 NOT_EQUIPMENT = ("软件系统", "信息系统", "计划系统")
-# "磁共振兼容" (MR conditional) says an implant is safe inside an MR scanner: a property of the implant, not the
-# imaging modality, so it is not read as the scope (a pacemaker guidance is no MR guidance).
-_MODALITY_PROPERTY = re.compile(r"(?:核磁共振|磁共振|核磁|mri|mr)(?:兼容|条件安全)")
 
 
 @dataclass(frozen=True)
@@ -79,8 +75,9 @@ def scope_codes(title: str) -> frozenset[str]:
     肺结节), so the device classifier reads its core title. Cached: a pure function of the title, and every write
     that touches a device needs the rules of all guidance.
     """
-    name = _MODALITY_PROPERTY.sub(" ", classifier.normalize(docno.core_title(title)))
-    result = classifier.classify_device(name=name)
+    # The classifier's own rules read 磁共振兼容 (MR conditional) as a property of an implant, not as MR imaging, so a
+    # pacemaker guidance is no MR guidance.
+    result = classifier.classify_device(name=docno.core_title(title))
     return frozenset(f"{t.facet}:{t.code}" for t in result.tags if t.facet in SPECIFIC_FACETS)
 
 
@@ -166,30 +163,32 @@ def _matches(required: set[str] | frozenset[str], device: frozenset[str]) -> lis
     return matched
 
 
-def _kind_agreement(subject: Subject, device: DeviceFacts) -> str | None:
-    """Why the kind of product a guidance is about fits the device ("" when its title names no kind), or None.
+def _kind_agreement(subject: Subject, device: DeviceFacts) -> tuple[str, dict[str, Any]] | None:
+    """Why the kind of product a guidance is about fits the device, as a reason code and its extra parameters
+    (LINK_SCOPE when its title names no kind), or None when it does not fit.
 
     Software guidance concerns software and AI devices (an AI scanner's AI is a software component); equipment
     guidance concerns devices that are not software, however many tags they share with it.
     """
     if subject.kind is None:
-        return ""
-    words = "、".join(subject.words)
+        return reasons.LINK_SCOPE, {}
+    words = {"words": list(subject.words)}
     if subject.kind == "equipment":
-        return None if device.software else f"; guidance about equipment ({words}), device not software"
+        return None if device.software else (reasons.LINK_EQUIPMENT, words)
     if device.software:
-        return f"; guidance about software ({words}), device is software (" + ", ".join(
-            f"{f}: {w}" for f, w in device.software) + ")"
-    return f"; guidance about software ({words}), device is AI" if "ai:ai" in device.codes else None
+        return reasons.LINK_SOFTWARE, {**words, "software": [list(pair) for pair in device.software]}
+    return (reasons.LINK_AI, words) if "ai:ai" in device.codes else None
 
 
-def link_reason(rule: LinkRule, device: DeviceFacts) -> str | None:
-    """The stored reason why `rule`'s policy concerns `device`, or None when it does not."""
+def link_reason(rule: LinkRule, device: DeviceFacts) -> reasons.Reason | None:
+    """Why `rule`'s policy concerns `device` (a reason code with the matched tags, the guidance's title and what
+    made the kinds agree), or None when it does not."""
     matched = _matches(rule.required, device.codes)
     agreement = _kind_agreement(rule.subject, device) if matched else None
     if agreement is None:
         return None
-    return "device tags " + ", ".join(matched) + f" match the scope of 《{rule.title}》" + agreement
+    code, extra = agreement
+    return reasons.Reason(code, {"tags": matched, "title": rule.title, **extra})
 
 
 class DeviceIndex:
@@ -203,9 +202,9 @@ class DeviceIndex:
             for code in device.codes:
                 self.by_code.setdefault(code, []).append(device_id)
 
-    def links(self, rules: Iterable[LinkRule]) -> dict[tuple[int, int], tuple[str, str]]:
+    def links(self, rules: Iterable[LinkRule]) -> dict[tuple[int, int], tuple[str, reasons.Reason]]:
         """(policy id, device id) → (rule id, reason) for every link the rules call for among these devices."""
-        wanted: dict[tuple[int, int], tuple[str, str]] = {}
+        wanted: dict[tuple[int, int], tuple[str, reasons.Reason]] = {}
         for rule in rules:
             for device_id in {d for code in rule.required for d in self.by_code.get(code, ())}:
                 reason = link_reason(rule, self.facts[device_id])

@@ -3,7 +3,8 @@
 A link is derived data, a pure function of the policy (type, stage, title, tags) and of the device (effective tags,
 name, catalogue code). A write therefore recomputes only the links of what it touched (`refresh_links`: touched
 policies against all devices, touched devices against all guidance); `link_policies_to_devices` recomputes them all
-after a rules change. Both give the same links; each stored link keeps its rule id and reason.
+after a rules change. Both give the same links; each stored link keeps its rule id and its reason as a code with
+parameters (tracker.classify.reasons renders it in the reader's language).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tracker.classify.link_rules import (
     policy_scope,
     software_evidence,
 )
+from tracker.classify.reasons import Reason
 from tracker.ids import policytype
 from tracker.store import tag_rule
 from tracker.store.models import Device, Policy, PolicyDevice, Tag
@@ -102,20 +104,25 @@ def _devices_with_any(session: Session, codes: set[str]) -> set[int]:
 
 # --- writing them ---
 
-def _sync_links(session: Session, ctx: WriteContext, where, wanted: Mapping[tuple[int, int], tuple[str, str]]) -> int:
+def _sync_links(session: Session, ctx: WriteContext, where,
+                wanted: Mapping[tuple[int, int], tuple[str, Reason]]) -> int:
     """Make the stored links selected by `where` exactly `wanted`; returns the number of links added."""
     table = PolicyDevice.__table__
-    existing = {(p, d): (i, r, why) for i, p, d, r, why in session.execute(
-        select(table.c.id, table.c.policy_id, table.c.device_id, table.c.rule_id, table.c.reason).where(where))}
-    stale = [i for key, (i, _, _) in existing.items() if key not in wanted]
+    existing = {(p, d): (i, r, code, params) for i, p, d, r, code, params in session.execute(
+        select(table.c.id, table.c.policy_id, table.c.device_id, table.c.rule_id, table.c.reason_code,
+               table.c.reason_params).where(where))}
+    stale = [row[0] for key, row in existing.items() if key not in wanted]
     for batch in chunks(stale, LINK_BATCH):
         session.execute(delete(table).where(table.c.id.in_(batch)))
-    changed = [{"link": existing[k][0], "new_rule": r, "new_reason": why}
-               for k, (r, why) in wanted.items() if k in existing and existing[k][1:] != (r, why)]
+    changed = [{"link": existing[k][0], "new_rule": r, "new_code": why.code, "new_params": dict(why.params)}
+               for k, (r, why) in wanted.items()
+               if k in existing and existing[k][1:] != (r, why.code, dict(why.params))]
     if changed:
         session.execute(update(table).where(table.c.id == bindparam("link")).values(
-            rule_id=bindparam("new_rule"), reason=bindparam("new_reason")), changed)
-    fresh = [{"policy_id": p, "device_id": d, "rule_id": r, "reason": why, "created_at": ctx.now}
+            rule_id=bindparam("new_rule"), reason_code=bindparam("new_code"), reason_params=bindparam("new_params")),
+            changed)
+    fresh = [{"policy_id": p, "device_id": d, "rule_id": r, "reason_code": why.code, "reason_params": dict(why.params),
+              "created_at": ctx.now}
              for (p, d), (r, why) in sorted(wanted.items()) if (p, d) not in existing]
     if fresh:
         session.execute(insert_for(session, table).on_conflict_do_nothing(

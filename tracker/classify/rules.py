@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 DEVICE_FIELDS = ("name", "description", "structure", "scope")
 POLICY_TEXT = ("title", "body")
@@ -38,8 +38,10 @@ CONDITIONS = frozenset({"software", "class3_cat21"})
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule. `kind` is "tag" (emit facet/code), "veto" (AI only: cap name-only AI evidence at `confidence`)
-    or "fallback" (emit when no other rule of the facet fired and the rule's fields are non-empty).
+    """One rule. `kind` is "tag" (emit facet/code), "veto" (AI only: cap name-only AI evidence at `confidence`),
+    "block" (a negative rule: facet/code is not given, whatever other rule or field found it; for what a word in one
+    field says of the whole product, such as an implant's name against "磁共振" in its description) or "fallback"
+    (emit when no other rule of the facet fired and the rule's fields are non-empty).
 
     `unless`: words that, found in the same field, cancel the match (an IVD 试剂 name says 检测 but is no AI
     function). `mask`: longer words blanked out before matching, so a rule word inside them does not count (计算 in
@@ -74,6 +76,11 @@ _NOT_REAGENT = ("试剂",)  # IVD reagent names say 检测/定量 but are not AI
 # "title_prefix" is the part of a title before its first 关于 ("国务院办公厅关于…"): there, a body's name is the issuer.
 _ISSUER = ("issuer", "doc_no", "title_prefix")
 
+# Words that make 磁共振/MR a property of an implant (MR conditional), masked before the modality is read.
+MR_CONDITIONAL = ("磁共振兼容 磁共振条件 磁共振安全 核磁共振兼容 核磁共振条件 核磁兼容 核磁条件 MR兼容 MRI兼容 MR条件"
+                  " MRI条件 MR安全 MRI安全")
+IMPLANT = ("起搏器", "除颤器", "植入式", "植入物", "神经刺激器", "人工耳蜗", "心律转复")
+
 AI_TECHNIQUE = "深度学习 人工智能 神经网络 机器学习 卷积神经 AI算法"
 
 RULES: tuple[Rule, ...] = (
@@ -86,31 +93,51 @@ RULES: tuple[Rule, ...] = (
        unless=("软件",)),
     _r("ai.text.technique", "ai", "ai", AI_TECHNIQUE, _DEVICE_TEXT, 0.95, beats_veto=True),
     _r("ai.class3.cat21_assist", "ai", "ai", "辅助", _N, 0.8, requires=("class3_cat21",)),
-    # SOURCES §5 lists 计算 / 分析 as AI naming functions, but plenty of non-AI software says so too: by itself this
-    # is the uncertain middle (0.5, the review queue); class III in category 21 tips it towards AI (NMPA 2021年第47号).
-    _r("ai.name.weak_function", "ai", "ai", "分析 计算 勾画 分割 识别 量化", _N, 0.5, requires=("software",),
+    # SOURCES §5 lists 计算 / 分析 as AI naming functions, but rule-based software says so just as often (dose
+    # calculation, FFR from a flow model, karyotype analysis): by itself such a word is no evidence of machine
+    # learning, so it stays below the AI threshold, in the review queue's range (0.3-0.8). Verbs of image
+    # understanding (勾画, 分割, 识别) are the uncertain middle (0.5); class III in category 21 (NMPA 2021年第47号)
+    # tips either a little further, the weak words still not to AI.
+    _r("ai.name.weak_function", "ai", "ai", "分析 计算 量化", _N, 0.4, requires=("software",), mask="计算机"),
+    _r("ai.name.image_function", "ai", "ai", "勾画 分割 识别", _N, 0.5, requires=("software",)),
+    _r("ai.class3.cat21_function", "ai", "ai", "分析 计算 量化", _N, 0.45, requires=("class3_cat21",),
        mask="计算机"),
-    _r("ai.class3.cat21_function", "ai", "ai", "分析 计算 勾画 分割 识别 量化", _N, 0.65,
-       requires=("class3_cat21",), mask="计算机"),
+    _r("ai.class3.cat21_image_function", "ai", "ai", "勾画 分割 识别", _N, 0.65, requires=("class3_cat21",)),
+    # Genetic, chromosome and planning/dose software is rule-based unless its text names a technique: assistance
+    # words in such a name (辅助分析) are capped like plain image handling.
+    _r("ai.veto.rule_based", "ai", "ai", "基因 染色体 核型 测序 生物信息 治疗计划 放疗计划 剂量计算 剂量验证", _N,
+       0.3, kind="veto"),
     _r("ai.veto.plain_imaging", "ai", "ai", "影像处理 图像处理 图像存档 影像存档 存档与传输 PACS 后处理 工作站"
        " 影像浏览 图像浏览", _N, 0.3, kind="veto"),
     _r("ai.policy.terms", "ai", "ai", "人工智能 AI 大模型 深度学习 机器学习 神经网络 生成式", _P, 0.95),
     _r("ai.policy.smart", "ai", "ai", "智能", ("title",), 0.6, mask="人工智能"),
     # --- application areas ----------------------------------------------------------------------------------
-    _r("area.ct", "area", "medical_imaging.ct", "CT CTA 计算机断层 计算机体层", _AREA_FIELDS, 0.9),
-    _r("area.mr", "area", "medical_imaging.mr", "磁共振 MR MRI 核磁", _AREA_FIELDS, 0.9),
-    _r("area.xray", "area", "medical_imaging.xray", "X射线 X线 X光 DR 钼靶 胸片 数字化摄影", _AREA_FIELDS, 0.9,
-       mask="X射线计算机体层 X射线计算机断层"),  # a CT scanner is named after X-rays but is CT
+    # Cone-beam CT (口腔颌面锥形束) is CT; a dental panoramic (口腔曲面体层) is an X-ray image.
+    _r("area.ct", "area", "medical_imaging.ct", "CT CTA 计算机断层 计算机体层 锥形束 CBCT", _AREA_FIELDS, 0.9),
+    # "磁共振兼容" / "磁共振条件安全" (MR conditional) says an implant or a pacemaker may go into an MR scanner: a
+    # property of the implant, not the imaging modality; a field that speaks of an implant is read the same way.
+    _r("area.mr", "area", "medical_imaging.mr", "磁共振 MR MRI 核磁", _AREA_FIELDS, 0.9, mask=MR_CONDITIONAL,
+       unless=IMPLANT),
+    _r("area.mr.block_implant", "area", "medical_imaging.mr", MR_CONDITIONAL + " " + " ".join(IMPLANT), _N, 1.0,
+       kind="block"),
+    _r("area.xray", "area", "medical_imaging.xray", "X射线 X线 X光 DR 钼靶 胸片 数字化摄影 曲面体层 口腔全景",
+       _AREA_FIELDS, 0.9, mask="X射线计算机体层 X射线计算机断层"),  # a CT scanner is named after X-rays but is CT
     _r("area.ultrasound", "area", "medical_imaging.ultrasound", "超声 彩超 B超", _AREA_FIELDS, 0.9),
-    _r("area.fundus", "area", "medical_imaging.fundus", "眼底 视网膜 眼科影像 OCT", _AREA_FIELDS, 0.9),
+    _r("area.fundus", "area", "medical_imaging.fundus", "眼底 视网膜 眼科影像 OCT 眼科光学相干", _AREA_FIELDS, 0.9),
+    # OCT is also an intravascular modality: a coronary OCT product images vessels, not the eye.
+    _r("area.fundus.block_vessel", "area", "medical_imaging.fundus", "冠状动脉 冠脉 血管内", _N, 1.0, kind="block"),
     _r("area.pathology", "area", "medical_imaging.pathology", "病理 细胞学 免疫组化 切片 TCT", _AREA_FIELDS, 0.9),
     _r("area.endoscopy", "area", "medical_imaging.endoscopy", "内窥镜 内镜 胃镜 肠镜 结肠镜 支气管镜",
        _AREA_FIELDS, 0.9),
     _r("area.dermatology", "area", "medical_imaging.dermatology", "皮肤镜 皮肤影像 皮肤图像", _AREA_FIELDS, 0.9),
     _r("area.nuclear", "area", "medical_imaging.nuclear", "PET SPECT 核医学 正电子 单光子", _AREA_FIELDS, 0.9),
     _r("area.imaging", "area", "medical_imaging", "医学影像 医疗影像 影像 图像", _AREA_FIELDS, 0.6),
-    _r("area.cds", "area", "clinical_decision_support", "临床决策 决策支持 CDSS 辅助诊疗 心电 脑电 靶区 放疗计划"
-       " 治疗计划 预后", _AREA_FIELDS, 0.8),
+    _r("area.cds", "area", "clinical_decision_support", "临床决策 决策支持 CDSS 辅助诊疗 靶区 放疗计划 治疗计划 预后",
+       _AREA_FIELDS, 0.8),
+    # An ECG or EEG signal supports decisions through software that reads it; the machine that records it (心电图机,
+    # a monitor) is no decision support.
+    _r("area.cds.signal", "area", "clinical_decision_support", "心电 脑电", _AREA_FIELDS, 0.8,
+       requires=("software",)),
     _r("area.robotics", "area", "medical_robotics", "机器人 手术导航 导航定位", _AREA_FIELDS, 0.9),
     _r("area.public_health", "area", "public_health", "公共卫生 传染病 疫情 疫苗接种 卫生监督", _AREA_FIELDS, 0.8),
     _r("area.hospital_mgmt", "area", "hospital_management", "医院管理 医疗信息化 电子病历 智慧医院 导诊 病历质控",

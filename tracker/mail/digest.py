@@ -22,11 +22,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker.classify import taxonomy
+from tracker.classify.reasons import evidence_reason
 from tracker.clock import as_utc
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
 from tracker.read.tags import effective_by_entity, tags_for
 from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription
+from tracker.store.tag_rule import RULE
 
 FREQUENCIES = ("immediate", "daily", "weekly")
 IMMEDIATE_SLOT_MINUTES = 5
@@ -141,6 +143,8 @@ class Item:
     is_sample: bool
     first_seen: datetime
     extra: str | None = None  # document type (policies)
+    # Why the rules call a device AI: each evidence entry in Chinese and English (digests are bilingual).
+    why_ai: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -310,12 +314,17 @@ class DigestBuilder:
             missing = sorted(i for i in self._candidates[kind] if (kind, i) not in self._items)
             for chunk in (missing[n:n + 500] for n in range(0, len(missing), 500)):
                 rows = self.session.execute(select(model).where(model.id.in_(chunk))).scalars().all()
-                tags = effective_by_entity(self.session.execute(tags_for(kind, chunk)).scalars())
+                tag_rows = self.session.execute(tags_for(kind, chunk)).scalars().all()
+                tags = effective_by_entity(tag_rows)
+                why = _ai_evidence(tag_rows) if kind == "device" else {}
                 for row in rows:
-                    self._items[(kind, row.id)] = self._item(kind, row, tags.get(row.id, []))
+                    standing = tags.get(row.id, [])
+                    self._items[(kind, row.id)] = self._item(
+                        kind, row, standing, why.get(row.id, ()) if ("ai", "ai") in standing else ())
                     self._updated[(kind, row.id)] = row.updated_at
 
-    def _item(self, kind: str, row: Any, tags: list[tuple[str, str]]) -> Item:
+    def _item(self, kind: str, row: Any, tags: list[tuple[str, str]],
+              why_ai: tuple[tuple[str, str], ...] = ()) -> Item:
         areas: list[str] = []
         for facet, code in tags:
             if facet == "area":
@@ -326,10 +335,20 @@ class DigestBuilder:
         if kind == "device":
             return Item(kind=kind, id=row.id, title=row.product_name, who=row.registrant, ref=row.cert_no,
                         day=row.issued_on, areas=tuple(areas), url=url, is_sample=row.is_sample,
-                        first_seen=row.first_seen)
+                        first_seen=row.first_seen, why_ai=why_ai)
         return Item(kind=kind, id=row.id, title=row.title, who=row.issuer, ref=row.doc_no, day=row.published_on,
                     areas=tuple(areas), url=url, is_sample=row.is_sample, first_seen=row.first_seen,
                     extra=row.doc_type)
+
+
+def _ai_evidence(tag_rows: Any) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Per device, the evidence of its active rule AI tag as (Chinese, English) sentences."""
+    out: dict[int, tuple[tuple[str, str], ...]] = {}
+    for t in tag_rows:
+        if t.facet == "ai" and t.code == "ai" and t.method == RULE and t.active:
+            out[t.entity_id] = tuple((r.text("zh"), r.text("en")) for r in (
+                evidence_reason(e) for e in t.evidence or () if isinstance(e, dict) and "field" in e))
+    return out
 
 
 def _sort_key(item: Item) -> tuple:

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from tracker.classify.reasons import Reason
 from tracker.read import tags as read_tags
-from tracker.read.links import device_count_of_policy, devices_of_policy, policies_of_device
+from tracker.read.links import device_count_of_policy, devices_of_policy, policies_of_device, reason_of
 from tracker.store import tag_rule
 from tracker.store.models import (
     ApprovalEventRow,
@@ -38,7 +39,7 @@ def events_of(device_id: int) -> Select:
 
 def news_of(device_id: int) -> Select:
     """(news item, why it is linked) for a device, newest first."""
-    return (select(NewsItem, NewsDevice.reason).join(NewsDevice, NewsDevice.news_id == NewsItem.id)
+    return (select(NewsItem, NewsDevice).join(NewsDevice, NewsDevice.news_id == NewsItem.id)
             .where(NewsDevice.device_id == device_id)
             .order_by(NewsItem.published_on.desc().nulls_last(), NewsItem.id.desc()))
 
@@ -66,8 +67,10 @@ class TagView:
 
     @property
     def evidence(self) -> list[dict[str, Any]]:
-        """The stored evidence entries (dicts with field, words, rule_id, rule_version)."""
+        """The stored evidence entries (dicts with field, words, rule_id, rule_version; a reviewer's row keeps the
+        rule tag it overruled instead)."""
         return [e for e in (self.row.evidence or []) if isinstance(e, dict)]
+
 
 
 @dataclass
@@ -81,7 +84,7 @@ class EntityDetail:
     revisions: list[Any] = field(default_factory=list)
     identifiers: list[Any] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
-    news: list[tuple[Any, str]] = field(default_factory=list)
+    news: list[tuple[Any, Reason]] = field(default_factory=list)
     # (policy, link) pairs for a device (all of them); (device, link) pairs for a policy (page `links_page` of
     # `links_total` links: a general AI guidance is linked to thousands of devices)
     links: list[tuple[Any, Any]] = field(default_factory=list)
@@ -116,7 +119,7 @@ def load_device(session: Session, device_id: int) -> EntityDetail | None:
         revisions=list(session.execute(revisions_of("device", device_id)).scalars()),
         identifiers=list(session.execute(identifiers_of(device_id)).scalars()),
         events=list(session.execute(events_of(device_id)).scalars()),
-        news=[tuple(r) for r in session.execute(news_of(device_id))],
+        news=[(item, reason_of(link)) for item, link in session.execute(news_of(device_id))],
         links=[tuple(r) for r in session.execute(policies_of_device(device_id))],
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
 
+from tracker.classify.reasons import Reason
 from tracker.store.models import Device, Policy, PolicyDevice
 
 
@@ -28,10 +29,16 @@ def devices_of_policy(policy_id: int) -> Select:
             .where(PolicyDevice.policy_id == policy_id)
             .options(load_only(Device.id, Device.cert_no, Device.product_name, Device.registrant, Device.is_sample,
                                raiseload=True),
-                     load_only(PolicyDevice.id, PolicyDevice.rule_id, PolicyDevice.reason, raiseload=True))
+                     load_only(PolicyDevice.id, PolicyDevice.rule_id, PolicyDevice.reason_code,
+                               PolicyDevice.reason_params, raiseload=True))
             .order_by(Device.product_name, Device.id))
 
 
 def device_count_of_policy(policy_id: int) -> Select:
     """How many devices a policy is linked to (the unique (policy_id, device_id) index answers it)."""
     return select(func.count()).select_from(PolicyDevice).where(PolicyDevice.policy_id == policy_id)
+
+
+def reason_of(link) -> Reason:
+    """Why a stored link holds (a guidance ↔ device or news ↔ device row: its reason code and parameters)."""
+    return Reason(link.reason_code, link.reason_params or {})

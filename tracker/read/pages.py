@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, load_only
 from tracker.clock import as_utc
 from tracker.read import lists, tags
 from tracker.read.filters import DeviceFilter, PolicyFilter
+from tracker.store import tag_rule
 from tracker.store.models import Company, Device, Policy, ScrapeRun, SourceDocument, Tag
 
 # What a row of the device list shows; the rest (description, model, field ownership JSON) is left unread, and
@@ -141,3 +142,20 @@ def latest_runs(session: Session, per_source: int, source: str | None = None) ->
 def source_document(session: Session, document_id: int) -> SourceDocument | None:
     """One stored source document (its provenance row), or None."""
     return session.get(SourceDocument, document_id)
+
+
+def ai_evidence_of(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """The evidence entries of the classifier's standing AI tag of each given entity (why the rules call it AI), in
+    rule order; entities without one are left out. An export renders them in the reader's language."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for batch in _batches(list(ids)):
+        for entity_id, evidence in session.execute(select(Tag.entity_id, Tag.evidence).where(
+                Tag.entity_type == entity_type, Tag.entity_id.in_(batch), Tag.facet == "ai", Tag.code == "ai",
+                Tag.method == tag_rule.RULE, Tag.active.is_(True))):
+            out[entity_id] = [e for e in evidence or () if isinstance(e, dict) and "field" in e]
+    return out
+
+
+def _batches(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

@@ -268,6 +268,11 @@ def upsert_news(session: Session, items: Iterable[NewsRecord], ctx: WriteContext
     return out
 
 
+# Why a news item is linked to a device, as reason codes (their texts: tracker.classify.reasons).
+NEWS_BY_CERTIFICATE = "news.certificate"
+NEWS_BY_PRODUCT = "news.product_registrant"
+
+
 def link_news_to_devices(session: Session) -> int:
     """Link every news item to the devices it names (by certificate, else product + registrant); returns new links.
 
@@ -276,20 +281,20 @@ def link_news_to_devices(session: Session) -> int:
     known = set(session.execute(select(NewsDevice.news_id, NewsDevice.device_id)).tuples())
     added = 0
     for news in session.execute(select(NewsItem)).scalars():
-        candidates: dict[int, str] = {}
+        candidates: dict[int, tuple[str, dict[str, str]]] = {}
         if news.cert_nos:
             for device_id, cert in session.execute(
                 select(Device.id, Device.cert_no).where(Device.cert_no.in_(news.cert_nos))
             ).all():
-                candidates[device_id] = f"certificate {cert} named in the article"
+                candidates[device_id] = (NEWS_BY_CERTIFICATE, {"cert": cert})
         for product in news.products or []:
             query = select(Device.id, Device.registrant).where(Device.product_name == product)
             for device_id, registrant in session.execute(query).all():
                 if registrant and registrant in (news.companies or []):
-                    candidates.setdefault(device_id, f"product {product} and registrant {registrant} named in the article")
-        for device_id, reason in candidates.items():
+                    candidates.setdefault(device_id, (NEWS_BY_PRODUCT, {"product": product, "registrant": registrant}))
+        for device_id, (code, params) in candidates.items():
             if (news.id, device_id) not in known:
-                session.add(NewsDevice(news_id=news.id, device_id=device_id, reason=reason))
+                session.add(NewsDevice(news_id=news.id, device_id=device_id, reason_code=code, reason_params=params))
                 added += 1
     session.flush()
     return added

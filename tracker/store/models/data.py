@@ -118,14 +118,16 @@ class NewsItem(Base):
 
 
 class NewsDevice(Base):
-    """Why a news item is linked to a device (a certificate number, or product + company match)."""
+    """Why a news item is linked to a device (a certificate number, or product + company match), as a reason code
+    with its parameters (texts: tracker.classify.reasons)."""
 
     __tablename__ = "news_device"
     __table_args__ = (UniqueConstraint("news_id", "device_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     news_id: Mapped[int] = mapped_column(ForeignKey("news_item.id", ondelete="CASCADE"))
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(String(500))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    reason_params: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Policy(Base):
@@ -159,7 +161,8 @@ class Policy(Base):
 
 
 class PolicyDevice(Base):
-    """A guidance or rule linked to a device it concerns, with the stored reason for the link."""
+    """A guidance or rule linked to a device it concerns, with the reason for the link as a code with its parameters
+    (texts: tracker.classify.reasons)."""
 
     __tablename__ = "policy_device"
     __table_args__ = (UniqueConstraint("policy_id", "device_id"),)
@@ -167,7 +170,8 @@ class PolicyDevice(Base):
     policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"))
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
     rule_id: Mapped[str] = mapped_column(String(80))
-    reason: Mapped[str] = mapped_column(String(1000))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    reason_params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 
 
