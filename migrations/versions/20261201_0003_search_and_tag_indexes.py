@@ -20,11 +20,11 @@ def upgrade() -> None:
     op.drop_index("ix_tag_code", table_name="tag")
     op.create_index("ix_tag_code_effective", "tag", TAG_INDEX_COLUMNS)
     connection = op.get_bind()
-    search_index.create(connection)
-    search_index.rebuild(connection)
+    search_index.create_fts(connection)
+    search_index.rebuild_fts(connection)
 
 
 def downgrade() -> None:
-    search_index.drop(op.get_bind())
+    search_index.drop_fts(op.get_bind())
     op.drop_index("ix_tag_code_effective", table_name="tag")
     op.create_index("ix_tag_code", "tag", ["facet", "code", "entity_type"])

@@ -1,9 +1,11 @@
-"""The bigram search index: never loses a match (property test), gives exactly the rows of the plain substring scan
-on SQLite and PostgreSQL, follows every insert, change and delete, is filled by its migration, and takes hostile
+"""The bigram search index (FTS5 on SQLite, GIN on PostgreSQL): never loses a match (property test), gives exactly
+the rows of the plain substring scan on both databases (on the shipped samples and on hostile terms), is what the
+statement asks, follows every insert, change and delete, is filled and dropped by its migration, and takes hostile
 queries as text."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,6 +13,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from scrapers import SOURCES
+from tracker.ingest.run import ingest_path
 from tracker.ingest.write import write_records
 from tracker.read import filters, lists
 from tracker.read import search as read_search
@@ -18,7 +22,7 @@ from tracker.records import DeviceRecord, PolicyRecord
 from tracker.store import bigrams
 from tracker.store import search as search_index
 from tracker.store.migrate import downgrade, upgrade
-from tracker.store.models import Device
+from tracker.store.models import Device, Policy
 from tracker.store.write import WriteContext, record_document
 
 DEVICES = [
@@ -38,6 +42,11 @@ POLICY = PolicyRecord(title="人工智能医疗器械注册审查指导原则", 
 TERMS = ["肺炎", "肺结", "器械", "CT", "ct", "oct", "OCT image", "Lung-AI", "lung-", "100%", "结构_化", "_", "%", "肺",
          "影像 肺炎", "20213219912", "国械注", "不存在", '"肺炎"', "肺炎 OR 器械", "' OR 1=1 --", "NEAR(肺炎)", "*",
          "肺炎*", "a\\b", "GmbH", "gmbh"]
+# What a user may type that SQL or an index query could take as syntax, or that no pair covers.
+HOSTILE = ["%", "_", "\\", "\\%", "%%", "__", "'", "''", '"', "'肺炎'", "肺%炎", "肺_炎", "结构\\_化", "100\\%",
+           "a", "炎", "é", "É", "ＣＴ", "{肺炎}", "{}", "ARRAY[1]", "$$", ":p", "%(x)s", "肺炎" * 100,
+           "肺结节CT影像辅助检测软件" * 17]
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def _write(sessions, records, now):
@@ -59,6 +68,48 @@ def _search(session, term_query: str) -> list[int]:
     return sorted(session.execute(stmt).scalars())
 
 
+def _policy_scan(session, term_query: str) -> list[int]:
+    terms = filters.search_terms(term_query)
+    stmt = select(Policy.id).where(read_search.matches_all(terms, search_index.SEARCHABLE["policy"]))
+    return sorted(session.execute(stmt).scalars())
+
+
+def _policy_search(session, term_query: str) -> list[int]:
+    stmt = lists.policy_select(filters.PolicyFilter(q=term_query)).with_only_columns(Policy.id)
+    return sorted(session.execute(stmt).scalars())
+
+
+def _terms_from(texts) -> set[str]:
+    """Terms a user would type about the stored rows: two and three characters from the start, the middle and the
+    end of each text, and its first word."""
+    terms = set()
+    for value in filter(None, texts):
+        mid = len(value) // 2
+        terms |= {value[:2], value[mid:mid + 2], value[-2:], value[mid:mid + 3], value.split()[0][:30]}
+    return {t for t in terms if t.strip()}
+
+
+def test_search_equals_the_scan_on_the_samples_and_hostile_terms(settings, sessions):
+    """Every shipped sample source ingested as `make run` does; then for terms cut from every stored row (device and
+    policy) and for hostile terms, the indexed search returns exactly the rows of the plain scan."""
+    for slug, module in SOURCES.items():
+        assert ingest_path(settings, sessions, module, SAMPLES / slug).outcome == "ok", slug
+    with sessions() as session:
+        devices = session.execute(select(*search_index.SEARCHABLE["device"])).all()
+        policies = session.execute(select(*search_index.SEARCHABLE["policy"])).all()
+        assert len(devices) >= 20 and len(policies) >= 15
+        device_terms = sorted(_terms_from(v for row in devices for v in row)) + HOSTILE + TERMS
+        policy_terms = sorted(_terms_from(v for row in policies for v in row)) + HOSTILE + TERMS
+        hits = 0
+        for term in device_terms:
+            assert _search(session, term) == _scan(session, term), term
+            hits += bool(_scan(session, term))
+        for term in policy_terms:
+            assert _policy_search(session, term) == _policy_scan(session, term), term
+            hits += bool(_policy_scan(session, term))
+        assert hits >= len(device_terms) // 2  # most terms come from stored text: they do find rows
+
+
 def test_search_gives_exactly_the_rows_of_the_scan(sessions, clock):
     _write(sessions, DEVICES + [POLICY], clock())
     with sessions() as session:
@@ -72,17 +123,33 @@ def test_search_gives_exactly_the_rows_of_the_scan(sessions, clock):
         assert [p.title for p in policies] == [POLICY.title]
 
 
-def test_index_narrows_on_sqlite(sessions, clock, db_url):
-    """On SQLite the statement asks the FTS5 table; the index really holds the rows (not a no-op clause)."""
+def test_index_narrows(sessions, clock, db_url):
+    """The statement asks the database's index, the index really holds the rows (not a no-op clause), and on
+    PostgreSQL the plan can read the GIN index (with sequential scans off, as the planner would choose it on a big
+    table)."""
     _write(sessions, DEVICES, clock())
+    stmt = lists.device_select(filters.DeviceFilter(q="肺炎"))
     with sessions() as session:
-        sql = str(lists.device_select(filters.DeviceFilter(q="肺炎")).compile(session.bind))
-        if not db_url.startswith("sqlite"):
-            assert "device_search" not in sql
+        sql = str(stmt.compile(session.bind))
+        if db_url.startswith("sqlite"):
+            assert "device_search MATCH" in sql and "grams @>" not in sql
+            rows = session.execute(text("SELECT count(*) FROM device_search WHERE device_search MATCH '\"肺炎\"'"))
+            assert rows.scalar_one() == 1
             return
-        assert "device_search MATCH" in sql
-        rows = session.execute(text("SELECT count(*) FROM device_search WHERE device_search MATCH '\"肺炎\"'"))
+        assert "device_search WHERE grams @>" in sql and "MATCH" not in sql
+        rows = session.execute(text("SELECT count(*) FROM device_search WHERE grams @> tracker_bigrams('肺炎')"))
         assert rows.scalar_one() == 1
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.execute(text("EXPLAIN " + str(stmt.compile(
+            session.bind, compile_kwargs={"literal_binds": True})))).scalars())
+        assert "device_search_grams" in plan, plan
+
+
+def test_one_character_terms_skip_the_index(sessions, db_url):
+    """No pair, no filter: a one-character search is the scan alone (an empty pair list would match every row)."""
+    with sessions() as session:
+        sql = str(lists.device_select(filters.DeviceFilter(q="肺 a")).compile(session.bind))
+    assert "device_search" not in sql and "LIKE" in sql
 
 
 def test_changed_record_is_found_by_its_new_text_only(sessions, clock):
@@ -112,24 +179,36 @@ def test_rows_written_by_any_code_path_are_indexed(sessions, clock):
 
 
 def test_index_triggers_exist_at_head(sessions, db_url):
-    """A later batch-mode migration of device or policy would drop them silently: this says so."""
-    if not db_url.startswith("sqlite"):
-        return
+    """A later batch-mode migration of device or policy would drop them silently on SQLite: this says so."""
+    query = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if db_url.startswith("sqlite")
+             else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
     with sessions() as session:
-        names = set(session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        names = set(session.execute(text(query)).scalars())
     assert set(search_index.trigger_names()) <= names
 
 
-def test_migration_fills_the_index_from_stored_rows(sessions, clock, db_url):
-    _write(sessions, DEVICES, clock())
-    downgrade(db_url, "0002")  # drops the index; the rows stay
+def _index_tables(session) -> set[str]:
+    names = set(session.execute(text(
+        "SELECT name FROM sqlite_master WHERE type = 'table'" if session.bind.dialect.name == "sqlite"
+        else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars())
+    return {name for name in names if name in ("device_search", "policy_search")}
+
+
+@pytest.mark.parametrize("base", ["0002", "0004"])  # below 0003 (SQLite's index) and below 0007 (PostgreSQL's)
+def test_migration_fills_the_index_from_stored_rows(sessions, clock, db_url, base):
+    _write(sessions, DEVICES + [POLICY], clock())
+    downgrade(db_url, base)  # drops the index (on the database whose index is above `base`); the rows stay
+    with sessions() as session:
+        dropped = not _index_tables(session)
+        assert dropped == (base == "0002" or not db_url.startswith("sqlite"))
+        assert session.execute(select(Device.id)).all()  # the data is still there
     upgrade(db_url)
     with sessions() as session:
-        for term in ("肺炎", "OCT", "器械", "肺"):
+        for term in ("肺炎", "OCT", "器械", "肺", "国械注"):
             assert _search(session, term) == _scan(session, term), term
-        if db_url.startswith("sqlite"):
-            assert session.execute(text("SELECT count(*) FROM device_search")).scalar_one() == len(DEVICES)
-            assert session.execute(text("SELECT count(*) FROM policy_search")).scalar_one() == 0
+        assert _policy_search(session, "器械 注册") == _policy_scan(session, "器械 注册") != []
+        assert session.execute(text("SELECT count(*) FROM device_search")).scalar_one() == len(DEVICES)
+        assert session.execute(text("SELECT count(*) FROM policy_search")).scalar_one() == 1
 
 
 # ---------------------------------------------------------------- the filter never drops a row the LIKE would keep
@@ -155,6 +234,15 @@ def test_bigrams_and_expression():
     assert bigrams.match_expression(["肺"]) is None  # one character: only the scan can answer
     assert bigrams.match_expression(["肺结节", "CT"]) == '"ct" AND "结节" AND "肺结"'
     assert bigrams.match_expression(['"', "' OR 1=1 --"]) == '"or"'
+
+
+def test_pairs_on_postgresql_are_those_of_the_lower_cased_text(sessions, db_url):
+    """The database's pair function: every adjacent pair of lower() of each part, none across parts, nulls skipped."""
+    if db_url.startswith("sqlite"):
+        return
+    with sessions() as session:
+        pairs = session.execute(text("SELECT tracker_bigrams('肺炎CT', NULL, '', 'x', 'A%_b')")).scalar_one()
+    assert sorted(pairs) == sorted(["肺炎", "炎c", "ct", "a%", "%_", "_b"])
 
 
 @pytest.mark.parametrize("name", ["device_search", "policy_search_data", "device_search_idx"])

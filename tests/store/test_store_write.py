@@ -125,12 +125,18 @@ def test_complete_listing_marks_absent_devices_missing_never_deleting(sessions, 
     clock.advance(days=7)
     with sessions.begin() as session:
         ctx = WriteContext(source="udi", now=clock(), document_id=doc(session, clock, 2))
-        seen = upsert_devices(session, records[:3], ctx).seen_ids
-        assert mark_missing(session, seen, ctx) == 2
+        upsert_devices(session, records[:3], ctx)
+        assert mark_missing(session, ctx) == 2
     with sessions() as session:
         statuses = dict(session.execute(select(Device.cert_no, Device.status)).all())
         assert session.scalar(select(func.count()).select_from(Device)) == 5
     assert [statuses[r.cert_no] for r in records] == ["active"] * 3 + ["missing"] * 2
+    with sessions() as session:
+        gone = session.execute(select(Device.cert_no, Revision.old_value, Revision.new_value, Revision.changed_at)
+                               .join(Device, Device.id == Revision.entity_id)
+                               .where(Revision.entity_type == "device", Revision.field == "status",
+                                      Revision.new_value == "missing")).all()
+    assert sorted(gone) == sorted((r.cert_no, "active", "missing", clock()) for r in records[3:])
 
     # Seen again later: back to active, with the history saying so.
     clock.advance(days=1)
@@ -152,7 +158,7 @@ def test_missing_marking_only_touches_devices_of_that_source(sessions, clock):
                                 fetched_at=clock(), sha256="f" * 64, size=1)
         upsert_devices(session, records[:1], WriteContext(source="udi", now=clock(), document_id=udi_doc))
         upsert_devices(session, records[1:], WriteContext(source="nmpa_approvals", now=clock(), document_id=other))
-        assert mark_missing(session, set(), WriteContext(source="udi", now=clock())) == 1
+        assert mark_missing(session, WriteContext(source="udi", now=clock())) == 1
         assert session.scalar(select(Device.status).where(Device.cert_no == records[1].cert_no)) == "active"
 
 

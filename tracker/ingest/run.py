@@ -250,7 +250,7 @@ def _store_page(
         ctx = WriteContext(source=slug, now=now(), run_id=run_id, document_id=document_id, is_sample=is_sample)
         written = write_records(session, page.records, ctx)
         if page.stats.complete:
-            written.missing += mark_missing(session, written.device_ids_seen, ctx)
+            written.missing += mark_missing(session, ctx)
     result.new += written.new
     result.changed += written.changed
     result.unchanged += written.unchanged

@@ -5,7 +5,7 @@ mixed in one stream, so they are buffered per kind and flushed in batches.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import select
@@ -31,7 +31,6 @@ class WriteSummary:
     changed: int = 0
     unchanged: int = 0
     missing: int = 0
-    device_ids_seen: set[int] = field(default_factory=set)
 
 
 def write_records(session: Session, records: Iterable[Record], ctx: WriteContext) -> WriteSummary:
@@ -49,7 +48,6 @@ def write_records(session: Session, records: Iterable[Record], ctx: WriteContext
             result: DeviceWrite = (upsert_devices if kind is DeviceRecord else upsert_approval_events)(
                 session, items, ctx)
             touched_devices.update(result.touched_ids)
-            summary.device_ids_seen |= result.seen_ids
         elif kind is NewsRecord:
             result = upsert_news(session, items, ctx)
         else:

@@ -2,8 +2,9 @@
 columns. The query is only ever data: `%`, `_` and `\\` are escaped and the value is a bound parameter.
 
 Word-based full-text indexes do not segment Chinese (a two-character term such as 器械 or 肺炎 is invisible to them),
-while a substring match finds it on SQLite and PostgreSQL alike. On SQLite a bigram index (tracker.store.search)
-first narrows the rows the LIKE must read; the LIKE still decides, so results are the same with or without it.
+while a substring match finds it on SQLite and PostgreSQL alike. A bigram index (tracker.store.search: FTS5 on
+SQLite, GIN on PostgreSQL) first narrows the rows the LIKE must read; the LIKE still decides, so results are the same
+with or without it.
 """
 from __future__ import annotations
 
@@ -59,6 +60,5 @@ def matches_all(terms: Iterable[str], columns: Iterable[Any]):
 
 def search_clauses(entity_type: str, terms: tuple[str, ...]) -> list[Any]:
     """The clauses of a search over an entity type's searchable columns: the index's candidates, then the match."""
-    narrowed = search_index.search_clause(entity_type, terms)
     match = matches_all(terms, search_index.SEARCHABLE[entity_type])
-    return [match] if narrowed is None else [narrowed, match]
+    return [*search_index.search_clauses(entity_type, terms), match]

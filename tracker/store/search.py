@@ -1,20 +1,29 @@
-"""A character-bigram index that lets a substring search skip the rows that cannot match (SQLite).
+"""A character-bigram index that lets a substring search skip the rows that cannot match (SQLite and PostgreSQL).
 
-Search is a substring match (tracker.read.lists: escaped LIKE over a few text columns), because word-based full-text
-indexes do not segment Chinese: a two-character term such as 器械 or 肺炎 is invisible to them, and SQLite's trigram
-tokenizer needs three characters. A substring scan, though, reads every row. This index holds, per row, every pair
-of adjacent characters of its searchable columns (tracker.store.bigrams); the search asks it for the rows holding all of
-a term's pairs and the LIKE condition, kept as it is, decides among them. The index is only ever a filter: results
-are exactly those of the scan.
+Search is a substring match (tracker.read.search: escaped LIKE / ILIKE over a few text columns), because word-based
+full-text indexes do not segment Chinese: a two-character term such as 器械 or 肺炎 is invisible to them, SQLite's
+trigram tokenizer needs three characters, and PostgreSQL's pg_trgm extracts no trigram from a two-character term
+between wildcards (its GIN index then reads every entry). A substring scan, though, reads every row. This index
+holds, per row, every pair of adjacent characters of its searchable columns; a search asks it for the rows holding
+all of a term's pairs and the LIKE condition, kept as it is, decides among them. The index is only ever a filter:
+results are exactly those of the scan.
 
-On SQLite the index is an FTS5 table per entity type (`<entity>_search`, rowid = the entity's id). Triggers keep
-it current on every insert, update of a searchable column and delete, whatever code writes the row; they call the
-SQL function `tracker_bigrams` (tracker.store.bigrams.document), which tracker.store.engine registers on every connection. (A tool that writes to the file
-without it, such as the sqlite3 shell, gets "no such function" instead of a stale index.) Other databases scan
-(PostgreSQL: a `pg_bigm` or bigram `tsvector` index would be the equivalent).
+One table per entity type, `<entity>_search`, keyed by the entity's id, kept current by triggers on every insert,
+update of a searchable column and delete, whatever code writes the row:
 
-A later migration that rebuilds `device` or `policy` in SQLite batch mode drops their triggers: call `create()`
-again after it (tests/test_search_index.py checks the triggers at head).
+- SQLite: an FTS5 table (rowid = id). The triggers call the SQL function `tracker_bigrams`
+  (tracker.store.bigrams.document), which tracker.store.engine registers on every connection (a tool that writes to
+  the file without it, such as the sqlite3 shell, gets "no such function" instead of a stale index). Made by
+  migration 0003 (`create_fts`).
+- PostgreSQL: a plain table (id, grams text[]) with a GIN index, filled by PL/pgSQL triggers through the SQL
+  function `tracker_bigrams(VARIADIC text[])`. The pairs are taken from `lower()` of each column, because PostgreSQL's
+  ILIKE compares `lower()` of both sides in a UTF-8 database: a row the ILIKE keeps holds every pair of the
+  lower-cased term. A search asks `grams @> tracker_bigrams(term, …)`, so both sides fold case the same way, in the
+  database. The grams are stored rather than computed in an expression index so that no query ever recomputes
+  them per row (a common term makes the planner prefer a scan). Made by migration 0007 (`create_gin`).
+
+A later migration that rebuilds `device` or `policy` in SQLite batch mode drops their triggers: call `create_fts()`
+again after it (tests/store/test_search_index.py checks the triggers at head).
 """
 from __future__ import annotations
 
@@ -27,35 +36,38 @@ from sqlalchemy.sql.functions import FunctionElement
 from tracker.store import bigrams
 from tracker.store.models import Device, Policy
 
-# What each entity type's search box reads (tracker.read.lists matches these columns; this index covers the same).
+# What each entity type's search box reads (tracker.read.search matches these columns; this index covers the same).
 SEARCHABLE: dict[str, tuple[Any, ...]] = {
     "device": (Device.product_name, Device.registrant, Device.cert_no, Device.brand, Device.description),
     "policy": (Policy.title, Policy.doc_no, Policy.issuer, Policy.summary),
 }
 _ID_COLUMNS = {"device": Device.id, "policy": Policy.id}
+ACTIONS = ("insert", "update", "delete")
 
 
 def table_name(entity_type: str) -> str:
-    """The FTS5 table of an entity type."""
+    """The index table of an entity type."""
     return f"{entity_type}_search"
 
 
 def is_index_table(name: str) -> bool:
-    """True for the FTS5 tables and the shadow tables SQLite creates for them (not in the ORM metadata)."""
+    """True for the index tables and the shadow tables SQLite creates for them (not in the ORM metadata)."""
     return any(name == table_name(e) or name.startswith(table_name(e) + "_") for e in SEARCHABLE)
 
 
-class candidates(FunctionElement):
-    """A clause: the id in `id_column` (an entity's primary key) is among the index's candidates for `expression`;
-    always true where the database has no index, so the LIKE conditions beside it decide alone."""
+def trigger_names() -> list[str]:
+    """The triggers that keep the index current (the same names on both databases)."""
+    return [f"{table_name(e)}_{action}" for e in SEARCHABLE for action in ACTIONS]
+
+
+# ------------------------------------------------------------------------------------------------ the query side
+
+class _Candidates(FunctionElement):
+    """A clause: the id in `id_column` (an entity's primary key) is among the index's candidates; always true on a
+    database this clause has no index for, so the LIKE conditions beside it decide alone."""
 
     type = Boolean()
     inherit_cache = True
-    name = "search_candidates"
-
-    def __init__(self, id_column: Any, expression: str) -> None:
-        # The table comes from the column, so it is part of the statement cache key.
-        super().__init__(id_column, bindparam(None, expression, unique=True))
 
     def self_group(self, against=None):
         # Already a predicate: without this, SQLite (no native boolean) gets `… IN (…) = 1`, which its planner
@@ -63,61 +75,98 @@ class candidates(FunctionElement):
         return self
 
 
-@compiles(candidates)
+class fts_candidates(_Candidates):
+    """Candidates from SQLite's FTS5 table for a MATCH expression (tracker.store.bigrams.match_expression)."""
+
+    inherit_cache = True
+    name = "fts_candidates"
+
+    def __init__(self, id_column: Any, expression: str) -> None:
+        # The table comes from the column, so it is part of the statement cache key.
+        super().__init__(id_column, bindparam(None, expression, unique=True))
+
+
+class gin_candidates(_Candidates):
+    """Candidates from PostgreSQL's GIN index for search terms (each a bound parameter; pairs made in the database)."""
+
+    inherit_cache = True
+    name = "gin_candidates"
+
+    def __init__(self, id_column: Any, terms: Iterable[str]) -> None:
+        # One parameter per term: the number of terms is part of the statement, their text never is.
+        super().__init__(id_column, *(bindparam(None, term, unique=True) for term in terms))
+
+
+@compiles(_Candidates)
 def _candidates_elsewhere(element, compiler, **kw):
     return "1 = 1"
 
 
-@compiles(candidates, "sqlite")
-def _candidates_sqlite(element, compiler, **kw):
+@compiles(fts_candidates, "sqlite")
+def _fts_candidates(element, compiler, **kw):
     id_column, expression = element.clauses
     table = table_name(id_column.table.name)
     return (f"{compiler.process(id_column, **kw)} IN (SELECT rowid FROM {table} "
             f"WHERE {table} MATCH {compiler.process(expression, **kw)})")
 
 
-def search_clause(entity_type: str, terms: Iterable[str]):
-    """The candidate filter for a search, or None when the index cannot narrow it."""
-    expression = bigrams.match_expression(terms)
-    return None if expression is None else candidates(_ID_COLUMNS[entity_type], expression)
+@compiles(gin_candidates, "postgresql")
+def _gin_candidates(element, compiler, **kw):
+    id_column, *terms = element.clauses
+    table = table_name(id_column.table.name)
+    grams = ", ".join(compiler.process(term, **kw) for term in terms)
+    return (f"{compiler.process(id_column, **kw)} IN (SELECT id FROM {table} "
+            f"WHERE grams @> {bigrams.SQL_FUNCTION}(VARIADIC ARRAY[{grams}]::text[]))")
 
+
+def search_clauses(entity_type: str, terms: Iterable[str]) -> list[Any]:
+    """The candidate filters for a search: each index's where it can narrow (the other database renders `1 = 1`);
+    none when no term has two characters (then only the scan can answer)."""
+    terms = list(terms)
+    id_column = _ID_COLUMNS[entity_type]
+    clauses: list[Any] = []
+    if (expression := bigrams.match_expression(terms)) is not None:
+        clauses.append(fts_candidates(id_column, expression))
+    if paired := [term for term in terms if len(term) >= 2]:
+        # A one-character term has no pair: leaving it out only loosens the filter (and an empty array would make
+        # the GIN index read every entry).
+        clauses.append(gin_candidates(id_column, paired))
+    return clauses
+
+
+# ------------------------------------------------------------------------------------------------ SQLite: FTS5
 
 def _grams_sql(entity_type: str, row: str) -> str:
     columns = ", ".join(f"{row}.{column.name}" for column in SEARCHABLE[entity_type])
     return f"{bigrams.SQL_FUNCTION}({columns})"
 
 
-def _trigger_statements(entity_type: str) -> list[str]:
+def _fts_trigger_statements(entity_type: str) -> list[str]:
     entity, table = entity_type, table_name(entity_type)
     columns = ", ".join(column.name for column in SEARCHABLE[entity_type])
     add = f"INSERT INTO {table} (rowid, grams) VALUES (new.id, {_grams_sql(entity, 'new')});"
     remove = f"DELETE FROM {table} WHERE rowid = old.id;"
     return [
-        f"CREATE TRIGGER {table}_insert AFTER INSERT ON {entity} BEGIN {add} END",
-        f"CREATE TRIGGER {table}_update AFTER UPDATE OF {columns} ON {entity} BEGIN {remove} {add} END",
-        f"CREATE TRIGGER {table}_delete AFTER DELETE ON {entity} BEGIN {remove} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_insert AFTER INSERT ON {entity} BEGIN {add} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_update AFTER UPDATE OF {columns} ON {entity} BEGIN {remove} {add} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_delete AFTER DELETE ON {entity} BEGIN {remove} END",
     ]
 
 
-def trigger_names() -> list[str]:
-    """The triggers `create` makes."""
-    return [f"{table_name(e)}_{action}" for e in SEARCHABLE for action in ("insert", "update", "delete")]
-
-
-def create(connection: Connection) -> None:
-    """Create the index tables and their triggers (SQLite only; used by the migration)."""
+def create_fts(connection: Connection) -> None:
+    """Create SQLite's index tables and their triggers (migration 0003; nothing on other databases)."""
     if connection.dialect.name != "sqlite":
         return
     for entity_type in SEARCHABLE:
         # detail='none': only which rows hold a token is needed, not where, which keeps the index small.
         connection.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table_name(entity_type)} "
                                 "USING fts5(grams, tokenize='ascii', detail='none')"))
-        for statement in _trigger_statements(entity_type):
-            connection.execute(text(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1)))
+        for statement in _fts_trigger_statements(entity_type):
+            connection.execute(text(statement))
 
 
-def drop(connection: Connection) -> None:
-    """Drop the triggers and the index tables."""
+def drop_fts(connection: Connection) -> None:
+    """Drop SQLite's triggers and index tables."""
     if connection.dialect.name != "sqlite":
         return
     for name in trigger_names():
@@ -126,8 +175,8 @@ def drop(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE IF EXISTS {table_name(entity_type)}"))
 
 
-def rebuild(connection: Connection) -> dict[str, int]:
-    """Empty and refill every index from the stored rows; returns rows indexed per entity type."""
+def rebuild_fts(connection: Connection) -> dict[str, int]:
+    """Empty and refill SQLite's index tables from the stored rows; returns rows indexed per entity type."""
     if connection.dialect.name != "sqlite":
         return {}
     counts = {}
@@ -138,3 +187,100 @@ def rebuild(connection: Connection) -> dict[str, int]:
             f"INSERT INTO {table} (rowid, grams) SELECT id, {_grams_sql(entity, entity)} FROM {entity}"))
         counts[entity_type] = written.rowcount
     return counts
+
+
+# ------------------------------------------------------------------------------------------------ PostgreSQL: GIN
+
+# The pairs of lower() of each non-null part, duplicates kept (GIN stores each key of a row once; removing them here
+# would double the cost). string_to_array(…, NULL) splits into characters in one pass: substr() on UTF-8 text walks
+# from the start each time, which made the first version quadratic in the length of a description.
+_PG_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION {bigrams.SQL_FUNCTION}(VARIADIC parts text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    part text;
+    chars text[];
+    grams text[] := '{{}}';
+BEGIN
+    FOREACH part IN ARRAY parts LOOP
+        CONTINUE WHEN part IS NULL;
+        chars := string_to_array(lower(part), NULL);
+        FOR i IN 1 .. coalesce(cardinality(chars), 0) - 1 LOOP
+            grams := grams || (chars[i] || chars[i + 1]);
+        END LOOP;
+    END LOOP;
+    RETURN grams;
+END
+$$"""
+
+
+def _gin_statements(entity_type: str) -> list[str]:
+    entity, table = entity_type, table_name(entity_type)
+    names = [column.name for column in SEARCHABLE[entity_type]]
+    new_grams = f"{bigrams.SQL_FUNCTION}({', '.join('NEW.' + n for n in names)})"
+    changed = " OR ".join(f"OLD.{n} IS DISTINCT FROM NEW.{n}" for n in names)
+    sync = f"{table}_sync"
+    return [
+        f"CREATE TABLE {table} (id integer PRIMARY KEY, grams text[] NOT NULL)",
+        f"CREATE INDEX {table}_grams ON {table} USING gin (grams)",
+        f"""CREATE FUNCTION {sync}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM {table} WHERE id = OLD.id;
+    ELSE
+        INSERT INTO {table} (id, grams) VALUES (NEW.id, {new_grams})
+        ON CONFLICT (id) DO UPDATE SET grams = excluded.grams;
+    END IF;
+    RETURN NULL;
+END
+$$""",
+        f"CREATE TRIGGER {table}_insert AFTER INSERT ON {entity} FOR EACH ROW EXECUTE FUNCTION {sync}()",
+        # An upsert names every column in its SET list: only a real change of a searched column recomputes the pairs.
+        f"CREATE TRIGGER {table}_update AFTER UPDATE OF {', '.join(names)} ON {entity} FOR EACH ROW "
+        f"WHEN ({changed}) EXECUTE FUNCTION {sync}()",
+        f"CREATE TRIGGER {table}_delete AFTER DELETE ON {entity} FOR EACH ROW EXECUTE FUNCTION {sync}()",
+    ]
+
+
+def create_gin(connection: Connection) -> None:
+    """Create PostgreSQL's pair function, index tables, GIN indexes and triggers (migration 0007; nothing on other
+    databases)."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(text(_PG_FUNCTION))
+    for entity_type in SEARCHABLE:
+        for statement in _gin_statements(entity_type):
+            connection.execute(text(statement))
+
+
+def drop_gin(connection: Connection) -> None:
+    """Drop PostgreSQL's triggers, index tables and functions."""
+    if connection.dialect.name != "postgresql":
+        return
+    for entity_type in SEARCHABLE:
+        table = table_name(entity_type)
+        for action in ACTIONS:
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_{action} ON {entity_type}"))
+        connection.execute(text(f"DROP FUNCTION IF EXISTS {table}_sync()"))
+        connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    connection.execute(text(f"DROP FUNCTION IF EXISTS {bigrams.SQL_FUNCTION}(VARIADIC text[])"))
+
+
+def rebuild_gin(connection: Connection) -> dict[str, int]:
+    """Empty and refill PostgreSQL's index tables from the stored rows; returns rows indexed per entity type."""
+    if connection.dialect.name != "postgresql":
+        return {}
+    counts = {}
+    for entity_type in SEARCHABLE:
+        table, entity = table_name(entity_type), entity_type
+        columns = ", ".join(column.name for column in SEARCHABLE[entity_type])
+        connection.execute(text(f"DELETE FROM {table}"))
+        written = connection.execute(text(
+            f"INSERT INTO {table} (id, grams) SELECT id, {bigrams.SQL_FUNCTION}({columns}) FROM {entity}"))
+        counts[entity_type] = written.rowcount
+    return counts
+
+
+def rebuild(connection: Connection) -> dict[str, int]:
+    """Empty and refill the database's index from the stored rows; returns rows indexed per entity type."""
+    return rebuild_fts(connection) or rebuild_gin(connection)

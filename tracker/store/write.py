@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Integer, String, Table, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -189,34 +189,36 @@ def record_document(
     ).scalar_one()
 
 
-def mark_missing(session: Session, seen_ids: set[int], ctx: WriteContext) -> int:
+def mark_missing(session: Session, ctx: WriteContext) -> int:
     """Mark devices of `ctx.source` absent from a complete listing as missing (never deleted); returns the count.
 
-    Only call this after a complete listing was stored in full: an empty or failed run must mark nothing.
+    The listing is the source document `ctx.document_id`, stored in full before this call: the devices it holds are
+    those its writes linked to it (`record_source`), so the question is one statement in the database, whatever the
+    size of the release, and nothing of the listing is held in memory. Only call this after a complete listing was
+    stored in full: an empty or failed run must mark nothing.
     """
-    linked = (
-        select(RecordSource.entity_id)
-        .join(SourceDocument, SourceDocument.id == RecordSource.document_id)
-        .where(RecordSource.entity_type == "device", SourceDocument.source == ctx.source)
-        .distinct()
-    )
-    rows = session.execute(
-        select(Device.id, Device.status).where(Device.id.in_(linked), Device.status == "active")
-    ).all()
-    newer: set[int] = set()
+    of_source = (select(RecordSource.id).join(SourceDocument, SourceDocument.id == RecordSource.document_id)
+                 .where(RecordSource.entity_type == "device", RecordSource.entity_id == Device.id,
+                        SourceDocument.source == ctx.source))
+    in_listing = select(RecordSource.id).where(
+        RecordSource.entity_type == "device", RecordSource.entity_id == Device.id,
+        RecordSource.document_id == ctx.document_id)
+    conditions = [Device.status == "active", of_source.exists(), ~in_listing.exists()]
     if ctx.document_id is not None:
         # Documents stored after this listing hold newer knowledge (sources are read oldest first): a device they
         # vouch for is not missing just because an older complete listing (read again) lacks it.
-        newer = set(session.execute(
-            select(RecordSource.entity_id).join(SourceDocument, SourceDocument.id == RecordSource.document_id)
-            .where(RecordSource.entity_type == "device", SourceDocument.source == ctx.source,
-                   SourceDocument.id > ctx.document_id)
-        ).scalars())
-    gone = [device_id for device_id, _status in rows if device_id not in seen_ids and device_id not in newer]
-    for chunk in chunks(gone, 500):
-        session.execute(update(Device).where(Device.id.in_(chunk)).values(status="missing", updated_at=ctx.now))
-        add_revisions(session, "device", ((i, "status", "active", "missing") for i in chunk), ctx)
-    return len(gone)
+        conditions.append(~of_source.where(SourceDocument.id > ctx.document_id).exists())
+    # The revisions first, while the rows still say "active"; then the rows. Both are INSERT … SELECT / UPDATE … WHERE
+    # on the same condition inside the caller's transaction, so they name the same devices.
+    revisions = select(
+        literal("device"), Device.id, literal("status"), literal("active"), literal("missing"),
+        literal(ctx.run_id, Integer), literal(ctx.actor, String), literal(ctx.now, Revision.changed_at.type),
+    ).where(*conditions)
+    session.execute(insert(Revision).from_select(
+        ["entity_type", "entity_id", "field", "old_value", "new_value", "run_id", "actor", "changed_at"], revisions))
+    marked = session.execute(update(Device).where(*conditions).values(status="missing", updated_at=ctx.now)
+                             .execution_options(synchronize_session=False))
+    return marked.rowcount
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
