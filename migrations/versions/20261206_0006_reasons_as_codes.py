@@ -2,7 +2,7 @@
 an English sentence
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-06 14:30:00
 
 Upgrade reads each stored sentence back into its code and parameters (the sentences were written by one function
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
