@@ -49,9 +49,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 VENV_BIN = Path(sys.executable).parent
 
 import httpx  # noqa: E402
+from pgstore import store_url  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
-from pgstore import store_url  # noqa: E402
 from web_seed import OUT, describe, ensure_store  # noqa: E402
 
 from tracker.dev.mailsink import free_port  # noqa: E402
