@@ -6,10 +6,11 @@ outbound link is only rendered as a link when its scheme is http or https, so a 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import flask_babel
 from flask import Flask, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -42,15 +43,15 @@ def safe_href(url: str | None) -> str | None:
 
 
 def age(value: datetime | None) -> str:
-    """How long ago `value` was, in the request's language ("never" for None)."""
+    """How long ago `value` was, in the request's language ("5 天前", "1 hour ago"; "never" for None).
+
+    Babel's formatter words it with each language's plural rules, so English never says "1 minutes ago".
+    """
     if value is None:
         return gettext("never")
-    seconds = max(0, (context.now() - value).total_seconds())
-    if seconds >= 86400:
-        return gettext("ago_days", n=int(seconds // 86400))
-    if seconds >= 3600:
-        return gettext("ago_hours", n=int(seconds // 3600))
-    return gettext("ago_minutes", n=int(seconds // 60))
+    elapsed = max(timedelta(0), context.now() - value)
+    # threshold=2: a unit is used from two of it on, so ten days read "10 天前", not a rounded "1 周前".
+    return flask_babel.format_timedelta(-elapsed, add_direction=True, threshold=2)
 
 
 def link(endpoint: str, **values: Any) -> str:
