@@ -336,7 +336,7 @@ class DigestBuilder:
             return Item(kind=kind, id=row.id, title=row.product_name, who=row.registrant, ref=row.cert_no,
                         day=row.issued_on, areas=tuple(areas), url=url, is_sample=row.is_sample,
                         first_seen=row.first_seen, why_ai=why_ai)
-        return Item(kind=kind, id=row.id, title=row.title, who=row.issuer, ref=row.doc_no, day=row.published_on,
+        return Item(kind=kind, id=row.id, title=row.title, who=row.issuer_shown, ref=row.doc_no_shown, day=row.published_on,
                     areas=tuple(areas), url=url, is_sample=row.is_sample, first_seen=row.first_seen,
                     extra=row.doc_type)
 

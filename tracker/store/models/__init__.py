@@ -8,6 +8,7 @@ from tracker.store.models.base import NAMING_CONVENTION, Base, UTCDateTime
 from tracker.store.models.data import (
     RUN_OUTCOMES,
     ApprovalEventRow,
+    CertificateEvent,
     Company,
     Device,
     DeviceIdentifier,
@@ -34,6 +35,6 @@ from tracker.store.models.operation import (
 
 __all__ = [
     "NAMING_CONVENTION", "Base", "UTCDateTime", "RUN_OUTCOMES",
-    "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
+    "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "CertificateEvent", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
     "Subscriber", "Consent", "Subscription", "Outbox", "SourceAlert", "User", "LoginAttempt", "AuditLog",
 ]
