@@ -8,12 +8,15 @@ from tracker.store.models.base import NAMING_CONVENTION, Base, UTCDateTime
 from tracker.store.models.data import (
     RUN_OUTCOMES,
     ApprovalEventRow,
+    AttachmentFile,
     Company,
     Device,
     DeviceIdentifier,
     NewsDevice,
     NewsItem,
+    Passage,
     Policy,
+    PolicyAttachment,
     PolicyDevice,
     RecordSource,
     Revision,
@@ -35,5 +38,6 @@ from tracker.store.models.operation import (
 __all__ = [
     "NAMING_CONVENTION", "Base", "UTCDateTime", "RUN_OUTCOMES",
     "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
+    "AttachmentFile", "PolicyAttachment", "Passage",
     "Subscriber", "Consent", "Subscription", "Outbox", "SourceAlert", "User", "LoginAttempt", "AuditLog",
 ]
