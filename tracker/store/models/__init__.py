@@ -8,13 +8,16 @@ from tracker.store.models.base import NAMING_CONVENTION, Base, UTCDateTime
 from tracker.store.models.data import (
     RUN_OUTCOMES,
     ApprovalEventRow,
+    AttachmentFile,
     CertificateEvent,
     Company,
     Device,
     DeviceIdentifier,
     NewsDevice,
     NewsItem,
+    Passage,
     Policy,
+    PolicyAttachment,
     PolicyDevice,
     RecordSource,
     Revision,
@@ -36,5 +39,6 @@ from tracker.store.models.operation import (
 __all__ = [
     "NAMING_CONVENTION", "Base", "UTCDateTime", "RUN_OUTCOMES",
     "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "CertificateEvent", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
+    "AttachmentFile", "PolicyAttachment", "Passage",
     "Subscriber", "Consent", "Subscription", "Outbox", "SourceAlert", "User", "LoginAttempt", "AuditLog",
 ]
