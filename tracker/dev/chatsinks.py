@@ -33,9 +33,11 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+DEMO_SECRET = "demo-secret-for-make-run"  # the local stand-ins' secret: only ever used on this machine
 WEBHOOK_WINDOW = 300
 PLATFORM_WINDOW = 3600
 
@@ -81,6 +83,7 @@ class ChatSinks:
     received: list[Received] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)       # (route, why)
     faults: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+    folder: Path | None = None  # `make run`: each accepted message also written here as <n>-<route>.json
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -187,9 +190,35 @@ class ChatSinks:
         with self._lock:
             if why is None:
                 self.received.append(Received(route, req.path, headers, body, self.clock()))
+                if self.folder is not None:
+                    self._write(len(self.received), route, req.path, headers, body)
             else:
                 self.refused.append((route, why))
         self._answer(req, status, answer)
+
+    def _write(self, n: int, route: str, path: str, headers: dict[str, str], body: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in route)
+        try:
+            parsed: Any = json.loads(body)
+        except ValueError:
+            parsed = body.decode("utf-8", "replace")
+        record = {"route": route, "path": path, "headers": headers, "body": parsed,
+                  "raw_body": body.decode("utf-8", "replace")}
+        tmp = self.folder / f".{time.time_ns()}-{n:05d}-{safe}.tmp"
+        tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.rename(self.folder / f"{time.time_ns()}-{n:05d}-{safe}.json")
+
+    def demo(self) -> dict[str, tuple[str, str | None]]:
+        """Register one route per kind for `make run` and return {kind: (URL, secret)} to print."""
+        return {
+            "webhook": (self.webhook_url("demo", DEMO_SECRET), DEMO_SECRET),
+            "wecom": (self.wecom_url("demo"), None),
+            "dingtalk": (self.dingtalk_url("demo", "SEC" + DEMO_SECRET), "SEC" + DEMO_SECRET),
+            "feishu": (self.feishu_url("demo", DEMO_SECRET), DEMO_SECRET),
+            "slack": (self.slack_url("T0DEMO/B0DEMO/demo"), None),
+            "apprise": (self.apprise_url("demo"), None),
+        }
 
     def _fault(self, req, route: str, fault: Fault) -> None:
         if fault.hold:

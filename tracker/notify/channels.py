@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -135,7 +136,7 @@ class ProbeOutcome:
 
 
 def send_test_message(sessions: sessionmaker[Session], settings: Settings, name: str, *, now: Clock,
-                 actor: str) -> ProbeOutcome:
+                      actor: str, wait: float = 30.0) -> ProbeOutcome:
     """Queue a test message for one channel and post it now, through the outbox like any other message."""
     when = now()
     with sessions.begin() as session:
@@ -147,9 +148,14 @@ def send_test_message(sessions: sessionmaker[Session], settings: Settings, name:
                                                            Delivery.event_key == key)).scalar_one()
         record(session, actor=actor, action="channel.test", now=when, target_type="channel", target_id=channel.id,
                detail={"name": channel.name})
-    result: SendResult = send_pending(sessions, settings, now=now, only=[row_id])
-    if result.skipped_locked:
-        return ProbeOutcome(False, "pending", "another sender is running: the test message is queued")
-    with sessions() as session:
-        row = session.get(Delivery, row_id)
-        return ProbeOutcome(row.status == "sent", row.status, row.answer or "")
+    # The scheduler's sender may hold the outbox lock: then it posts the message, or we get the lock after it.
+    deadline = time.monotonic() + wait
+    while True:
+        result: SendResult = send_pending(sessions, settings, now=now, only=[row_id])
+        with sessions() as session:
+            row = session.get(Delivery, row_id)
+            if row.status in ("sent", "failed") or (not result.skipped_locked and row.status == "pending"):
+                return ProbeOutcome(row.status == "sent", row.status, row.answer or "")
+        if time.monotonic() > deadline:
+            return ProbeOutcome(False, row.status, "another sender is running: the test message is queued")
+        time.sleep(0.3)
