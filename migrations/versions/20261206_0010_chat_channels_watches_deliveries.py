@@ -2,7 +2,7 @@
 outbox, one row per channel and event)
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-06 18:08:24
 
 New tables only: upgrade creates them empty, downgrade drops them (with the channels, watches and delivery history
@@ -14,7 +14,7 @@ from alembic import op
 from tracker.store.models.base import UTCDateTime
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
