@@ -3,7 +3,7 @@ news, policies and their links, scrape runs, source documents, record ↔ docume
 
 These rows change only through tracker.store.write, which writes a `Revision` row for every changed field. `Revision`
 and `RecordSource` are append-only; the first migration installs triggers that refuse UPDATE and DELETE on
-`revision`, so history cannot be rewritten even by hand-written SQL.
+`revision` (and migration 0008 on `certificate_event`), so history cannot be rewritten even by hand-written SQL.
 """
 from __future__ import annotations
 
@@ -101,6 +101,32 @@ class ApprovalEventRow(Base):
     first_seen: Mapped[datetime]
 
 
+class CertificateEvent(Base):
+    """One event in a certificate's life (first registration, change, renewal, correction, cancellation, expiry),
+    from the source that says so: its date, the document it came from and what it changed.
+
+    Append-only like `revision` (database triggers refuse UPDATE and DELETE): a later notice adds an event, it never
+    rewrites an earlier one. `key` makes a re-read of the same document write nothing. `changes` is a list of
+    {"field", "before", "after"}; `detail` holds what else the source said (acceptance number, the row as printed).
+    """
+
+    __tablename__ = "certificate_event"
+    __table_args__ = (Index("ix_certificate_event_kind_date", "kind", "event_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(1200), unique=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    cert_no: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    event_date: Mapped[date | None] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_run.id"))
+    changes: Mapped[list[Any]] = mapped_column(default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class NewsItem(Base):
     """An NMPA news article announcing approvals; linked to the devices it names."""
 
@@ -142,6 +168,9 @@ class Policy(Base):
     title_key: Mapped[str] = mapped_column(String(600), index=True)
     issuer: Mapped[str | None] = mapped_column(String(300), index=True)
     doc_no: Mapped[str | None] = mapped_column(String(120))
+    # What the page prints, beside the canonical forms above (de-duplication and filters use those).
+    issuer_printed: Mapped[str | None] = mapped_column(String(300))
+    doc_no_printed: Mapped[str | None] = mapped_column(String(120))
     doc_type: Mapped[str | None] = mapped_column(String(32), index=True)
     stage: Mapped[str | None] = mapped_column(String(16), index=True)
     published_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -158,6 +187,17 @@ class Policy(Base):
     field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+
+    # What pages, exports, feeds and e-mails show: the words on the page, else the canonical form.
+    @property
+    def issuer_shown(self) -> str | None:
+        """The issuer as printed, else the canonical label."""
+        return self.issuer_printed or self.issuer
+
+    @property
+    def doc_no_shown(self) -> str | None:
+        """The document number as printed, else the canonical number."""
+        return self.doc_no_printed or self.doc_no
 
 
 class PolicyDevice(Base):
@@ -282,3 +322,60 @@ class Tag(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class AttachmentFile(Base):
+    """One distinct attachment file (by URL): its archived bytes, how its text extraction ended and why.
+
+    `state` is a code of tracker.extract.states; its text is in `passage` rows (one per page or part). Fetched once:
+    a later run only links another policy to it, unless the fetch failed (`fetch_failed` is tried again).
+    """
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    source: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(500))
+    declared_type: Mapped[str | None] = mapped_column(String(16))
+    detected_type: Mapped[str | None] = mapped_column(String(16))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_detail: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    chars: Mapped[int] = mapped_column(Integer, default=0)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime | None]
+    extracted_at: Mapped[datetime]
+
+
+class PolicyAttachment(Base):
+    """A policy's attachment, in the order its page lists them, under the name the page gives it."""
+
+    __tablename__ = "policy_attachment"
+    __table_args__ = (UniqueConstraint("policy_id", "attachment_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"), index=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(500))
+
+
+class Passage(Base):
+    """A unit of full text search: one page (or part) of an attachment, or the body of a policy (page 0).
+
+    Exactly one of `attachment_id` and `policy_id` is set. The search index `passage_search` (tracker.store.search)
+    is kept by triggers on this table.
+    """
+
+    __tablename__ = "passage"
+    __table_args__ = (
+        UniqueConstraint("attachment_id", "page_no"),
+        UniqueConstraint("policy_id", "page_no"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"))
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"))
+    page_no: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
