@@ -17,7 +17,8 @@ from tracker.read import filters, lists, pages
 from web import context, params, sheets
 from web.conditional import Validators
 from web.context import db
-from web.i18n import evidence_text, gettext, label
+from web.feedtitle import feed_title
+from web.i18n import evidence_text, gettext, label, lang
 from web.serialize import DEVICE_FIELDS, POLICY_FIELDS, device_dict, policy_dict
 from web.sheets import xml_safe
 
@@ -112,11 +113,11 @@ def feed(kind: str):
     fg = FeedGenerator()
     self_url = _absolute("exports.feed", kind=kind, **args)
     fg.id(self_url)
-    fg.title(xml_safe(f"{gettext('site_short')} · {title}"))
+    fg.title(xml_safe(feed_title(title, args)))
     fg.link(href=self_url, rel="self", type="application/atom+xml")
     fg.link(href=_absolute(list_endpoint, **args), rel="alternate", type="text/html")
     fg.author({"name": gettext("site_title")})
-    fg.language("zh-CN")
+    fg.language("zh-CN" if lang() == "zh" else "en")
     updated = [datetime.fromisoformat(r["updated_at"]) for r in rows if r.get("updated_at")]
     fg.updated(max(updated) if updated else context.now())
     for row in rows:

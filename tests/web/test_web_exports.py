@@ -111,3 +111,27 @@ def test_device_feed_follows_the_filter_and_escapes_titles(client):
 def test_feed_links_are_on_the_list_pages(client):
     html = client.get("/devices?area=medical_imaging").get_data(as_text=True)
     assert 'href="/feeds/devices.atom?area=medical_imaging"' in html
+
+
+@pytest.mark.parametrize("kind", ["devices", "policies"])
+def test_the_ai_feed_holds_only_ai_records_and_its_title_says_so(client, kind):
+    ai = feedparser.parse(client.get(f"/feeds/{kind}.atom?ai=1").get_data())
+    everything = feedparser.parse(client.get(f"/feeds/{kind}.atom").get_data())
+    assert ai.entries and all("ai:ai" in [t.term for t in e.get("tags", [])] for e in ai.entries)
+    if kind == "devices":  # the seed has non-AI devices (its policies are all AI): the filter did something
+        assert len(everything.entries) > len(ai.entries)
+    title = "批准器械" if kind == "devices" else "政策文件"
+    assert ai.feed.title == f"AI 医疗器械追踪 · {title} · AI"
+    assert everything.feed.title == f"AI 医疗器械追踪 · {title} · 全部"
+
+
+def test_every_feed_title_names_its_filters_in_the_readers_language(client):
+    def title(url: str) -> str:
+        return feedparser.parse(client.get(url).get_data()).feed.title
+
+    assert title("/feeds/devices.atom?area=medical_imaging&q=眼底&class=3") == (
+        "AI 医疗器械追踪 · 批准器械 · 搜索“眼底” · 医学影像 · 第3类")
+    english = title("/feeds/devices.atom?ai=1&disease=lung_nodule&issued_from=2026-01-01&lang=en")
+    assert english.endswith(" · Lung nodule · AI · approved from: 2026-01-01") and "医" not in english
+    assert title("/feeds/policies.atom?stage=draft&lang=en").endswith("Policy documents · Draft for comment")
+    assert feedparser.parse(client.get("/feeds/policies.atom?lang=en").get_data()).feed.language == "en"
