@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from webseed import XSS_NAME, XSS_POLICY
 
+from tracker import i18n
 from tracker.read import lists as queries
 
 
@@ -133,5 +134,5 @@ def test_every_feed_title_names_its_filters_in_the_readers_language(client):
         "AI 医疗器械追踪 · 批准器械 · 搜索“眼底” · 医学影像 · 第3类")
     english = title("/feeds/devices.atom?ai=1&disease=lung_nodule&issued_from=2026-01-01&lang=en")
     assert english.endswith(" · Lung nodule · AI · approved from: 2026-01-01") and "医" not in english
-    assert title("/feeds/policies.atom?stage=draft&lang=en").endswith("Policy documents · Draft for comment")
+    assert title("/feeds/policies.atom?stage=draft&lang=en").endswith("Policy documents · " + i18n.gettext("stage_draft", "en"))
     assert feedparser.parse(client.get("/feeds/policies.atom?lang=en").get_data()).feed.language == "en"
