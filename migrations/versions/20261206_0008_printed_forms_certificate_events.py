@@ -25,7 +25,7 @@ branch_labels = None
 depends_on = None
 
 _KIND_BY_LETTER = {"S": "registration", "B": "change", "Y": "renewal"}
-_CORRECTION = re.compile(r"(?P<field>[^；;，,。“”\"]+?)由[“\"](?P<before>[^”\"]*)[”\"]更正为[“\"](?P<after>[^”\"]*)[”\"]")
+_CORRECTION = re.compile(r"(?P<field>[^|；;，,。“”\"]+?)由[“\"](?P<before>[^”\"]*)[”\"]更正为[“\"](?P<after>[^”\"]*)[”\"]")
 
 
 def _kind(acceptance_no: str | None, is_correction: bool) -> str:
@@ -53,14 +53,20 @@ def _append_only() -> None:
 
 def _backfill() -> None:
     bind = op.get_bind()
+    stamp = tracker.store.models.UTCDateTime(timezone=True)
     events = sa.table(
         "certificate_event", sa.column("key"), sa.column("device_id"), sa.column("cert_no"), sa.column("kind"),
         sa.column("event_date", sa.Date), sa.column("source"), sa.column("source_url"),
-        sa.column("changes", sa.JSON), sa.column("detail", sa.JSON), sa.column("recorded_at", sa.DateTime))
+        sa.column("changes", sa.JSON), sa.column("detail", sa.JSON), sa.column("recorded_at", stamp))
+    # Typed column lists, so both databases hand back dates and datetimes rather than SQLite's strings.
+    approvals = sa.table(
+        "approval_event", sa.column("id"), sa.column("device_id"), sa.column("cert_no"), sa.column("notice_url"),
+        sa.column("acceptance_no"), sa.column("issued_on", sa.Date), sa.column("notice_date", sa.Date),
+        sa.column("is_correction", sa.Boolean), sa.column("raw_row"), sa.column("first_seen", stamp))
+    devices = sa.table("device", sa.column("id"), sa.column("cert_no"), sa.column("withdrawn_on", sa.Date),
+                       sa.column("updated_at", stamp))
     rows = []
-    for r in bind.execute(sa.text(
-            "SELECT device_id, cert_no, notice_url, acceptance_no, issued_on, notice_date, is_correction, raw_row, "
-            "first_seen FROM approval_event ORDER BY id")).mappings():
+    for r in bind.execute(sa.select(approvals).order_by(approvals.c.id)).mappings():
         kind = _kind(r["acceptance_no"], bool(r["is_correction"]))
         rows.append({
             "key": f"nmpa_approvals|{kind}|{r['cert_no']}|{r['notice_url']}|{r['acceptance_no'] or ''}",
@@ -70,11 +76,10 @@ def _backfill() -> None:
             "changes": _changes(r["raw_row"]) if kind == "correction" else [],
             "detail": {"acceptance_no": r["acceptance_no"] or None, "row": r["raw_row"]},
             "recorded_at": r["first_seen"]})
-    for r in bind.execute(sa.text(
-            "SELECT id, cert_no, withdrawn_on, updated_at FROM device WHERE withdrawn_on IS NOT NULL "
-            "ORDER BY id")).mappings():
+    for r in bind.execute(sa.select(devices).where(devices.c.withdrawn_on.is_not(None))
+                          .order_by(devices.c.id)).mappings():
         rows.append({
-            "key": f"udi|cancellation|{r['cert_no']}|{r['withdrawn_on']}", "device_id": r["id"],
+            "key": f"udi|cancellation|{r['cert_no']}|{r['withdrawn_on'].isoformat()}", "device_id": r["id"],
             "cert_no": r["cert_no"], "kind": "cancellation", "event_date": r["withdrawn_on"], "source": "udi",
             "source_url": None, "changes": [], "detail": {}, "recorded_at": r["updated_at"]})
     for start in range(0, len(rows), 500):
