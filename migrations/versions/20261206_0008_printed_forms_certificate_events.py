@@ -2,7 +2,7 @@
 canonical forms; certificate_event: each certificate's life as append-only events
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0018
 Create Date: 2026-12-06 18:30:00
 
 Upgrade builds the events that rows already stored say, so nothing recorded is lost: each approval-notice row
@@ -20,7 +20,7 @@ from alembic import op
 import tracker.store.models
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -88,10 +88,10 @@ def test_notice_article_with_attachment() -> None:
     # one line per paragraph; the <br>-separated attachment list keeps its lines
     assert notice.body.split("\n") == [
         "（样例摘要）国家药监局发布《人工智能医疗器械注册审查指导原则》，用于指导注册申请人规范人工智能医疗器械的注册申报。",
-        "指导原则全文见附件。", "附件：", "1.人工智能医疗器械注册审查指导原则.docx", "国家药监局"]
+        "指导原则全文见附件。", "附件：", "1.人工智能医疗器械注册审查指导原则.pdf", "国家药监局"]
     assert [(a.name, a.url, a.file_type) for a in notice.attachments] == [
-        ("人工智能医疗器械注册审查指导原则.docx", url("directory/web/nmpa/images/sample-2022-8-ai-device-guidance.docx"),
-         "docx")]
+        ("人工智能医疗器械注册审查指导原则.pdf", url("directory/web/nmpa/images/sample-2022-8-ai-device-guidance.pdf"),
+         "pdf")]
 
 
 def test_draft_article_skips_the_feedback_form() -> None:
@@ -203,7 +203,7 @@ def test_crawl_through_real_http(httpserver) -> None:
     records = {r.url: r for p in pages for r in p.records}
     assert len(records) == 7
     assert records[url(AI_DEVICE, base)].attachments[0].url == \
-        url("directory/web/nmpa/images/sample-2022-8-ai-device-guidance.docx", base)
+        url("directory/web/nmpa/images/sample-2022-8-ai-device-guidance.pdf", base)
 
 
 def test_challenge_page_raises_blocked(httpserver) -> None:

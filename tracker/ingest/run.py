@@ -21,9 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.clock import Clock, utcnow
 from tracker.config import Settings
+from tracker.extract.worker import Extractor
 from tracker.fetch.archive import Archive, ArchiveWriter, file_sha256
 from tracker.fetch.base import Blocked, Fetcher, Response
 from tracker.fetch.factory import is_loopback, make_fetcher
+from tracker.fetch.http import HttpFetcher
+from tracker.ingest.attachments import AttachmentStep, local_fetch
 from tracker.ingest.write import write_records
 from tracker.read.health import LOCAL_TRIGGER
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, SourceModule
@@ -71,9 +74,12 @@ def source_options(settings: Settings) -> dict:
 def run_source(
     settings: Settings, sessions: sessionmaker[Session], module: SourceModule, *, fetcher: Fetcher | None = None,
     base_url: str | None = None, bootstrap: bool = False, max_pages: int = 5, trigger: str = "cli",
-    now: Clock = utcnow,
+    now: Clock = utcnow, attachment_fetcher: Fetcher | None = None,
 ) -> RunResult:
-    """Crawl one source over the network (or a local stand-in) and store what it yields."""
+    """Crawl one source over the network (or a local stand-in) and store what it yields, with the attachments of
+    its policies (fetched with `attachment_fetcher`; by default the source's fetcher, or a plain HTTP client when
+    the source needs a browser: attachments download without one).
+    """
     slug = module.SLUG
     own_fetcher = fetcher is None
     with sessions() as session:
@@ -95,11 +101,19 @@ def run_source(
             needs_browser=module.NEEDS_BROWSER, browser_like_headers=module.BROWSER_LIKE_HEADERS,
             base_url=ctx.base_url, user_agent=settings.user_agent, **extra,
         )
+    own_files = attachment_fetcher is None and own_fetcher and module.NEEDS_BROWSER
+    files = (HttpFetcher(user_agent=settings.user_agent, min_interval=0.2 if is_loopback(ctx.base_url) else 1.0)
+             if own_files else attachment_fetcher or fetcher)
     try:
-        return _run(settings, sessions, slug, lambda: module.crawl(fetcher, ctx), trigger, settings.sample_mode, now)
+        with Extractor() as extractor:
+            step = AttachmentStep(lambda url, cap: files.get(url, max_bytes=cap), extractor)
+            return _run(settings, sessions, slug, lambda: module.crawl(fetcher, ctx), trigger, settings.sample_mode,
+                        now, attachments=step)
     finally:
         if own_fetcher:
             fetcher.close()
+        if own_files:
+            files.close()
 
 
 def ingest_path(
@@ -117,9 +131,13 @@ def ingest_path(
         raise FileNotFoundError(f"no such file or folder: {path}")
     files = ingest_files(module, path)
     sample = is_sample if is_sample is not None else (settings.sample_mode or "samples" in path.resolve().parts)
-    return _run(settings, sessions, module.SLUG,
-                lambda: _file_pages(module, path, files, now, base_url, source_options(settings)), trigger, sample,
-                now, reprocess)
+    root = path if path.is_dir() else path.parent
+    with Extractor() as extractor:
+        # Attachments of saved pages are read from the same folder (file:// links, or links below --base-url).
+        step = AttachmentStep(local_fetch(root, now, base_url), extractor)
+        return _run(settings, sessions, module.SLUG,
+                    lambda: _file_pages(module, path, files, now, base_url, source_options(settings)), trigger,
+                    sample, now, reprocess, attachments=step)
 
 
 class NotIngestible(ValueError):
@@ -166,7 +184,7 @@ def _file_pages(module: SourceModule, path: Path, files: list[Path], now: Clock,
 
 def _run(
     settings: Settings, sessions: sessionmaker[Session], slug: str, pages: Callable[[], Iterable[Page]],
-    trigger: str, is_sample: bool, now: Clock, reprocess: bool = False,
+    trigger: str, is_sample: bool, now: Clock, reprocess: bool = False, attachments: AttachmentStep | None = None,
 ) -> RunResult:
     run_id = start_run(sessions, slug, trigger=trigger, is_sample=is_sample, now=now())
     result = RunResult(run_id=run_id, source=slug, outcome="running")
@@ -183,8 +201,12 @@ def _run(
                     records_seen += 1
                     continue
                 stored, seen = _store_page(sessions, warc, slug, page, run_id, is_sample, now, result)
+                if attachments is not None:
+                    result.fetched += attachments.run(sessions, warc, slug, page, run_id, is_sample, now)
                 records_seen += seen
                 listed += page.stats.listed
+            if attachments is not None:
+                result.fetched += attachments.retry_failed(sessions, warc, slug, run_id, is_sample, now)
         result.outcome = "ok" if (records_seen or listed) else "empty"
     except Blocked as exc:
         result.outcome, result.evidence = "blocked", exc.evidence

@@ -248,6 +248,12 @@ class DigestBuilder:
             ))
         return digests
 
+    def entries(self, wanted: Any, start: datetime) -> tuple[Entry, ...]:
+        """What one subscription-like object (`filters`, `include_devices`, `include_policies`; a team watch is one)
+        matches among the items new or changed in [start, window end): the digests' own matching, reused."""
+        self._prepare(start)
+        return self._match(wanted, start)
+
     def _prepare(self, earliest: datetime) -> None:
         """Everything new or changed since the earliest window start: the only rows any digest can contain."""
         if self._earliest is not None and self._earliest <= earliest:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tracker.ids import docno, policytype
 from tracker.records import PolicyRecord
+from tracker.store.attachments import sync_body_passages
 from tracker.store.models import Policy
 from tracker.store.write import Counts, WriteContext, add_revisions, link_sources, merge_fields
 
@@ -105,8 +106,15 @@ def upsert_policies(session: Session, records: Iterable[PolicyRecord], ctx: Writ
                 out.unchanged += 1
         link_sources(session, "policy", [row.id], ctx)
     session.flush()
+    sync_body_passages(session, out.touched_ids)
     link_drafts(session, ctx)
     return out
+
+
+def find_policy(session: Session, record: PolicyRecord) -> Policy | None:
+    """The stored policy a record is (the same rules as the upsert: key, URL, else core title and date)."""
+    key = docno.policy_key(record.doc_no, record.title, record.issuer, record.published_on)
+    return _find_existing(session, record, key, title_key(record.title))
 
 
 def link_drafts(session: Session, ctx: WriteContext) -> int:

@@ -27,21 +27,24 @@ again after it (tests/store/test_search_index.py checks the triggers at head).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Boolean, Connection, bindparam, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from tracker.store import bigrams
-from tracker.store.models import Device, Policy
+from tracker.store.models import Device, Passage, Policy
 
 # What each entity type's search box reads (tracker.read.search matches these columns; this index covers the same).
 SEARCHABLE: dict[str, tuple[Any, ...]] = {
     "device": (Device.product_name, Device.registrant, Device.cert_no, Device.brand, Device.description),
     "policy": (Policy.title, Policy.doc_no, Policy.issuer, Policy.summary),
 }
-_ID_COLUMNS = {"device": Device.id, "policy": Policy.id}
+# Full text (policy bodies and attachment pages, tracker.read.fulltext): the same index over `passage` (migration 0009).
+FULL_TEXT: dict[str, tuple[Any, ...]] = {"passage": (Passage.text,)}
+_COLUMNS = {**SEARCHABLE, **FULL_TEXT}
+_ID_COLUMNS = {"device": Device.id, "policy": Policy.id, "passage": Passage.id}
 ACTIONS = ("insert", "update", "delete")
 
 
@@ -52,12 +55,12 @@ def table_name(entity_type: str) -> str:
 
 def is_index_table(name: str) -> bool:
     """True for the index tables and the shadow tables SQLite creates for them (not in the ORM metadata)."""
-    return any(name == table_name(e) or name.startswith(table_name(e) + "_") for e in SEARCHABLE)
+    return any(name == table_name(e) or name.startswith(table_name(e) + "_") for e in _COLUMNS)
 
 
 def trigger_names() -> list[str]:
     """The triggers that keep the index current (the same names on both databases)."""
-    return [f"{table_name(e)}_{action}" for e in SEARCHABLE for action in ACTIONS]
+    return [f"{table_name(e)}_{action}" for e in _COLUMNS for action in ACTIONS]
 
 
 # ------------------------------------------------------------------------------------------------ the query side
@@ -137,13 +140,13 @@ def search_clauses(entity_type: str, terms: Iterable[str]) -> list[Any]:
 # ------------------------------------------------------------------------------------------------ SQLite: FTS5
 
 def _grams_sql(entity_type: str, row: str) -> str:
-    columns = ", ".join(f"{row}.{column.name}" for column in SEARCHABLE[entity_type])
+    columns = ", ".join(f"{row}.{column.name}" for column in _COLUMNS[entity_type])
     return f"{bigrams.SQL_FUNCTION}({columns})"
 
 
 def _fts_trigger_statements(entity_type: str) -> list[str]:
     entity, table = entity_type, table_name(entity_type)
-    columns = ", ".join(column.name for column in SEARCHABLE[entity_type])
+    columns = ", ".join(column.name for column in _COLUMNS[entity_type])
     add = f"INSERT INTO {table} (rowid, grams) VALUES (new.id, {_grams_sql(entity, 'new')});"
     remove = f"DELETE FROM {table} WHERE rowid = old.id;"
     return [
@@ -153,11 +156,11 @@ def _fts_trigger_statements(entity_type: str) -> list[str]:
     ]
 
 
-def create_fts(connection: Connection) -> None:
-    """Create SQLite's index tables and their triggers (migration 0003; nothing on other databases)."""
+def create_fts(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE) -> None:
+    """Create SQLite's index tables and their triggers (migration 0003; `FULL_TEXT`: 0009; nothing elsewhere)."""
     if connection.dialect.name != "sqlite":
         return
-    for entity_type in SEARCHABLE:
+    for entity_type in entities:
         # detail='none': only which rows hold a token is needed, not where, which keeps the index small.
         connection.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table_name(entity_type)} "
                                 "USING fts5(grams, tokenize='ascii', detail='none')"))
@@ -165,22 +168,22 @@ def create_fts(connection: Connection) -> None:
             connection.execute(text(statement))
 
 
-def drop_fts(connection: Connection) -> None:
+def drop_fts(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE) -> None:
     """Drop SQLite's triggers and index tables."""
     if connection.dialect.name != "sqlite":
         return
-    for name in trigger_names():
+    for name in (f"{table_name(e)}_{action}" for e in entities for action in ACTIONS):
         connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
-    for entity_type in SEARCHABLE:
+    for entity_type in entities:
         connection.execute(text(f"DROP TABLE IF EXISTS {table_name(entity_type)}"))
 
 
-def rebuild_fts(connection: Connection) -> dict[str, int]:
+def rebuild_fts(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE) -> dict[str, int]:
     """Empty and refill SQLite's index tables from the stored rows; returns rows indexed per entity type."""
     if connection.dialect.name != "sqlite":
         return {}
     counts = {}
-    for entity_type in SEARCHABLE:
+    for entity_type in entities:
         table, entity = table_name(entity_type), entity_type
         connection.execute(text(f"DELETE FROM {table}"))
         written = connection.execute(text(
@@ -216,7 +219,7 @@ $$"""
 
 def _gin_statements(entity_type: str) -> list[str]:
     entity, table = entity_type, table_name(entity_type)
-    names = [column.name for column in SEARCHABLE[entity_type]]
+    names = [column.name for column in _COLUMNS[entity_type]]
     new_grams = f"{bigrams.SQL_FUNCTION}({', '.join('NEW.' + n for n in names)})"
     changed = " OR ".join(f"OLD.{n} IS DISTINCT FROM NEW.{n}" for n in names)
     sync = f"{table}_sync"
@@ -242,38 +245,39 @@ $$""",
     ]
 
 
-def create_gin(connection: Connection) -> None:
-    """Create PostgreSQL's pair function, index tables, GIN indexes and triggers (migration 0007; nothing on other
-    databases)."""
+def create_gin(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE) -> None:
+    """Create PostgreSQL's pair function, index tables, GIN indexes and triggers (migration 0007; `FULL_TEXT`:
+    0009; nothing on other databases)."""
     if connection.dialect.name != "postgresql":
         return
     connection.execute(text(_PG_FUNCTION))
-    for entity_type in SEARCHABLE:
+    for entity_type in entities:
         for statement in _gin_statements(entity_type):
             connection.execute(text(statement))
 
 
-def drop_gin(connection: Connection) -> None:
-    """Drop PostgreSQL's triggers, index tables and functions."""
+def drop_gin(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE) -> None:
+    """Drop PostgreSQL's triggers and index tables, and the pair function with the lists' own index (`SEARCHABLE`)."""
     if connection.dialect.name != "postgresql":
         return
-    for entity_type in SEARCHABLE:
+    for entity_type in entities:
         table = table_name(entity_type)
         for action in ACTIONS:
             connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_{action} ON {entity_type}"))
         connection.execute(text(f"DROP FUNCTION IF EXISTS {table}_sync()"))
         connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    connection.execute(text(f"DROP FUNCTION IF EXISTS {bigrams.SQL_FUNCTION}(VARIADIC text[])"))
+    if set(entities) & set(SEARCHABLE):
+        connection.execute(text(f"DROP FUNCTION IF EXISTS {bigrams.SQL_FUNCTION}(VARIADIC text[])"))
 
 
-def rebuild_gin(connection: Connection) -> dict[str, int]:
+def rebuild_gin(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE) -> dict[str, int]:
     """Empty and refill PostgreSQL's index tables from the stored rows; returns rows indexed per entity type."""
     if connection.dialect.name != "postgresql":
         return {}
     counts = {}
-    for entity_type in SEARCHABLE:
+    for entity_type in entities:
         table, entity = table_name(entity_type), entity_type
-        columns = ", ".join(column.name for column in SEARCHABLE[entity_type])
+        columns = ", ".join(column.name for column in _COLUMNS[entity_type])
         connection.execute(text(f"DELETE FROM {table}"))
         written = connection.execute(text(
             f"INSERT INTO {table} (id, grams) SELECT id, {bigrams.SQL_FUNCTION}({columns}) FROM {entity}"))
@@ -283,4 +287,4 @@ def rebuild_gin(connection: Connection) -> dict[str, int]:
 
 def rebuild(connection: Connection) -> dict[str, int]:
     """Empty and refill the database's index from the stored rows; returns rows indexed per entity type."""
-    return rebuild_fts(connection) or rebuild_gin(connection)
+    return rebuild_fts(connection, _COLUMNS) or rebuild_gin(connection, _COLUMNS)

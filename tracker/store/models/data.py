@@ -322,3 +322,60 @@ class Tag(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class AttachmentFile(Base):
+    """One distinct attachment file (by URL): its archived bytes, how its text extraction ended and why.
+
+    `state` is a code of tracker.extract.states; its text is in `passage` rows (one per page or part). Fetched once:
+    a later run only links another policy to it, unless the fetch failed (`fetch_failed` is tried again).
+    """
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    source: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(500))
+    declared_type: Mapped[str | None] = mapped_column(String(16))
+    detected_type: Mapped[str | None] = mapped_column(String(16))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_detail: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    chars: Mapped[int] = mapped_column(Integer, default=0)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime | None]
+    extracted_at: Mapped[datetime]
+
+
+class PolicyAttachment(Base):
+    """A policy's attachment, in the order its page lists them, under the name the page gives it."""
+
+    __tablename__ = "policy_attachment"
+    __table_args__ = (UniqueConstraint("policy_id", "attachment_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"), index=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(500))
+
+
+class Passage(Base):
+    """A unit of full text search: one page (or part) of an attachment, or the body of a policy (page 0).
+
+    Exactly one of `attachment_id` and `policy_id` is set. The search index `passage_search` (tracker.store.search)
+    is kept by triggers on this table.
+    """
+
+    __tablename__ = "passage"
+    __table_args__ = (
+        UniqueConstraint("attachment_id", "page_no"),
+        UniqueConstraint("policy_id", "page_no"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"))
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"))
+    page_no: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
