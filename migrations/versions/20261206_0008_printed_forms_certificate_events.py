@@ -10,7 +10,9 @@ Upgrade builds the events that rows already stored say, so nothing recorded is l
 number's second letter: S first registration, B change, Y renewal), and each device with a withdrawal date a
 cancellation. The keys are those tracker.store.events writes, so a later re-read of the same notice adds nothing.
 The rules are written out here rather than imported: a migration must keep working after the code has changed.
-Downgrade drops the table and the two columns (the printed forms are re-read from the pages on the next run).
+The policy search index (tracker.store.search) is rebuilt over the printed columns too, so search finds a policy by
+either form. Downgrade puts the index back as it was, then drops the table and the two columns (the printed forms
+are re-read from the pages on the next run).
 """
 import re
 
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import tracker.store.models
+from tracker.store import search as search_index
 
 revision = '0008'
 down_revision = '0018'
@@ -86,6 +89,17 @@ def _backfill() -> None:
         bind.execute(events.insert(), rows[start:start + 500])
 
 
+def _policy_index(columns: dict) -> None:
+    """Rebuild the policy part of the search index over `columns` (triggers, table, rows) on either database."""
+    connection, policy = op.get_bind(), {"policy": columns["policy"]}
+    search_index.drop_fts(connection, policy)
+    search_index.drop_gin(connection, policy)
+    search_index.create_fts(connection, policy)  # each does nothing on the other database
+    search_index.create_gin(connection, policy)
+    search_index.rebuild_fts(connection, policy)
+    search_index.rebuild_gin(connection, policy)
+
+
 def upgrade() -> None:
     # Plain ADD COLUMN, not a batch rebuild: rebuilding `policy` in SQLite would drop its search triggers.
     op.add_column('policy', sa.Column('issuer_printed', sa.String(length=300), nullable=True))
@@ -119,9 +133,12 @@ def upgrade() -> None:
     op.create_index(op.f('ix_certificate_event_recorded_at'), 'certificate_event', ['recorded_at'])
     _backfill()
     _append_only()
+    # Search finds a policy by the printed issuer and number too.
+    _policy_index(search_index.SEARCHABLE)
 
 
 def downgrade() -> None:
+    _policy_index(search_index.SEARCHABLE_BEFORE_0008)  # before the columns go: no trigger may name them
     op.drop_table('certificate_event')  # its triggers go with it on both databases
     if op.get_bind().dialect.name == "sqlite":
         # SQLite ≥ 3.35 drops an unindexed column in place; a batch rebuild would drop the search triggers.
