@@ -88,6 +88,7 @@ NOT_PAGES: dict[str, str] = {
     "api.runs": "JSON", "api.tags": "JSON", "api.openapi": "JSON (the OpenAPI document)",
     "exports.export": "CSV, XLSX and JSON files (tests/web/test_web_exports.py)",
     "exports.feed": "Atom feeds (tests/web/test_web_exports.py)",
+    "exports.events_feed": "Atom feed of certificate events (tests/web/test_web_exports.py)",
     "sources.raw": "the archived raw copy of a source document, served as it was fetched",
 }
 
