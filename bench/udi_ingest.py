@@ -1,6 +1,6 @@
 """Benchmark: streaming a full-release-sized UDI ZIP through `scrapers.udi.parse_file`, against a bare lxml loop.
 
-    .venv/bin/python bench/udi_ingest.py [N]          # N device rows, default 200000
+    .venv/bin/python bench/udi_ingest.py [N] [--db sqlite|postgresql|both] [--runs 3] [--only bare ingest ...]
 
 Writes a synthetic full-release-like ZIP to bench/out/ (real UDI tag names and nested lists, 5,000 rows per XML
 part like the real release, about 5 % class-III rows with 2-4 DIs per certificate, the rest class II and filings;
@@ -9,7 +9,14 @@ reused when it already exists), then measures, each in a fresh child process so 
 - `bare`: zipfile + lxml.etree.iterparse(tag="device") + clearing, counting rows: the floor for any streaming parser;
 - `parse_file`: the real scraper path (safety caps, control-byte filter, scope filter, grouping by certificate in
   a scratch SQLite file);
-- `ingest`: `tracker.ingest.run.ingest_path` into a fresh SQLite database, when the runs layer is importable.
+- `ingest`: `tracker.ingest.run.ingest_path` into a fresh SQLite database, when the runs layer is importable;
+- `ingest_pg`: the same into a fresh database of a throwaway PostgreSQL 15 cluster (bench/pgstore.py: the test
+  suite's cluster, fsync off) with `--db postgresql` or `both`;
+- `again` / `again_pg`: a second ingest of the same release into the database the first one filled
+  (`reprocess=True`, so it is parsed and compared rather than skipped as a file already stored): it must write
+  nothing (the revisions and certificates written by it are printed) and is timed alone.
+
+For the ingests the database size after the run is printed (the SQLite file with its WAL; `pg_database_size`).
 
 Each is run 3 times, the three interleaved round by round; the median and best wall time, rows/s (from the median)
 and the peak RSS (max over the runs) are printed, with the load average after each run. Run it on an otherwise idle
@@ -30,10 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 OUT = ROOT / "bench" / "out"
 ROWS_PER_PART = 5_000
 RUNS = 3
-MEASUREMENTS = ("bare", "parse_file", "ingest")
+MEASUREMENTS = ("bare", "parse_file", "ingest", "again", "ingest_pg", "again_pg")
 
 
 def _generator():
@@ -118,10 +126,45 @@ def scraper_loop(zip_path: Path) -> int:
     return int(note.split()[0])
 
 
-def measure_ingest(zip_path: Path) -> int | None:
-    """HOOK: the full ingest (parse + store) through tracker.ingest.run.ingest_path into a fresh SQLite database.
+def _counts(url: str) -> tuple[int, int]:
+    """(revisions, devices) in the database at `url`."""
+    from sqlalchemy import func, select
 
-    Returns the rows in the file, or None (printing "ingest not available yet") while the runs layer is missing.
+    from tracker.store.engine import make_engine
+    from tracker.store.models import Device, Revision
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return (conn.execute(select(func.count()).select_from(Revision)).scalar_one(),
+                    conn.execute(select(func.count()).select_from(Device)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def database_mib(url: str) -> float:
+    """The size of the database at `url` in MiB (SQLite: the file and its WAL; PostgreSQL: pg_database_size)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()) / 2**20
+    from sqlalchemy import text
+
+    from tracker.store.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one() / 2**20
+    finally:
+        engine.dispose()
+
+
+def measure_ingest(zip_path: Path, url: str | None = None, *, again: bool = False) -> int | None:
+    """HOOK: the full ingest (parse + store) through tracker.ingest.run.ingest_path into the database at `url` (a
+    fresh SQLite file when None). With `again`, the database already holds this release: it is ingested a second
+    time (`reprocess=True`) and what that wrote is printed.
+
+    Returns the rows in the file, or None (printing why) while the runs layer is missing or the run failed.
     """
     try:
         from scrapers import udi
@@ -133,15 +176,20 @@ def measure_ingest(zip_path: Path) -> int | None:
         print(f"    ingest not available yet ({exc})")
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-        upgrade(url)
+        url = url or f"sqlite:///{tmp}/bench.sqlite3"
+        if not again:
+            upgrade(url)
+        before = _counts(url) if again else (0, 0)
         settings = Settings(var_dir=Path(tmp) / "var", database_url=url, secret_key="bench")
         engine = make_engine(url)
         try:
-            result = ingest_path(settings, make_session_factory(engine), udi, zip_path, is_sample=True)
+            result = ingest_path(settings, make_session_factory(engine), udi, zip_path, is_sample=True,
+                                 reprocess=again)
         finally:
             engine.dispose()
-    print(f"    ingest: {result.summary().splitlines()[0]}")
+        after = _counts(url)
+        print(f"    {'again' if again else 'ingest'}: {result.summary().splitlines()[0]}; database "
+              f"{database_mib(url):.0f} MiB; wrote {after[0] - before[0]} revisions, {after[1] - before[1]} devices")
     if result.outcome != "ok":
         print(f"    ingest failed: {result.error}")
         return None
@@ -153,18 +201,25 @@ def rows_in(zip_path: Path) -> int:
     return int(zip_path.stem.rsplit("_", 1)[-1])
 
 
-_IMPORTS = {"bare": ["lxml.etree"], "parse_file": ["scrapers.udi"],
-            "ingest": ["scrapers", "tracker.ingest.run", "tracker.store.migrate", "tracker.store.engine", "tracker.config"]}
+_INGEST_IMPORTS = ["scrapers", "tracker.ingest.run", "tracker.store.migrate", "tracker.store.engine",
+                   "tracker.config", "tracker.store.models", "psycopg"]
+_IMPORTS = {"bare": ["lxml.etree"], "parse_file": ["scrapers.udi"], "ingest": _INGEST_IMPORTS,
+            "again": _INGEST_IMPORTS, "ingest_pg": _INGEST_IMPORTS, "again_pg": _INGEST_IMPORTS}
 
 
-def _child(name: str, zip_path: str, queue) -> None:
+def _child(name: str, zip_path: str, url: str | None, queue) -> None:
     for module in _IMPORTS[name]:  # imports are start-up cost, not streaming cost: keep them out of the timing
         try:
             importlib.import_module(module)
         except ImportError:
             pass
     started = time.perf_counter()
-    rows = {"bare": bare_loop, "parse_file": scraper_loop, "ingest": measure_ingest}[name](Path(zip_path))
+    if name == "bare":
+        rows = bare_loop(Path(zip_path))
+    elif name == "parse_file":
+        rows = scraper_loop(Path(zip_path))
+    else:
+        rows = measure_ingest(Path(zip_path), url, again=name.startswith("again"))
     elapsed = time.perf_counter() - started
     queue.put((rows, elapsed, peak_rss_kib()))
 
@@ -185,38 +240,49 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_once(name: str, zip_path: Path) -> tuple[int | None, float, int]:
-    """(rows, seconds, peak RSS KiB) of one measurement in a freshly spawned process."""
+def run_once(name: str, zip_path: Path, url: str | None = None) -> tuple[int | None, float, int]:
+    """(rows, seconds, peak RSS KiB) of one measurement in a freshly spawned process (`url`: the ingest's database)."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(name, str(zip_path), queue))
+    proc = ctx.Process(target=_child, args=(name, str(zip_path), url, queue))
     proc.start()
     result = queue.get()
     proc.join()
     return result
 
 
-def measure_all(zip_path: Path) -> dict[str, dict | None]:
-    """Median and best time and max peak RSS of `RUNS` runs of every measurement.
+def measure_all(zip_path: Path, measurements: tuple[str, ...], runs: int,
+                cluster=None) -> dict[str, dict | None]:
+    """Median and best time and max peak RSS of `runs` runs of every measurement.
 
     The runs are interleaved (bare, parse_file, ingest, bare, ...): on a machine shared with other work the load
-    drifts over the minutes a run takes, and interleaving spreads that drift over all three instead of one.
+    drifts over the minutes a run takes, and interleaving spreads that drift over all of them instead of one. The
+    PostgreSQL ingests get a fresh database of `cluster` each round; `again` re-ingests into the SQLite file the
+    round's `ingest` filled (kept for it), `again_pg` into the round's PostgreSQL database.
     """
-    times: dict[str, list[float]] = {name: [] for name in MEASUREMENTS}
-    peaks: dict[str, list[int]] = {name: [] for name in MEASUREMENTS}
+    from pgstore import new_database
+
+    times: dict[str, list[float]] = {name: [] for name in measurements}
+    peaks: dict[str, list[int]] = {name: [] for name in measurements}
     rows: dict[str, int] = {}
     unavailable: set[str] = set()  # measurements that returned no rows (the ingest hook without a runs layer)
-    for round_no in range(1, RUNS + 1):
-        for name in (m for m in MEASUREMENTS if m not in unavailable):
-            count, elapsed, peak_kib = run_once(name, zip_path)
-            if count is None:
-                unavailable.add(name)
-                continue
-            rows[name] = count
-            times[name].append(elapsed)
-            peaks[name].append(peak_kib)
-            print(f"  round {round_no} {name:<10} {elapsed:7.2f} s  load average {load_average()}", flush=True)
-    results: dict[str, dict | None] = dict.fromkeys(MEASUREMENTS)
+    with tempfile.TemporaryDirectory(dir=OUT) as keep:
+        for round_no in range(1, runs + 1):
+            urls = {"ingest": f"sqlite:///{keep}/round{round_no}.sqlite3"}
+            urls["again"] = urls["ingest"]
+            if cluster is not None and {"ingest_pg", "again_pg"} & set(measurements):
+                urls["ingest_pg"] = urls["again_pg"] = new_database(cluster, f"ingest_{round_no}")
+            for name in (m for m in measurements if m not in unavailable):
+                count, elapsed, peak_kib = run_once(name, zip_path, urls.get(name))
+                if count is None:
+                    unavailable.add(name)
+                    continue
+                rows[name] = count
+                times[name].append(elapsed)
+                peaks[name].append(peak_kib)
+                print(f"  round {round_no} {name:<10} {elapsed:7.2f} s  load average {load_average()}", flush=True)
+            Path(urls["ingest"].removeprefix("sqlite:///")).unlink(missing_ok=True)
+    results: dict[str, dict | None] = dict.fromkeys(measurements)
     for name, count in rows.items():
         median = statistics.median(times[name])
         results[name] = {"rows": count, "seconds": median, "best": min(times[name]), "rate": count / median,
@@ -231,12 +297,30 @@ def load_average() -> str:
 
 def main(argv: list[str]) -> int:
     """Generate (or reuse) the ZIP for N rows and print the table of measurements."""
-    n = int(argv[1]) if len(argv) > 1 else 200_000
+    import argparse
+    from contextlib import ExitStack
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=200_000, help="device rows (default 200000)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite",
+                        help="where the ingests store (default sqlite)")
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--only", nargs="*", choices=MEASUREMENTS, help="run only these measurements")
+    args = parser.parse_args(argv[1:])
+    wanted = {"sqlite": ("bare", "parse_file", "ingest", "again"), "postgresql": ("bare", "ingest_pg", "again_pg"),
+              "both": MEASUREMENTS}[args.db]
+    measurements = tuple(m for m in wanted if not args.only or m in args.only)
     started = time.perf_counter()
-    zip_path = make_zip(n)
+    zip_path = make_zip(args.n)
     print(f"input: {zip_path.name}, {zip_path.stat().st_size / 2**20:.1f} MiB zipped "
-          f"(ready in {time.perf_counter() - started:.1f} s); load average {load_average()}")
-    results = measure_all(zip_path)
+          f"(ready in {time.perf_counter() - started:.1f} s); load average {Path('/proc/loadavg').read_text().strip()}")
+    with ExitStack() as stack:
+        cluster = None
+        if {"ingest_pg", "again_pg"} & set(measurements):
+            from pgstore import scratch_cluster
+
+            cluster = stack.enter_context(scratch_cluster())
+        results = measure_all(zip_path, measurements, args.runs, cluster)
     print(f"\n{'measurement':<12} {'rows':>9} {'median s':>9} {'best s':>7} {'rows/s':>10} {'peak RSS MiB':>13}")
     for name, r in results.items():
         if r is None:
@@ -244,11 +328,12 @@ def main(argv: list[str]) -> int:
             continue
         print(f"{name:<12} {r['rows']:>9} {r['seconds']:>9.2f} {r['best']:>7.2f} {r['rate']:>10.0f} "
               f"{r['peak_mib']:>13.1f}")
-    if results["bare"] and results["parse_file"]:
-        print(f"\nparse_file / bare time ratio: {results['parse_file']['seconds'] / results['bare']['seconds']:.2f}")
-    if results["bare"] and results["ingest"]:
-        print(f"ingest / bare time ratio: {results['ingest']['seconds'] / results['bare']['seconds']:.2f}")
-    print(f"load average at the end: {load_average()}")
+    if results.get("bare"):
+        for name, goal in (("parse_file", ""), ("ingest", " (goal at 1 M: <= 1.5)"), ("again", " (goal: <= 1.2)"),
+                           ("ingest_pg", ""), ("again_pg", " (goal: <= 1.2)")):
+            if results.get(name):
+                print(f"{name} / bare time ratio: {results[name]['seconds'] / results['bare']['seconds']:.2f}{goal}")
+    print(f"load average at the end: {Path('/proc/loadavg').read_text().strip()}")
     return 0
 
 

@@ -281,7 +281,7 @@ def _document(session, source: str, url: str, now: datetime) -> int:
 
 
 def seed(url: str, devices: int, policies: int, log=print) -> dict[str, float]:
-    """Migrate `url` and fill it through `write_records`; returns seconds per phase."""
+    """Migrate `url` (SQLite or PostgreSQL) and fill it through `write_records`; returns seconds per phase."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     upgrade(url)
@@ -310,7 +310,8 @@ def seed(url: str, devices: int, policies: int, log=print) -> dict[str, float]:
     timings["policies"] = time.perf_counter() - t
     log(f"  policies {len(policy_list):,}  {timings['policies']:6.1f} s")
     with engine.connect() as conn:
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         conn.execute(text("ANALYZE"))
         conn.commit()
     engine.dispose()

@@ -7,6 +7,7 @@ from alembic import context
 
 from tracker.config import Settings
 from tracker.store import search as search_index
+from tracker.store import sort_index
 from tracker.store.engine import make_engine
 from tracker.store.models import Base
 
@@ -27,8 +28,10 @@ def _run(connection) -> None:
         # APScheduler keeps its own job table in the same database (so missed jobs catch up after a restart);
         # it is not ours to migrate.
         # The search index's FTS5 tables (and their shadow tables) are SQLite's, made by migration 0003.
+        # The list-order index differs between the databases (tracker.store.sort_index), made by migration 0018.
         include_name=lambda name, type_, parents: not (
-            type_ == "table" and (name == "apscheduler_jobs" or search_index.is_index_table(name))),
+            (type_ == "table" and (name == "apscheduler_jobs" or search_index.is_index_table(name)))
+            or (type_ == "index" and sort_index.is_sort_index(name))),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,6 +9,7 @@ source describes its columns with a `PolicyColumns` and takes the list, article 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterator, Mapping
@@ -20,7 +21,7 @@ from scrapers._dates import find_date, parse_date
 from scrapers._html import block_text, element_text, find_attachments, make_soup, meta_content, normalise_space
 from tracker.fetch.base import Fetcher, FetchError, Response
 from tracker.ids import docno
-from tracker.ids.policytype import classify, issuer_from_title
+from tracker.ids.policytype import classify, issuer_from_title, issuer_words_in_title
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, PolicyRecord
 
 CONTENT_SELECTORS = ("div.text", "#ivs_content", ".TRS_Editor")
@@ -128,6 +129,36 @@ def article_meta(soup: BeautifulSoup) -> tuple[str | None, date | None, str | No
     return title, published, meta_content(soup, "ColumnName")
 
 
+_RIGHT_ALIGNED = re.compile(r"text-align\s*:\s*right", re.I)
+_SIGNATURE_MAX = 60  # a signature line names bodies; a longer right-aligned paragraph is something else
+
+
+def signature_issuer(content: Tag) -> str | None:
+    """The issuer the body's signature block prints (the right-aligned lines at its end, dates left out), or None.
+
+    Joint documents sign with one body per line; they come back separated by one blank, as printed.
+    """
+    lines: list[str] = []
+    for paragraph in reversed(content.find_all(["p", "div"])):
+        aligned = _RIGHT_ALIGNED.search(str(paragraph.get("style") or "")) or \
+            str(paragraph.get("align") or "").lower() == "right"
+        if not aligned:
+            if lines:
+                break
+            continue
+        text = element_text(paragraph)
+        if not text or len(text) > _SIGNATURE_MAX:
+            break
+        if find_date(text) is None:
+            lines.insert(0, text)
+    return " ".join(lines) or None
+
+
+def site_name(soup: BeautifulSoup) -> str | None:
+    """The publishing site's own name as the page prints it (`meta[name=SiteName]`, else the header's logo)."""
+    return meta_content(soup, "SiteName") or element_text(soup.select_one("div.header .logo")) or None
+
+
 def content_element(soup: BeautifulSoup) -> Tag | None:
     """The article body container (`div.text`, `#ivs_content` or `.TRS_Editor`), if any."""
     for selector in CONTENT_SELECTORS:
@@ -181,6 +212,8 @@ def policy_from_title(title: str, url: str, *, published_on: date | None, column
         url=url,
         issuer=issuer,
         doc_no=docno.qualify(found, issuer, title).normalised if found else None,
+        issuer_printed=issuer_words_in_title(title),
+        doc_no_printed=docno.find_printed(title),
         doc_type=kind.doc_type,
         stage=kind.stage,
         published_on=published_on,
@@ -209,9 +242,17 @@ def parse_policy_article(text: str, url: str, columns: PolicyColumns) -> PolicyR
     title, published_on, column_name = article_meta(soup)
     if not title:
         raise LayoutChanged("article title (meta ArticleTitle, h2.title or <title>)", url=url)
-    record = policy_from_title(title, url, published_on=published_on,
-                               column=columns.column_of(url) or column_name, columns=columns)
-    return dataclasses.replace(record, body=block_text(content) or None, attachments=find_attachments(content, url))
+    column = columns.column_of(url) or column_name
+    record = policy_from_title(title, url, published_on=published_on, column=column, columns=columns)
+    body = block_text(content) or None
+    # As printed: the signature block, else the words before 关于 in the title, else the site itself when the site
+    # is the issuer of what it lists (not in columns of laws it only enforces).
+    issuer_printed = signature_issuer(content) or record.issuer_printed or (
+        site_name(soup) if column not in columns.title_names_issuer else None)
+    # The canonical number stays the title's: a body can cite the number of another body's notice.
+    doc_no_printed = record.doc_no_printed or docno.find_printed(body)
+    return dataclasses.replace(record, body=body, attachments=find_attachments(content, url),
+                               issuer_printed=issuer_printed, doc_no_printed=doc_no_printed)
 
 
 def parse_policy_page(text: str, base_url: str, columns: PolicyColumns) -> list[PolicyRecord]:

@@ -24,7 +24,7 @@ from scrapers._dates import parse_date
 from scrapers._html import block_text, element_text, find_attachments, make_soup, meta_content, squeeze_cjk
 from tracker.fetch.base import Fetcher
 from tracker.ids import docno
-from tracker.ids.policytype import canonical_issuer, classify
+from tracker.ids.policytype import canonical_issuer, classify, issuer_words_in_title
 from tracker.records import CrawlContext, LayoutChanged, Page, ParseStats, PolicyRecord
 
 SLUG = "govcn_policy"
@@ -88,18 +88,27 @@ def _doc_no(raw: str | None, issuer: str | None, title: str) -> str | None:
     return " ".join(raw.split()) if raw and raw.strip() else None
 
 
+def _printed(value: str | None) -> str | None:
+    """A field as the page prints it: blanks squeezed to one (joint issuers keep theirs), nothing else changed."""
+    return " ".join(value.split()) or None if value else None
+
+
 def _item_record(item: Any, base_url: str) -> PolicyRecord:
     if not isinstance(item, dict) or "title" not in item or "url" not in item:
         raise LayoutChanged("listVO[] item with title and url", url=base_url)
     title = _plain(item["title"])
     # Joint issuers are separated by blanks ("中共中央办公厅 国务院办公厅"): keep them for canonical_issuer.
-    issuer = canonical_issuer(html.unescape(_TAG.sub("", str(item.get("puborg") or ""))))
+    puborg = html.unescape(_TAG.sub("", str(item.get("puborg") or "")))
+    issuer = canonical_issuer(puborg)
+    pcode = _plain(item.get("pcode")) or None
     kind = classify(title)
     return PolicyRecord(
         title=title,
         url=urljoin(base_url, str(item["url"]).strip()),
         issuer=issuer,
-        doc_no=_doc_no(_plain(item.get("pcode")) or None, issuer, title),
+        doc_no=_doc_no(pcode, issuer, title),
+        issuer_printed=_printed(puborg) or issuer_words_in_title(title),
+        doc_no_printed=pcode or docno.find_printed(title),
         doc_type=kind.doc_type,
         stage=kind.stage,
         published_on=parse_date(str(item.get("pubtimeStr") or "")),
@@ -181,6 +190,8 @@ def parse_detail(text: str, url: str) -> PolicyRecord:
         url=url,
         issuer=issuer,
         doc_no=_doc_no(meta.get("doc_no"), issuer, title),
+        issuer_printed=_printed(meta.get("issuer")) or issuer_words_in_title(title),
+        doc_no_printed=_printed(meta.get("doc_no")) or docno.find_printed(title),
         doc_type=kind.doc_type,
         stage=kind.stage,
         published_on=parse_date(meta.get("published_on")) or parse_date(meta_content(soup, "firstpublishedtime")),

@@ -82,12 +82,19 @@ class NewsRecord:
 
 @dataclass(frozen=True)
 class PolicyRecord:
-    """One policy document (law, rule, notice, guidance, draft, interpretation) as a source lists it."""
+    """One policy document (law, rule, notice, guidance, draft, interpretation) as a source lists it.
+
+    `issuer` and `doc_no` are canonical (short issuer label, rebuilt number: what de-duplication and filters use);
+    `issuer_printed` and `doc_no_printed` are the words the page prints (its 发文机关 / 文号 field, its title, its
+    signature block), whitespace-normalised and nothing else, for a reader who quotes the record.
+    """
 
     title: str
     url: str
     issuer: str | None = None
     doc_no: str | None = None
+    issuer_printed: str | None = None
+    doc_no_printed: str | None = None
     doc_type: str | None = None
     stage: str | None = None
     published_on: date | None = None

@@ -22,6 +22,7 @@ from tracker.classify import taxonomy
 from tracker.read import filters
 from web import context, params
 from web.auth import require_role, role_required
+from web.i18n import gettext
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
@@ -97,7 +98,7 @@ def decide(entity_type: str, entity_id: int):
                           reason=form.get("reason", ""), reviewer=current_user.username, now=context.now())
     except ValueError as exc:
         return _render_review(entity_type, entity_id, error=str(exc), status=400)
-    flash("已记录 / Decision recorded.")
+    flash(gettext("decision_recorded"))
     return redirect(url_for("admin.review_entity", entity_type=entity_type, entity_id=entity_id))
 
 
@@ -142,7 +143,7 @@ def _user_change(action):
         page = render_template("admin/users.html", users=users.list_users(context.db()), roles=users.ROLES,
                                error=str(exc))
         return page, 400
-    flash("已保存 / Saved.")
+    flash(gettext("saved"))
     return redirect(url_for("admin.user_list"))
 
 
@@ -195,7 +196,7 @@ def export_bundle():
     settings = context.state().settings
     if first is None or last is None or last < first:
         page = render_template("admin/export.html", first=first, last=last,
-                               error="请填写有效的起止日期 / Give a valid first and last day.")
+                               error=gettext("bad_period"))
         return page, 400
     start, end = audit.period_bounds(first, last, settings.timezone)
     folder = Path(tempfile.mkdtemp(prefix="audit-bundle-"))

@@ -14,15 +14,18 @@
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
 
+import flask_babel
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from tracker.audit import users
 from web import context
+from web.i18n import gettext
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 # Blueprints whose every answer is no-store, logged in or not: the login form carries a CSRF token, and an admin
@@ -147,14 +150,15 @@ def login():
         result = users.authenticate(db, username, password, ip=_address(), now=context.now())
         user = AuthUser(result.user) if result.status == "ok" else None
     if result.status == "limited":
-        wait = result.retry_after
-        zh, en = (f"{wait} 秒", f"{wait} s") if wait < 60 else (f"{-(-wait // 60)} 分钟", f"{-(-wait // 60)} min")
+        # Babel words the wait in the reader's language ("30 秒", "2 minutes"), rounding up to whole units.
+        wait = flask_babel.format_timedelta(timedelta(seconds=result.retry_after), threshold=1,
+                                            granularity="second")
         page = render_template("auth/login.html", next=target, username=username,
-                               error=f"登录失败次数过多，请 {zh}后再试 / Too many failed attempts: try again in {en}.")
+                               error=gettext("login_throttled", wait=wait))
         return page, 429, {"Retry-After": str(result.retry_after)}
     if user is None:
         page = render_template("auth/login.html", next=target, username=username,
-                               error="用户名或密码错误 / Wrong username or password.")
+                               error=gettext("login_wrong"))
         return page, 401
     session.clear()  # nothing from before the login survives it (session fixation)
     login_user(user)
@@ -169,5 +173,5 @@ def logout():
             users.logout(db, current_user.get_id(), ip=_address(), now=context.now())
     logout_user()
     session.clear()
-    flash("已退出 / Logged out.")
+    flash(gettext("logged_out"))
     return redirect(url_for("auth.login"))

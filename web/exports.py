@@ -140,7 +140,8 @@ def feed(kind: str):
             summary = " · ".join(str(v) for v in (row["cert_no"], row["registrant"], row["issued_on"]) if v)
         else:
             entry.title(xml_safe(row["title"]))
-            summary = " · ".join(str(v) for v in (row["issuer"], row["doc_no"], row["published_on"]) if v)
+            summary = " · ".join(str(v) for v in (row["issuer_printed"] or row["issuer"], row["doc_no_printed"] or row["doc_no"],
+                                                 row["published_on"]) if v)
         if row.get("is_sample"):
             summary = f"[{gettext('sample_badge')}] {summary}"
         entry.summary(xml_safe(summary))

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import flask_babel
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_app_context, request
 from markupsafe import Markup
 
 from tracker import i18n as catalogue
@@ -45,8 +45,16 @@ def gettext(key: str, **values: object) -> str:
     """The UI string `key` in the request's language, with `%(name)s` placeholders filled in.
 
     A plain string (not Markup): templates escape it like any other value, so a `&` or `<` in a translation is text.
+    The request's catalogue is looked up once and kept in `g`: a list page asks for about 180 strings, and
+    Flask-Babel's own lookup (context, domain, locale, cache) for each was a tenth of the page's time.
     """
-    return flask_babel.gettext(key, **values)
+    if not has_app_context():
+        return flask_babel.gettext(key, **values)
+    translations = g.get("_translations")
+    if translations is None:
+        translations = g._translations = flask_babel.get_translations()
+    text = translations.ugettext(key)
+    return text % values if values else text  # what flask_babel.gettext does with the same catalogue
 
 
 def ngettext(key: str, plural_key: str, n: int, **values: object) -> str:

@@ -13,7 +13,7 @@ DEVICE_FIELDS = (
     "first_seen", "updated_at",
 )
 POLICY_FIELDS = (
-    "id", "title", "issuer", "doc_no", "doc_type", "stage", "published_on", "written_on", "url", "summary",
+    "id", "title", "issuer", "doc_no", "issuer_printed", "doc_no_printed", "doc_type", "stage", "published_on", "written_on", "url", "summary",
     "subject", "status", "is_ai", "is_sample", "final_version_id", "first_seen", "updated_at",
 )
 RUN_FIELDS = (

@@ -19,67 +19,15 @@ from tracker.mail.digest import FREQUENCIES, normalize_filters
 from tracker.mail.tokens import PATHS, InvalidToken, make_token, read_token
 from tracker.store.models import Subscriber
 from web import context
-from web.i18n import lang
+from web.i18n import gettext, lang
 
 bp = Blueprint("subscribe", __name__)
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 
-# (zh, en); the consent wordings are stored verbatim with each consent record.
-TEXT = {
-    "title": ("订阅邮件摘要", "Subscribe to email digests"),
-    "intro": ("选择关心的领域、功能、病种、注册人、关键词或政策类型，按所选频率接收新批准器械与新政策的邮件摘要。",
-              "Choose the areas, functions, diseases, companies, keywords or policy types you care about and get "
-              "new approvals and policies by email at the frequency you pick."),
-    "email": ("邮箱地址", "Email address"),
-    "frequency": ("频率", "Frequency"),
-    "immediate": ("即时（每 5 分钟检查一次）", "Immediately (checked every 5 minutes)"),
-    "daily": ("每日（北京时间 8:00）", "Daily (08:00 Beijing time)"),
-    "weekly": ("每周（周一 8:10）", "Weekly (Monday 08:10)"),
-    "what": ("内容", "Content"),
-    "devices": ("批准器械", "Device approvals"),
-    "policies": ("政策文件", "Policies"),
-    "ai_only": ("仅人工智能相关", "AI-related only"),
-    "areas": ("应用领域", "Application areas"),
-    "functions": ("功能", "Functions"),
-    "diseases": ("病种", "Diseases"),
-    "policy_types": ("政策类型", "Policy types"),
-    "companies": ("注册人（逗号分隔）", "Companies / registrants (comma-separated)"),
-    "keywords": ("关键词（逗号分隔）", "Keywords (comma-separated)"),
-    "filters_hint": ("同一项内任选其一即可，不同项须同时满足；不选表示不限。",
-                     "Any value within a group matches; every group you fill must match; empty means any."),
-    "consent": ("我同意接收上述邮件摘要。", "I agree to receive these email digests."),
-    "submit": ("订阅", "Subscribe"),
-    "save": ("保存设置", "Save preferences"),
-    "check_inbox": ("请查收邮件", "Check your inbox"),
-    "check_inbox_text": ("如果该地址可以订阅，我们已发送一封确认邮件。点击其中的链接后才会开始发送摘要。",
-                         "If this address can subscribe, we have sent a confirmation email. Digests start only "
-                         "after you follow its link."),
-    "bad_email": ("请输入有效的邮箱地址。", "Please enter a valid email address."),
-    "need_consent": ("请勾选同意。", "Please tick the consent box."),
-    "need_content": ("请至少选择器械或政策之一。", "Choose devices, policies or both."),
-    "confirm_title": ("确认订阅", "Confirm your subscription"),
-    "confirm_text": ("确认以 {email} 接收邮件摘要？", "Receive email digests at {email}?"),
-    "confirm_button": ("确认订阅", "Confirm"),
-    "confirmed": ("订阅已确认。您可以在此修改设置。", "Subscription confirmed. You can change your preferences here."),
-    "manage_title": ("管理订阅", "Manage your subscription"),
-    "saved": ("设置已保存。", "Preferences saved."),
-    "unsub_title": ("退订", "Unsubscribe"),
-    "unsub_text": ("确定不再向 {email} 发送任何摘要？", "Stop sending any digest to {email}?"),
-    "unsub_button": ("退订", "Unsubscribe"),
-    "unsubscribed": ("已退订：{email} 不会再收到摘要。", "Unsubscribed: {email} will get no more digests."),
-    "resubscribe": ("重新订阅", "Subscribe again"),
-    "unsub_link": ("退订全部邮件", "Unsubscribe from everything"),
-    "bad_link": ("链接无效", "This link is not valid"),
-    "bad_link_text": ("链接已损坏或已失效。确认链接 7 天内有效，请重新订阅。",
-                      "The link is damaged or no longer valid. Confirmation links last 7 days: please subscribe "
-                      "again."),
-    "status": ("状态", "Status"),
-}
 def t(key: str, **values: object) -> str:
-    """A string of this blueprint in the request's language."""
-    text = TEXT[key][0 if lang() == "zh" else 1]
-    return text.format(**values) if values else text
+    """A string of this blueprint (catalogue key `sub_<key>`) in the request's language."""
+    return gettext(f"sub_{key}", **values)
 
 
 def _options() -> dict[str, list[tuple[str, str]]]:
@@ -112,7 +60,7 @@ def _form_values(source) -> dict:
 
 def _render_form(template: str, prefs: dict, **extra):
     return render_template(f"subscribe/{template}", t=t, prefs=prefs, options=_options(), frequencies=FREQUENCIES,
-                           consent_wording=subscriptions.CONSENT_WORDING["subscribe"], **extra)
+                           consent_wording=subscriptions.SUBSCRIBE_WORDING[lang()], **extra)
 
 
 def _message(title_key: str, text: str, status: int = 200, **extra):

@@ -6,15 +6,17 @@ outbound link is only rendered as a link when its scheme is http or https, so a 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import flask_babel
 from flask import Flask, current_app, g, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from web import context
-from web.i18n import gettext
+from web.i18n import gettext, label
 
 
 def local_dt(value: datetime | None) -> str:
@@ -41,15 +43,15 @@ def safe_href(url: str | None) -> str | None:
 
 
 def age(value: datetime | None) -> str:
-    """How long ago `value` was, in the request's language ("never" for None)."""
+    """How long ago `value` was, in the request's language ("5 天前", "1 hour ago"; "never" for None).
+
+    Babel's formatter words it with each language's plural rules, so English never says "1 minutes ago".
+    """
     if value is None:
         return gettext("never")
-    seconds = max(0, (context.now() - value).total_seconds())
-    if seconds >= 86400:
-        return gettext("ago_days", n=int(seconds // 86400))
-    if seconds >= 3600:
-        return gettext("ago_hours", n=int(seconds // 3600))
-    return gettext("ago_minutes", n=int(seconds // 60))
+    elapsed = max(timedelta(0), context.now() - value)
+    # threshold=2: a unit is used from two of it on, so ten days read "10 天前", not a rounded "1 周前".
+    return flask_babel.format_timedelta(-elapsed, add_direction=True, threshold=2)
 
 
 def link(endpoint: str, **values: Any) -> str:
@@ -63,6 +65,32 @@ def link(endpoint: str, **values: Any) -> str:
     if key not in cache:
         cache[key] = url_for(endpoint, **values)
     return cache[key]
+
+
+def tag_chips(pairs: Any, facets: tuple[str, ...] = ("area", "disease", "function"),
+              endpoint: str = "devices.index") -> Markup:
+    """The chips of `pairs` ((facet, code) tags) whose facet is in `facets`, each a link to `endpoint` filtered by it.
+
+    Built here rather than by a Jinja macro: a list page shows 50 rows of chips, and a macro call per row (with a
+    link and a label per chip) was the largest part of the page's rendering. Each chip's HTML is made once per
+    request (the language is fixed for a request). A device list filters an area's sub-area with `sub`, a policy
+    list its type with `type`; every other facet by its own name.
+    """
+    cache = g.setdefault("_chips", {})
+    html = ['<span class="chips">\n']
+    for facet, code in pairs:
+        if facet not in facets:
+            continue
+        chip = cache.get((endpoint, facet, code))
+        if chip is None:
+            arg = "sub" if (facet == "area" and "." in code and endpoint == "devices.index") else (
+                "type" if facet == "policy_type" else facet)
+            chip = Markup('  <a class="chip chip-{}" href="{}">{}</a>\n').format(
+                facet, link(endpoint, **{arg: code}), label(code))
+            cache[(endpoint, facet, code)] = chip
+        html.append(chip)
+    html.append("</span>")
+    return Markup("".join(html))
 
 
 def filter_url(flt: Any, endpoint: str | None = None, **changes: Any) -> str:
@@ -123,7 +151,7 @@ def render_error(error: HTTPException):
 def init_app(app: Flask) -> None:
     """Register filters, globals and error pages."""
     app.jinja_env.filters.update(local_dt=local_dt, iso_date=iso_date, safe_href=safe_href, age=age)
-    app.jinja_env.globals.update(filter_url=filter_url, link=link, pages=pages)
+    app.jinja_env.globals.update(filter_url=filter_url, link=link, pages=pages, tag_chips=tag_chips)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.register_error_handler(HTTPException, render_error)

@@ -2,7 +2,7 @@
 passage (attachment pages and policy bodies) with its bigram search index (SQLite FTS5 / PostgreSQL GIN)
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-06 18:40:00
 
 Existing policy bodies become passages (page 0), so search finds them before any attachment is fetched.
@@ -14,7 +14,7 @@ from tracker.store import search as search_index
 from tracker.store.models import UTCDateTime
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

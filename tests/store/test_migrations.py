@@ -160,3 +160,45 @@ def test_reasons_migration_reads_stored_sentences_as_codes_and_writes_them_back(
     engine.dispose()
     assert got == [(code, params) for _, code, params in LINK_REASONS]
     assert got_news == [(code, params) for _, code, params in NEWS_REASONS]
+
+
+def test_notify_migration_round_trip_with_data(empty_url):
+    """0010 with rows in its tables: down drops channels, watches and deliveries and leaves the rest (an audit
+    entry) alone; up again gives empty tables that take the same rows."""
+    upgrade(empty_url)
+    rows = [
+        "INSERT INTO audit_log (at, actor, action, detail) VALUES ('2026-01-01 00:00:00', 'test', 'channel.add', '{}')",
+        "INSERT INTO channel (name, kind, url, secret, lang, active, failures, alert_state, created_at, updated_at) "
+        "VALUES ('team', 'wecom', 'https://qyapi.example/send?key=k', NULL, 'zh', true, 0, 'healthy', "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        "INSERT INTO watch (name, filters, include_devices, include_policies, frequency, active, created_by, "
+        "created_at, checked_until) VALUES ('ct', '{}', true, true, 'immediate', true, 'test', '2026-01-01 00:00:00', "
+        "'2026-01-01 00:00:00')",
+        "INSERT INTO watch_channel (watch_id, channel_id) VALUES (1, 1)",
+        "INSERT INTO delivery (channel_id, watch_id, event_key, uid, payload, status, attempts, created_at) "
+        "VALUES (1, 1, 'device:1:new', 'u1', '{}', 'sent', 1, '2026-01-01 00:00:00')",
+    ]
+
+    def insert() -> None:
+        engine = make_engine(empty_url)
+        with engine.begin() as conn:
+            for sql in rows[1:]:
+                conn.execute(text(sql))
+        engine.dispose()
+
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(text(rows[0]))
+    engine.dispose()
+    insert()
+    # To the revision before 0010 (whatever the chain puts there when others land after it).
+    downgrade(empty_url, ScriptDirectory.from_config(alembic_config(empty_url)).get_revision("0010").down_revision)
+    tables = set(inspect(make_engine(empty_url)).get_table_names())
+    assert not {"channel", "watch", "watch_channel", "delivery"} & tables
+    upgrade(empty_url)
+    insert()
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM delivery")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 1
+    engine.dispose()

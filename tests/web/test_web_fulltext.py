@@ -84,7 +84,7 @@ def test_comparison_lists_the_changes_first(client, ingested):
         assert response.status_code == 200
         page = _text(response)
         summary = page[page.index('id="summary"'):page.index('id="side-by-side"')]
-        items = re.findall(r'<li class="change-(\w+)"><b>([^<]*)</b>', summary)
+        items = re.findall(r'<li class="change-(\w+)"><b lang="zh">([^<]*)</b>', summary)
         assert items[:4] == [("moved", "第四条"), ("added", "第十条"), ("removed", "第十二条"), ("changed", "第二条")]
         assert "was 第七条" in summary
         assert "<ins>" in page and "<del>" in page

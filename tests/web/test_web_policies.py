@@ -76,6 +76,19 @@ def test_policy_page_shows_body_attachments_and_linked_devices(client, web_env):
     assert "govcn_policy" in soup.select_one("#provenance").get_text()
 
 
+def test_policy_page_and_api_show_issuer_and_number_as_printed(client, web_env):
+    """The words on the page first; the canonical label beside them when it differs (filters use that one)."""
+    soup = BeautifulSoup(client.get(f"/policies/{web_env.ids.policies['ai_guidance']}").get_data(as_text=True), "lxml")
+    fields = soup.select_one("#fields").get_text(" ", strip=True)
+    assert "国家药品监督管理局" in fields and "2022年第8号" in fields
+    assert "国家药监局" in soup.select_one("#fields dl").get_text()  # the canonical label, marked as such
+    listing = client.get("/policies?q=审评要点").get_data(as_text=True)
+    assert "国家药品监督管理局医疗器械技术审评中心" in listing
+    data = client.get(f"/api/v1/policies/{web_env.ids.policies['ai_guidance']}").get_json()
+    assert (data["issuer"], data["issuer_printed"]) == ("国家药监局", "国家药品监督管理局")
+    assert data["doc_no_printed"] == "2022年第8号"
+
+
 def test_hostile_policy_title_and_javascript_url_are_inert(client, web_env):
     html = client.get(f"/policies/{web_env.ids.policies['xss']}").get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x onerror=" in html

@@ -137,13 +137,15 @@ def seed(settings, sessions) -> Seeded:
         ctx = WriteContext(source="govcn_policy", now=T1, document_id=doc)
         write_records(session, [
             PolicyRecord(title="人工智能医疗器械注册审查指导原则", url="https://www.nmpa.gov.cn/ylqx/ylqxggtg/20220309111021184.html",
-                         issuer="国家药监局", doc_no="2022年第8号", doc_type="指导原则", stage="issued",
+                         issuer="国家药监局", doc_no="2022年第8号", issuer_printed="国家药品监督管理局",
+                         doc_no_printed="2022年第8号", doc_type="指导原则", stage="issued",
                          published_on=date(2022, 3, 9), summary="人工智能医疗器械注册申报资料要求",
                          body="为指导人工智能医疗器械注册申报……\n第一章 适用范围",
                          attachments=(Attachment(name="指导原则全文.pdf", url="https://www.nmpa.gov.cn/a.pdf",
                                                  file_type="pdf"),)),
             PolicyRecord(title="深度学习辅助决策医疗器械软件审评要点", url="https://www.cmde.org.cn/flfg/zdyz/1.html",
-                         issuer="器审中心", doc_type="审评要点", stage="issued", published_on=date(2019, 7, 3)),
+                         issuer="器审中心", issuer_printed="国家药品监督管理局医疗器械技术审评中心", doc_type="审评要点",
+                         stage="issued", published_on=date(2019, 7, 3)),
             PolicyRecord(title="肺结节CT图像辅助检测软件注册审查指导原则（征求意见稿）", url="https://www.cmde.org.cn/zqyj/2.html",
                          issuer="器审中心", doc_type="征求意见稿", stage="draft", published_on=date(2026, 11, 18),
                          body="肺结节 CT 人工智能 辅助检测"),
@@ -159,7 +161,7 @@ def seed(settings, sessions) -> Seeded:
         out.attachments["pdf"] = store_attachment(session, FileResult(
             url="https://www.nmpa.gov.cn/a.pdf", name="指导原则全文.pdf", declared_type="pdf", state="ok",
             detail="2 pages", detected_type="pdf", pages=("第一章 适用范围\n第一条 本原则适用于人工智能医疗器械。",
-                                                      "第二条 <script>alert(1)</script> 数据漂移监测")),
+                                                      "第二条 上市后应当开展数据漂移监测。")),
             source="govcn_policy", now=T1, is_sample=False)
         link_attachment(session, final_id, out.attachments["pdf"], 0, "指导原则全文.pdf")
     with sessions() as session:

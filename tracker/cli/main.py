@@ -1,14 +1,14 @@
 """The single `tracker` command (click): the composition root that wires settings, store and scrapers.
 
 One module per command group: db (schema), sources (parse, ingest, scrape, runs), classify (classify, reclassify),
-schedule, digest, audit (user, audit) and dev. Exit codes: 0 success, 1 a run that did not succeed (blocked /
+schedule, digest, audit (user, audit), notify (channel, watch) and dev. Exit codes: 0 success, 1 a run that did not succeed (blocked /
 failed), 2 usage errors, 3 a page whose layout is not recognised (`tracker parse`).
 """
 from __future__ import annotations
 
 import click
 
-from tracker.cli import classify, sources
+from tracker.cli import classify, notify, sources
 from tracker.cli.audit import audit_group, user_group
 from tracker.cli.db import db_group
 from tracker.cli.dev import dev_command
@@ -33,7 +33,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 
 
 for command in (db_group, *sources.COMMANDS, *classify.COMMANDS, schedule_command, digest_group, user_group,
-                audit_group, dev_command):
+                audit_group, dev_command, *notify.COMMANDS):
     main.add_command(command)
 
 if __name__ == "__main__":

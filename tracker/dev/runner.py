@@ -7,8 +7,10 @@ It brings up, in this order:
      source at it (TRACKER_SOURCE_<SLUG>_URL, TRACKER_SAMPLE_MODE=1);
   3. a mail sink (aiosmtpd on 127.0.0.1:8025, or a free port) writing every message to var/mail/, unless
      TRACKER_SMTP_URL names a real server;
-  4. the scheduler (`tracker schedule`) and the web server, each as its own process;
-  5. one ingestion of every registered source right away (in this process, in the background);
+  4. the chat stand-ins (tracker.dev.chatsinks, on 127.0.0.1:8030 or a free port): a local WeCom, DingTalk, Feishu,
+     Slack, signed-webhook receiver and Apprise endpoint, each message written to var/chat/;
+  5. the scheduler (`tracker schedule`) and the web server, each as its own process;
+  6. one ingestion of every registered source right away (in this process, in the background);
 then prints the URL. Ctrl-C or SIGTERM stops the children and the servers and exits cleanly.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tracker.config import Settings
+from tracker.dev.chatsinks import ChatSinks
 from tracker.ingest.run import run_source
 from tracker.records import SourceModule
 from tracker.store.engine import make_engine, make_session_factory
@@ -164,7 +167,7 @@ def run_dev(settings: Settings, sources: Mapping[str, SourceModule], *, port: in
     if offline is None:
         offline = os.environ.get("TRACKER_OFFLINE") == "1" or not internet_reachable()
     extra: dict[str, str] = {}
-    samples = sink = None
+    samples = sink = chats = None
     children: list[subprocess.Popen] = []
     stop = threading.Event()
     # Both set the stop event (SIGINT too: a shell may have started us with SIGINT ignored, and Ctrl-C must work).
@@ -182,6 +185,11 @@ def run_dev(settings: Settings, sources: Mapping[str, SourceModule], *, port: in
             extra["TRACKER_SMTP_URL"] = sink.url
             settings = settings.replace(smtp_url=sink.url)
             echo(f"mail sink: {sink.url} → {sink.folder}")
+        chats = ChatSinks(port=pick_port(8030), folder=settings.var_dir / "chat").start()
+        echo(f"chat stand-ins: {chats.base} → {chats.folder} (add a channel with one of these URLs; "
+             "secrets via --secret-stdin)")
+        for kind, (chat_url, secret) in chats.demo().items():
+            echo(f"  {kind:9} {chat_url}" + (f"  secret: {secret}" if secret else ""))
         web_port = pick_port(port)
         url = f"http://127.0.0.1:{web_port}"
         if not os.environ.get("TRACKER_PUBLIC_BASE_URL"):
@@ -213,6 +221,8 @@ def run_dev(settings: Settings, sources: Mapping[str, SourceModule], *, port: in
                 child.wait()
         if sink is not None:
             sink.stop()
+        if chats is not None:
+            chats.stop()
         if samples is not None:
             samples.stop()
         for sig, handler in previous.items():

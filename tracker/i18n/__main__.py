@@ -19,7 +19,10 @@ def main(argv: list[str]) -> int:
         key, texts = argv[1], dict(zip(LANGS, argv[2:], strict=True))
         for lang in LANGS:
             catalog = read_catalogue(lang)
-            catalog[key] = Message(key, texts[lang])  # replaces the text when the key exists
+            # Babel's `catalog[key] = ...` keeps the old text of an existing key: delete it first so `set` replaces.
+            if key in catalog:
+                del catalog[key]
+            catalog[key] = Message(key, texts[lang])
             write_catalogue(catalog, lang)
         compile_catalogues()
         print(f"{key}: " + " | ".join(texts[lang] for lang in LANGS))

@@ -147,6 +147,28 @@ def find(text: str | None) -> DocNo | None:
     return None
 
 
+# A number as a page prints it, inside any bracket pair ("（2022年第8号）", "(国发〔2017〕35号)"), or in a sentence
+# that says which number published the document ("…以2022年第8号通告发布"). The inner text is taken unchanged.
+_PRINTED_ENCLOSED = re.compile(r"[（(【\[［]\s*(?P<inner>[^（）()【】\[\]［］]{1,40}?号)\s*[）)】\]］]")
+_PRINTED_PUBLISHED_AS = re.compile(r"以(?P<inner>[^，。；、\s以]{0,20}?[0-9]{4}\s*年\s*第?\s*[0-9]{1,6}\s*号)(?:通告|公告)?(?:发布|印发)")
+
+
+def find_printed(text: str | None) -> str | None:
+    """The document number as `text` prints it (blanks squeezed, nothing else changed), else None.
+
+    Looks for a bracket-enclosed number ("…的通告（2022年第8号）") first, then a sentence saying the document was
+    published as a number ("本指导原则由国家药监局以2022年第8号通告发布"). Only text that `parse` accepts counts.
+    """
+    if not text:
+        return None
+    for pattern in (_PRINTED_ENCLOSED, _PRINTED_PUBLISHED_AS):
+        for match in pattern.finditer(text):
+            inner = " ".join(match["inner"].split())
+            if try_parse(inner) is not None:
+                return inner
+    return None
+
+
 def kind_from_title(title: str | None) -> str | None:
     """公告 or 通告 when the title ends in one (optionally followed by its bracketed number), else None."""
     if not title:

@@ -52,6 +52,7 @@ ISSUER_ALIASES = {
     "科学技术部": "科技部",
     "国家医疗保障局": "国家医保局",
     "国家市场监督管理总局": "市场监管总局",
+    "食品药品监管总局": "国家食品药品监督管理总局",  # CFDA signed its notices so
     "总局": "国家食品药品监督管理总局",  # titles of 2013–2018 CFDA notices open with "总局关于…"
 }
 _ISSUER_SEPARATORS = re.compile(r"[\s、，,;；]+")
@@ -126,6 +127,17 @@ def canonical_issuer(name: str | None) -> str | None:
         return None
     parts = [p for p in _ISSUER_SEPARATORS.split(unicodedata.normalize("NFKC", name)) if p]
     return "、".join(_one_issuer(p) for p in parts) or None
+
+
+def issuer_words_in_title(title: str) -> str | None:
+    """The words a title opens with before 关于, as printed (blanks squeezed: joint issuers keep one between them),
+    or None when the title names no issuer ("国家药监局 国家卫生健康委关于…" → "国家药监局 国家卫生健康委")."""
+    squeezed = " ".join(title.split())
+    match = _ISSUER_IN_TITLE.match(_compact(title))
+    if not match:
+        return None
+    head = squeezed.split("关于", 1)[0].strip()
+    return head or None
 
 
 def issuer_from_title(title: str) -> str | None:

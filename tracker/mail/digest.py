@@ -248,6 +248,12 @@ class DigestBuilder:
             ))
         return digests
 
+    def entries(self, wanted: Any, start: datetime) -> tuple[Entry, ...]:
+        """What one subscription-like object (`filters`, `include_devices`, `include_policies`; a team watch is one)
+        matches among the items new or changed in [start, window end): the digests' own matching, reused."""
+        self._prepare(start)
+        return self._match(wanted, start)
+
     def _prepare(self, earliest: datetime) -> None:
         """Everything new or changed since the earliest window start: the only rows any digest can contain."""
         if self._earliest is not None and self._earliest <= earliest:
@@ -336,7 +342,7 @@ class DigestBuilder:
             return Item(kind=kind, id=row.id, title=row.product_name, who=row.registrant, ref=row.cert_no,
                         day=row.issued_on, areas=tuple(areas), url=url, is_sample=row.is_sample,
                         first_seen=row.first_seen, why_ai=why_ai)
-        return Item(kind=kind, id=row.id, title=row.title, who=row.issuer, ref=row.doc_no, day=row.published_on,
+        return Item(kind=kind, id=row.id, title=row.title, who=row.issuer_shown, ref=row.doc_no_shown, day=row.published_on,
                     areas=tuple(areas), url=url, is_sample=row.is_sample, first_seen=row.first_seen,
                     extra=row.doc_type)
 

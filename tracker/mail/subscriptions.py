@@ -21,12 +21,16 @@ from tracker.mail.outbox import queue_confirmation
 from tracker.mail.tokens import TokenData
 from tracker.store.models import Consent, Subscriber, Subscription
 
-# The wordings are stored verbatim with each consent record.
+# What the sign-up form shows under its consent box, in the reader's language; the consent record stores both.
+SUBSCRIBE_WORDING = {
+    "zh": "订阅邮件摘要：我同意 NMPA AI 追踪按所选频率和筛选条件向此邮箱发送新批准器械与政策的摘要；每封邮件都有管理和"
+          "一键退订链接。",
+    "en": "I agree that the NMPA AI tracker sends digests of new approvals and policies matching my filters to this "
+          "address at the frequency I chose; every email has a manage and a one-click unsubscribe link.",
+}
+# The wordings are stored verbatim with each consent record (both languages, so either reader's consent is on file).
 CONSENT_WORDING = {
-    "subscribe": "订阅邮件摘要：我同意 NMPA AI 追踪按所选频率和筛选条件向此邮箱发送新批准器械与政策的摘要；每封邮件都有管理和"
-                 "一键退订链接。/ I agree that the NMPA AI tracker sends digests of new approvals and policies "
-                 "matching my filters to this address at the frequency I chose; every email has a manage and a "
-                 "one-click unsubscribe link.",
+    "subscribe": f"{SUBSCRIBE_WORDING['zh']}/ {SUBSCRIBE_WORDING['en']}",
     "confirm": "确认订阅 / Confirm subscription: I confirm that I asked for these digests at this address.",
     "change": "保存设置 / Save preferences: send digests matching these preferences.",
     "unsubscribe": "退订 / Unsubscribe: stop sending any digest to this address.",

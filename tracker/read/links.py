@@ -17,7 +17,7 @@ def policies_of_device(device_id: int) -> Select:
     """
     return (select(Policy, PolicyDevice).join(PolicyDevice, PolicyDevice.policy_id == Policy.id)
             .where(PolicyDevice.device_id == device_id)
-            .options(load_only(Policy.id, Policy.title, Policy.issuer, Policy.published_on, Policy.is_sample,
+            .options(load_only(Policy.id, Policy.title, Policy.issuer, Policy.issuer_printed, Policy.published_on, Policy.is_sample,
                                raiseload=True))
             .order_by(Policy.published_on.desc().nulls_last(), Policy.id))
 

@@ -83,7 +83,8 @@ def install(runtime: Runtime | None) -> None:
     _RUNTIME = runtime
 
 
-def _runtime() -> Runtime:
+def runtime() -> Runtime:
+    """The Runtime the scheduler process installed (the jobs of watch_jobs read it too)."""
     if _RUNTIME is None:
         raise RuntimeError("scheduler jobs run only inside `tracker schedule`")
     return _RUNTIME
@@ -91,7 +92,7 @@ def _runtime() -> Runtime:
 
 def scrape_job(slug: str) -> str:
     """Job scrape:<slug>: one run of a source in a child process under its time limit, then its health check."""
-    rt = _runtime()
+    rt = runtime()
     outcome = run_scrape(rt.settings, rt.sessions, slug, lookup=rt.lookup, limit=rt.limit_for(slug),
                          children=rt.children, stopping=rt.stopping, now=rt.now)
     if not rt.stopping.is_set():
@@ -101,7 +102,7 @@ def scrape_job(slug: str) -> str:
 
 def digest_job(frequency: str) -> str:
     """Job digest:<frequency>: enqueue the period's digests, then send what is pending."""
-    rt = _runtime()
+    rt = runtime()
     queued = enqueue_digests(rt.sessions, rt.settings, frequency, rt.now())
     sent = send_pending(rt.sessions, rt.settings, now=rt.now, should_stop=rt.stopping.is_set)
     return (f"{queued.period_key}: due={queued.due} queued={queued.queued} sent={sent.sent} retry={sent.retry} "
@@ -110,14 +111,14 @@ def digest_job(frequency: str) -> str:
 
 def flush_job() -> str:
     """Job outbox:flush: send pending mail (opt-in confirmations, retries)."""
-    rt = _runtime()
+    rt = runtime()
     sent = send_pending(rt.sessions, rt.settings, now=rt.now, should_stop=rt.stopping.is_set)
     return f"sent={sent.sent} retry={sent.retry} failed={sent.failed}"
 
 
 def health_job() -> str:
     """Job health:check: end runs stuck in `running`, then judge every source (staleness alerts)."""
-    rt = _runtime()
+    rt = runtime()
     stuck = recover_stuck_runs(rt.sessions, rt.now(), rt.limit_for)
     changes = check_sources(rt.sessions, rt.settings, rt.sources.values(), rt.now())
     return f"stuck={stuck} changes={len(changes)}"

@@ -30,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from tracker.config import Settings
 from tracker.records import SourceModule
-from tracker.schedule import jobs
+from tracker.schedule import jobs, watch_jobs
 from tracker.schedule.jobs import Runtime, recover_stuck_runs
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.locks import ProcessLock
@@ -75,7 +75,7 @@ class JobSpec:
 def job_specs(settings: Settings, sources: Iterable[SourceModule],
               overrides: Mapping[str, str] | None = None) -> list[JobSpec]:
     """Every job of the scheduler: a scrape per source on its own SCHEDULE, the digests, the outbox, the health
-    check. `overrides` (job id → schedule) come from the command line and win over TRACKER_SCHEDULE_<JOB>."""
+    check, the team watches. `overrides` (job id → schedule) come from the command line and win over TRACKER_SCHEDULE_<JOB>."""
     overrides = {**settings.schedules, **(overrides or {})}
     specs = [JobSpec(f"scrape:{module.SLUG}", "tracker.schedule.jobs:scrape_job", (module.SLUG,), module.SCHEDULE,
                      MISFIRE_GRACE["scrape"])
@@ -85,7 +85,9 @@ def job_specs(settings: Settings, sources: Iterable[SourceModule],
     specs += [JobSpec("outbox:flush", "tracker.schedule.jobs:flush_job", (), OTHER_JOBS["outbox:flush"],
                       MISFIRE_GRACE["outbox:flush"]),
               JobSpec("health:check", "tracker.schedule.jobs:health_job", (), OTHER_JOBS["health:check"],
-                      MISFIRE_GRACE["health:check"])]
+                      MISFIRE_GRACE["health:check"]),
+              JobSpec(watch_jobs.JOB_ID, "tracker.schedule.watch_jobs:watches_job", (), watch_jobs.EVERY,
+                      watch_jobs.MISFIRE_GRACE)]
     unknown = set(overrides) - {s.id for s in specs}
     if unknown:
         raise ValueError(f"unknown job id(s) in schedule overrides: {', '.join(sorted(unknown))}")

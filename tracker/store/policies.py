@@ -22,8 +22,8 @@ from tracker.store.attachments import sync_body_passages
 from tracker.store.models import Policy
 from tracker.store.write import Counts, WriteContext, add_revisions, link_sources, merge_fields
 
-POLICY_FIELDS = ("title", "issuer", "doc_no", "doc_type", "stage", "published_on", "written_on", "url", "summary",
-                 "body", "subject", "attachments")
+POLICY_FIELDS = ("title", "issuer", "doc_no", "issuer_printed", "doc_no_printed", "doc_type", "stage", "published_on",
+                 "written_on", "url", "summary", "body", "subject", "attachments")
 SAME_DOCUMENT_WINDOW = timedelta(days=7)
 
 

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 typed models of the store (DESIGN.md §3), by concept: `base` (the declarative base, UTC datetimes),
-`data` (what the sources say and where it came from), `operation` (subscribers, mail, alerts, accounts, audit log).
+`data` (what the sources say and where it came from), `operation` (subscribers, mail, alerts, accounts, audit log), `notify` (chat channels, watches, deliveries).
 
 Importing this package registers every table on `Base.metadata` (Alembic and the tests read it whole), and its names
 are the ones the rest of the tracker imports: `from tracker.store.models import Device`.
@@ -9,6 +9,7 @@ from tracker.store.models.data import (
     RUN_OUTCOMES,
     ApprovalEventRow,
     AttachmentFile,
+    CertificateEvent,
     Company,
     Device,
     DeviceIdentifier,
@@ -24,6 +25,7 @@ from tracker.store.models.data import (
     SourceDocument,
     Tag,
 )
+from tracker.store.models.notify import Channel, Delivery, Watch, WatchChannel
 from tracker.store.models.operation import (
     AuditLog,
     Consent,
@@ -37,7 +39,8 @@ from tracker.store.models.operation import (
 
 __all__ = [
     "NAMING_CONVENTION", "Base", "UTCDateTime", "RUN_OUTCOMES",
-    "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
+    "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "CertificateEvent", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
     "AttachmentFile", "PolicyAttachment", "Passage",
     "Subscriber", "Consent", "Subscription", "Outbox", "SourceAlert", "User", "LoginAttempt", "AuditLog",
+    "Channel", "Watch", "WatchChannel", "Delivery",
 ]

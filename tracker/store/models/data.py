@@ -3,7 +3,7 @@ news, policies and their links, scrape runs, source documents, record ↔ docume
 
 These rows change only through tracker.store.write, which writes a `Revision` row for every changed field. `Revision`
 and `RecordSource` are append-only; the first migration installs triggers that refuse UPDATE and DELETE on
-`revision`, so history cannot be rewritten even by hand-written SQL.
+`revision` (and migration 0008 on `certificate_event`), so history cannot be rewritten even by hand-written SQL.
 """
 from __future__ import annotations
 
@@ -101,6 +101,32 @@ class ApprovalEventRow(Base):
     first_seen: Mapped[datetime]
 
 
+class CertificateEvent(Base):
+    """One event in a certificate's life (first registration, change, renewal, correction, cancellation, expiry),
+    from the source that says so: its date, the document it came from and what it changed.
+
+    Append-only like `revision` (database triggers refuse UPDATE and DELETE): a later notice adds an event, it never
+    rewrites an earlier one. `key` makes a re-read of the same document write nothing. `changes` is a list of
+    {"field", "before", "after"}; `detail` holds what else the source said (acceptance number, the row as printed).
+    """
+
+    __tablename__ = "certificate_event"
+    __table_args__ = (Index("ix_certificate_event_kind_date", "kind", "event_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(1200), unique=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    cert_no: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    event_date: Mapped[date | None] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_run.id"))
+    changes: Mapped[list[Any]] = mapped_column(default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class NewsItem(Base):
     """An NMPA news article announcing approvals; linked to the devices it names."""
 
@@ -142,6 +168,9 @@ class Policy(Base):
     title_key: Mapped[str] = mapped_column(String(600), index=True)
     issuer: Mapped[str | None] = mapped_column(String(300), index=True)
     doc_no: Mapped[str | None] = mapped_column(String(120))
+    # What the page prints, beside the canonical forms above (de-duplication and filters use those).
+    issuer_printed: Mapped[str | None] = mapped_column(String(300))
+    doc_no_printed: Mapped[str | None] = mapped_column(String(120))
     doc_type: Mapped[str | None] = mapped_column(String(32), index=True)
     stage: Mapped[str | None] = mapped_column(String(16), index=True)
     published_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -158,6 +187,17 @@ class Policy(Base):
     field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+
+    # What pages, exports, feeds and e-mails show: the words on the page, else the canonical form.
+    @property
+    def issuer_shown(self) -> str | None:
+        """The issuer as printed, else the canonical label."""
+        return self.issuer_printed or self.issuer
+
+    @property
+    def doc_no_shown(self) -> str | None:
+        """The document number as printed, else the canonical number."""
+        return self.doc_no_printed or self.doc_no
 
 
 class PolicyDevice(Base):
