@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.extract.structure import Clause, clauses
+from tracker.i18n import gettext
 from tracker.ids import policytype
 from tracker.read.fulltext import document_text
 from tracker.store.models import AttachmentFile, Policy
@@ -197,6 +198,26 @@ def counterpart(session: Session, policy: Policy) -> Policy | None:
         return session.get(Policy, policy.final_version_id) if policy.final_version_id else None
     return session.execute(select(Policy).where(Policy.final_version_id == policy.id)
                            .order_by(Policy.published_on.desc(), Policy.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def change_lines(changes: list[Change], lang: str, limit: int = 3) -> list[str]:
+    """The first `limit` summary lines as text in `lang` ("第十条 新增 上市后应当…"): what the policy page's
+    comparison, the digest and the channel messages say of a draft becoming final."""
+    out = []
+    for change in changes[:limit]:
+        kind = gettext(f"compare_{change.kind}", lang)
+        was = f" ({gettext('compare_was', lang, label=change.old_label)})" if change.old_label else ""
+        out.append(f"{change.label} {kind}{was} {change.excerpt}")
+    return out
+
+
+def final_changes(session: Session, policy_id: int) -> list[Change]:
+    """The summary of what changed from a final version's draft, or [] when the policy is no final of a draft."""
+    policy = session.get(Policy, policy_id)
+    if policy is None or policytype.is_draft(policy.stage) or counterpart(session, policy) is None:
+        return []
+    pair = draft_and_final(session, policy_id)
+    return pair.comparison.summary if pair is not None else []
 
 
 def draft_and_final(session: Session, policy_id: int) -> Pair | None:

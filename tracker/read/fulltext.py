@@ -8,6 +8,7 @@ all, while a page of hits stops at the first `per_page + 1`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -54,10 +55,13 @@ def usable_terms(query: str | None) -> tuple[str, ...]:
     return terms if any(len(t) >= MIN_TERM_CHARS for t in terms) else ()
 
 
+# The case folding of the match (ASCII only, as SQLite's LIKE; PostgreSQL's ILIKE folds more, which only means a
+# snippet may mark fewer places than matched, never more). A translation table keeps lengths and positions equal.
+_ASCII_UPPER = re.compile("[A-Z]+")
+
+
 def _fold(text: str) -> str:
-    # The case folding of the match (ASCII only, as SQLite's LIKE; PostgreSQL's ILIKE folds more, which only
-    # means a snippet may mark fewer places than matched, never more).
-    return "".join(c.lower() if c.isascii() else c for c in text)
+    return _ASCII_UPPER.sub(lambda m: m.group().lower(), text) if _ASCII_UPPER.search(text) else text
 
 
 def snippet(text: str, terms: Iterable[str], width: int = SNIPPET_CHARS) -> tuple[tuple[str, bool], ...]:
