@@ -27,6 +27,7 @@ from web import (
     dashboard,
     devices,
     exports,
+    fulltext,
     i18n,
     params,
     policies,
@@ -38,7 +39,7 @@ from web import (
 )
 
 # One blueprint per area, each a module with a `bp` attribute; a new area adds its module here.
-BLUEPRINTS = (dashboard, devices, policies, taxonomy_page, companies, sources, exports, api, admin, subscribe)
+BLUEPRINTS = (dashboard, devices, policies, fulltext, taxonomy_page, companies, sources, exports, api, admin, subscribe)
 MAX_REQUEST_BYTES = 64 * 1024
 
 
