@@ -36,8 +36,10 @@ class ChannelError(ValueError):
 
 
 def mask(url: str) -> str:
-    """A URL as it may be shown: scheme, host and the last four characters."""
-    return f"{where(url)}/…{url[-4:]}" if len(url) > 8 else f"{where(url)}/…"
+    """A URL as it may be shown: scheme, host and the last four characters (none when what follows the host is
+    shorter than 16 characters: four of a short token would give too much of it away)."""
+    rest = url[len(where(url)):]
+    return f"{where(url)}/…{url[-4:]}" if len(rest) >= 16 else f"{where(url)}/…"
 
 
 @dataclass(frozen=True)
