@@ -11,8 +11,8 @@ import sys
 import click
 
 from tracker.cli.state import AppState, echo_json, operator
-from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.clock import utcnow
+from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.notify.channels import LANGS, ChannelError, add_channel, list_channels, remove_channel, send_test_message
 from tracker.notify.kinds import KINDS
 from tracker.notify.outbox import send_pending
