@@ -64,7 +64,7 @@ def test_admin_adds_a_webhook_tests_it_and_adds_a_watch_in_chromium(live, browse
             context = browser.new_context(viewport={"width": width, "height": 900}, base_url=live)
             page = context.new_page()
             problems: list[str] = []
-            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("pageerror", lambda e, seen=problems: seen.append(str(e)))
             page.goto("/auth/login")
             page.fill("input[name=username]", "admin")
             page.fill("input[name=password]", PASSWORD)
