@@ -146,3 +146,12 @@ def test_error_page_is_in_the_site_look(client):
     assert problem.mimetype == "application/problem+json"
     assert {k: problem.get_json()[k] for k in ("type", "title", "status")} == {
         "type": "about:blank", "title": "Not Found", "status": 404}
+
+
+def test_the_dashboard_chart_has_a_phone_drawing_with_fewer_labels(client):
+    soup = soup_of(client.get("/"))
+    wide, phone = soup.select_one("#chart svg.chart-wide"), soup.select_one("#chart svg.chart-phone")
+    assert wide["viewbox"].split()[2] == "1160" and phone["viewbox"].split()[2] == "360"
+    years = [t.get_text() for t in phone.select("text.axis") if len(t.get_text()) == 4]
+    assert 0 < len(years) <= 5 and len(years) <= len([t for t in wide.select("text.axis") if len(t.get_text()) == 4])
+    assert len(phone.select("rect.seg")) == len(wide.select("rect.seg"))  # the same data, drawn smaller
