@@ -34,6 +34,7 @@ class Site:
 
     devices: dict[str, int]
     policies: dict[str, int]
+    documents: dict[str, int]
     tokens: dict[str, str]
     company_id: int
 
@@ -64,6 +65,8 @@ PAGES: tuple[Page, ...] = (
     Page("company", "companies.detail", lambda s: f"/companies/{s.company_id}"),
     Page("sources", "sources.index", lambda s: "/sources"),
     Page("taxonomy", "taxonomy.index", lambda s: "/taxonomy"),
+    Page("archived-page", "sources.document", lambda s: f"/documents/{s.documents['udi']}"),
+    Page("archived-source", "sources.document", lambda s: f"/documents/{s.documents['udi']}?view=source"),
     Page("not-found", "devices.detail", lambda s: "/devices/999999", status=404),
     Page("bad-argument", "devices.index", lambda s: "/devices?sort=bogus", status=400),
     Page("login", "auth.login", lambda s: "/auth/login"),
@@ -90,7 +93,7 @@ NOT_PAGES: dict[str, str] = {
     "api.runs": "JSON", "api.tags": "JSON", "api.openapi": "JSON (the OpenAPI document)",
     "exports.export": "CSV, XLSX and JSON files (tests/web/test_web_exports.py)",
     "exports.feed": "Atom feeds (tests/web/test_web_exports.py)",
-    "sources.raw": "the archived raw copy of a source document, served as it was fetched",
+    "sources.raw": "the archived raw copy of a source document, served as it was fetched (shown on sources.document)",
 }
 
 
@@ -128,7 +131,8 @@ def prepare(env: WebEnv) -> Prepared:
     secret = env.app.config["SECRET_KEY"]
     tokens = {purpose: make_token(secret, purpose, subscriber.id, SUBSCRIBER)
               for purpose in ("confirm", "manage", "unsubscribe")}
-    return Prepared(env, Site(dict(env.ids.devices), dict(env.ids.policies), tokens, company_id))
+    return Prepared(env, Site(dict(env.ids.devices), dict(env.ids.policies), dict(env.ids.documents), tokens,
+                                 company_id))
 
 
 def get_endpoints(app: Flask) -> set[str]:

@@ -187,7 +187,7 @@ def test_device_detail_shows_everything(client, web_env):
     provenance = soup.select_one("#provenance")
     assert "https://udi.nmpa.gov.cn/download.html" in provenance.get_text()
     assert "https://www.nmpa.gov.cn/zwfw/sdxx/x/1.html" in provenance.get_text()
-    assert provenance.find("a", string="存档原文")["href"] == f"/documents/{web_env.ids.documents['udi']}/raw"
+    assert provenance.find("a", string="存档原文")["href"] == f"/documents/{web_env.ids.documents['udi']}"
     times = [td.get_text() for td in soup.select("#history tbody td:first-child")]
     assert times == sorted(times, reverse=True) and times[0] == "2026-11-15 10:00"
 
