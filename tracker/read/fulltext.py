@@ -23,7 +23,7 @@ from tracker.store.models import AttachmentFile, Passage, Policy, PolicyAttachme
 from tracker.store.search import FULL_TEXT
 
 SNIPPET_CHARS = 60  # of context on each side of the first match
-SCAN_WINDOW = 2000  # newest passages read directly before the index is asked (see `search`)
+SCAN_WINDOW = 250  # newest passages read directly before the index is asked (see `search`): ~5 ms of LIKE
 FULL_TEXT_COLUMNS = FULL_TEXT["passage"]
 MIN_TERM_CHARS = 2
 
