@@ -156,9 +156,10 @@ def test_period_keys_are_in_beijing_time():
 def test_normalize_filters_drops_unknown_codes_and_splits_texts():
     f = normalize_filters({"areas": ["medical_imaging", "not_a_code", "detection"], "functions": "detection",
                            "companies": "推想， 鹰瞳,推想", "keywords": "", "policy_types": ["guidance", "ct"],
-                           "bogus": 1})
+                           "issuers": ["cmde", "fda"], "stages": ["draft", "final", "draft"], "bogus": 1})
     assert f == {"areas": ["medical_imaging"], "functions": ["detection"], "diseases": [],
-                 "companies": ["推想", "鹰瞳"], "keywords": [], "policy_types": ["guidance"], "ai_only": True}
+                 "companies": ["推想", "鹰瞳"], "keywords": [], "policy_types": ["guidance"], "issuers": ["cmde"],
+                 "stages": ["draft"], "ai_only": True}
 
 
 def test_a_device_entry_says_why_ai_in_both_languages(sessions, catalogue):

@@ -84,6 +84,9 @@ PAGES: tuple[Page, ...] = (
     Page("admin-audit", "admin.audit_log", lambda s: "/admin/audit", login=True),
     Page("admin-export", "admin.export_form", lambda s: "/admin/export", login=True),
     Page("admin-users", "admin.user_list", lambda s: "/admin/users", login=True),
+    Page("admin-channels", "notify_admin.channel_list", lambda s: "/admin/channels", login=True),
+    Page("admin-watches", "notify_admin.watch_list", lambda s: "/admin/watches", login=True),
+    Page("admin-deliveries", "notify_admin.delivery_list", lambda s: "/admin/deliveries", login=True),
 )
 
 # GET routes that are not HTML pages, and why; the tests of each cover them.
@@ -93,6 +96,7 @@ NOT_PAGES: dict[str, str] = {
     "api.runs": "JSON", "api.tags": "JSON", "api.openapi": "JSON (the OpenAPI document)",
     "exports.export": "CSV, XLSX and JSON files (tests/web/test_web_exports.py)",
     "exports.feed": "Atom feeds (tests/web/test_web_exports.py)",
+    "exports.events_feed": "Atom feed of certificate events (tests/web/test_web_exports.py)",
     "sources.raw": "the archived raw copy of a source document, served as it was fetched",
 }
 

@@ -19,7 +19,7 @@ from tracker.fetch.archive import Archive
 from tracker.fetch.base import Response
 from tracker.ingest.run import RunResult, finish_run, start_run
 from tracker.ingest.write import write_records
-from tracker.records import ApprovalEvent, Attachment, DeviceRecord, NewsRecord, PolicyRecord
+from tracker.records import ApprovalEvent, Attachment, DeviceRecord, FieldCorrection, NewsRecord, PolicyRecord
 from tracker.store.attachments import FileResult, link_attachment, store_attachment
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.models import Device, Policy
@@ -116,6 +116,11 @@ def seed(settings, sessions) -> Seeded:
                           acceptance_no="CSZ2600123", issued_on=date(2026, 11, 12), notice_date=date(2026, 11, 14),
                           is_correction=False, raw_row="1 CSZ2600123 肺结节CT影像辅助检测软件 示例医疗科技有限公司",
                           source_url="https://www.nmpa.gov.cn/zwfw/sdxx/x/1.html"),
+            ApprovalEvent(cert_no=LUNG.cert_no, product_name=LUNG.product_name, registrant=LUNG.registrant,
+                          acceptance_no="CSZ2600123", issued_on=date(2026, 11, 19), notice_date=date(2026, 11, 19),
+                          is_correction=True, raw_row="1 CSZ2600123 注册人住所由“样例路1号”更正为“样例路11号”",
+                          source_url="https://www.nmpa.gov.cn/zwfw/sdxx/x/2.html",
+                          corrections=(FieldCorrection("注册人住所", "样例路1号", "样例路11号"),)),
             NewsRecord(title="国家药监局批准肺结节CT影像辅助检测软件注册", url="https://www.nmpa.gov.cn/yaowen/1.html",
                        published_on=date(2026, 11, 15), cert_nos=(LUNG.cert_no,)),
         ], ctx)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tracker.classify import taxonomy
 from tracker.classify.reasons import evidence_reason
 from tracker.clock import as_utc
+from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.read.compare import change_lines, final_changes
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
@@ -65,7 +66,8 @@ def _texts(values: Any) -> list[str]:
 def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """The canonical filter dict of a subscription: known keys only, valid taxonomy codes, trimmed texts.
 
-    Policy types are stored as taxonomy codes (`guidance`, ...). `ai_only` (default True) keeps the digest to
+    Policy types and issuers are stored as taxonomy codes (`guidance`, `nmpa`, ...), stages as tracker.ids.policytype
+    STAGES (`draft`, `issued`, ...); digests' forms offer types, team watches all three. `ai_only` (default True) keeps the digest to
     AI-tagged devices and policies, the tracker's subject.
     """
     raw = raw or {}
@@ -77,6 +79,8 @@ def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
         "companies": _texts(raw.get("companies")),
         "keywords": _texts(raw.get("keywords")),
         "policy_types": policy_types,
+        "issuers": _codes(raw.get("issuers"), "issuer"),
+        "stages": [v for v in POLICY_STAGES if v in _texts(raw.get("stages"))],
         "ai_only": bool(raw.get("ai_only", True)),
     }
 
@@ -99,6 +103,8 @@ def filter_groups(kind: str, filters: Mapping[str, Any]) -> list[list[Any]]:
             [PolicyFilter(ai=True)] if f["ai_only"] else [],
             [PolicyFilter(area=c) for c in f["areas"]],
             [PolicyFilter(doc_type=c) for c in f["policy_types"]],
+            [PolicyFilter(issuer=c) for c in f["issuers"]],
+            [PolicyFilter(stage=v) for v in f["stages"]],
             [PolicyFilter(q=k) for k in f["keywords"]],
         ]
     return [g for g in groups if g]
