@@ -26,8 +26,11 @@ class Validators:
     """The ETag and Last-Modified of one feed or export answer."""
 
     def __init__(self, kind: str, fmt: str, f) -> None:
-        self.last_modified = pages.last_changed(db(), f)
-        parts = (kind, fmt, sorted(f.to_args().items()), lang(), context.state().settings.public_base_url,
+        self.last_modified = (pages.events_last_changed(db(), f) if kind == "events" else
+                              pages.last_changed(db(), f))
+        # ?headers=codes changes a sheet's header row and cells, so it is part of the tag too.
+        parts = (kind, fmt, sorted(f.to_args().items()), lang(), request.args.get("headers") == "codes",
+                 context.state().settings.public_base_url,
                  context.today().isoformat(), self.last_modified.isoformat() if self.last_modified else "-")
         self.etag = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:32]
 

@@ -7,31 +7,23 @@ Last-Modified, and a conditional request that still matches gets 304 before any 
 """
 from __future__ import annotations
 
-import csv
-import io
-import re
 from datetime import datetime
 from typing import Any
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, current_app, url_for
-from openpyxl import Workbook
+from flask import Blueprint, Response, current_app, request, url_for
 
 from tracker.read import filters, lists, pages
-from web import context, params
+from web import context, params, sheets
 from web.conditional import Validators
 from web.context import db
-from web.i18n import evidence_text, gettext
-from web.serialize import DEVICE_FIELDS, POLICY_FIELDS, cell, device_dict, policy_dict
+from web.feedtitle import feed_title
+from web.i18n import evidence_text, gettext, label, lang
+from web.serialize import DEVICE_FIELDS, POLICY_FIELDS, device_dict, policy_dict
+from web.sheets import xml_safe
 
 bp = Blueprint("exports", __name__)
 FEED_ENTRIES = 50
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_safe(text: Any) -> str:
-    """`text` without the control characters XML 1.0 (and so Atom and XLSX) cannot hold."""
-    return _NOT_XML.sub("", "" if text is None else str(text))
 
 
 def _filter(kind: str):
@@ -58,6 +50,19 @@ def _columns(kind: str) -> list[str]:
     return [*fields, "tags"]
 
 
+def _words() -> sheets.Words:
+    """How this request's sheet speaks: labels in the reader's language, or machine names with ?headers=codes."""
+    codes = request.args.get("headers") == "codes"
+    return sheets.Words(header=gettext, tag_label=_tag_shown, yes=gettext("yes"), no=gettext("no"), codes=codes)
+
+
+def _tag_shown(tag: str) -> str:
+    """A "facet:code" tag as people read it in a sheet: "阶段：征求意见稿" (the facet named, since a policy type and
+    a stage may share a label), or "AI"."""
+    facet, _, code = tag.partition(":")
+    return label(code) if facet == "ai" else gettext("tag_shown", facet=gettext(f"facet_{facet}"), label=label(code))
+
+
 @bp.get("/export/<any(devices, policies):kind>.<any(csv, xlsx, json):fmt>")
 def export(kind: str, fmt: str):
     """The filtered list as a file download."""
@@ -68,23 +73,11 @@ def export(kind: str, fmt: str):
     rows, total = _rows(kind, f, lists.MAX_EXPORT_ROWS)
     columns = _columns(kind)
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([cell(row.get(c)) for c in columns])
-        response = Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv")
+        response = Response(sheets.to_csv(rows, columns, _words(), context.tz()), mimetype="text/csv")
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
     elif fmt == "xlsx":
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet(kind)
-        sheet.append(columns)
-        for row in rows:
-            sheet.append([xml_safe(v) if isinstance(v, str) else v for v in (cell(row.get(c)) for c in columns)])
-        out = io.BytesIO()
-        book.save(out)
-        response = Response(out.getvalue(),
-                            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        body = sheets.to_xlsx(rows, columns, _words(), gettext(f"{kind}_title")[:31], context.tz())
+        response = Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
         payload = {"generated_at": context.now().isoformat(), "filter": f.to_args(), "total": total,
                    "truncated": total > len(rows), "items": rows}
@@ -120,11 +113,11 @@ def feed(kind: str):
     fg = FeedGenerator()
     self_url = _absolute("exports.feed", kind=kind, **args)
     fg.id(self_url)
-    fg.title(xml_safe(f"{gettext('site_short')} · {title}"))
+    fg.title(xml_safe(feed_title(title, args)))
     fg.link(href=self_url, rel="self", type="application/atom+xml")
     fg.link(href=_absolute(list_endpoint, **args), rel="alternate", type="text/html")
     fg.author({"name": gettext("site_title")})
-    fg.language("zh-CN")
+    fg.language("zh-CN" if lang() == "zh" else "en")
     updated = [datetime.fromisoformat(r["updated_at"]) for r in rows if r.get("updated_at")]
     fg.updated(max(updated) if updated else context.now())
     for row in rows:
@@ -147,4 +140,40 @@ def feed(kind: str):
         entry.summary(xml_safe(summary))
         for tag in row["tags"]:
             entry.category(term=xml_safe(tag))
+    return validators.stamp(Response(fg.atom_str(pretty=True), mimetype="application/atom+xml"))
+
+
+@bp.get("/feeds/events.atom")
+def events_feed():
+    """An Atom feed of certificate events (registrations, changes, renewals, corrections, cancellations) of the
+    devices the device list's filter selects, most recently recorded first: `?event=renewal`, `?registrant=…`."""
+    f = params.list_filter(filters.DeviceFilter).replace(page=1)
+    validators = Validators("events", "atom", f)
+    if validators.fresh():
+        return validators.not_modified()
+    args = {k: v for k, v in f.to_args().items() if k != "sort"}
+    fg = FeedGenerator()
+    self_url = _absolute("exports.events_feed", **args)
+    fg.id(self_url)
+    fg.title(xml_safe(f"{gettext('site_short')} · {gettext('timeline')}"))
+    fg.link(href=self_url, rel="self", type="application/atom+xml")
+    fg.link(href=_absolute("devices.index", **args), rel="alternate", type="text/html")
+    fg.author({"name": gettext("site_title")})
+    fg.language("zh-CN")
+    rows = pages.event_rows(db(), f, FEED_ENTRIES)
+    fg.updated(max((e.recorded_at for e, _ in rows), default=context.now()))
+    for event, device in rows:
+        entry = fg.add_entry(order="append")
+        url = _absolute("devices.detail", device_id=device.id) + "#timeline"
+        entry.id(f"{url}-{event.id}")
+        entry.link(href=url, rel="alternate", type="text/html")
+        entry.updated(event.recorded_at)
+        entry.title(xml_safe(f"{gettext('event_' + event.kind)} · {device.product_name}"))
+        changes = "; ".join(f"{c.get('field')}: {c.get('before') or '—'} → {c.get('after') or '—'}"
+                            for c in event.changes or [] if isinstance(c, dict))
+        summary = " · ".join(str(v) for v in (device.cert_no, device.registrant, event.event_date, changes) if v)
+        if device.is_sample:
+            summary = f"[{gettext('sample_badge')}] {summary}"
+        entry.summary(xml_safe(summary))
+        entry.category(term=f"event:{event.kind}")
     return validators.stamp(Response(fg.atom_str(pretty=True), mimetype="application/atom+xml"))

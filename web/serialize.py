@@ -51,14 +51,6 @@ def run_dict(run: ScrapeRun) -> dict[str, Any]:
     return {name: plain(getattr(run, name)) for name in RUN_FIELDS}
 
 
-def cell(value: Any) -> Any:
-    """A value for a CSV or XLSX cell: lists joined with "; ", booleans as true/false, formula starts neutralised."""
-    if isinstance(value, list):
-        value = "; ".join(str(v.get("url", v)) if isinstance(v, dict) else str(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def neutralise_formula(text: str) -> str:
+    """`text` with a leading apostrophe when a spreadsheet would run it as a formula (CSV has no cell types)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text

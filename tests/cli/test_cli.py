@@ -196,3 +196,21 @@ def test_reclassify_applies_new_rules_and_keeps_reviewer_decisions(run_cli, sess
         rule_rows = session.execute(select(Tag.rule_version).where(
             Tag.entity_id.in_(ids), Tag.method == "rule", Tag.active.is_(True))).scalars().all()
         assert rule_rows and set(rule_rows) == {RULES_VERSION}
+
+
+def test_runs_shows_why_a_run_failed_and_speaks_json_lines(run_cli, tmp_path):
+    import json
+
+    assert run_cli("ingest", "nmpa_approvals", str(SAMPLES / "nmpa_approvals")).exit_code == 0
+    page = tmp_path / "20260101000000000.html"
+    page.write_text("<html><body><p>nothing here</p></body></html>", encoding="utf-8")
+    run_cli("ingest", "nmpa_approvals", str(page))
+    listing = run_cli("runs", "--limit", "5").output.splitlines()
+    assert listing[0].split()[:3] == ["SOURCE", "RUN", "OUTCOME"] and listing[0].rstrip().endswith("REASON")
+    failed = next(line for line in listing if " failed " in line)
+    assert "LayoutChanged" in failed or "not found" in failed or "recognise" in failed
+    lines = run_cli("runs", "--json", "--limit", "5").output.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == 2 and {r["outcome"] for r in records} == {"ok", "failed"}
+    assert all(r["source"] == "nmpa_approvals" and r["started_at"] for r in records)
+    assert next(r for r in records if r["outcome"] == "failed")["error"]

@@ -42,7 +42,9 @@ def test_preview_prints_the_digest_and_stores_nothing(cli, sessions, reader, sin
     assert "Subject: [NMPA AI 追踪] 每日摘要 Daily digest" in result.output
     assert "肺结节CT图像辅助检测软件" in result.output and f"{BASE_URL}/devices/" in result.output
     html = cli("digest", "preview", "reader@example.org", "--html")
-    assert '<a href="https://tracker.example.org/devices/' in html.output
+    assert '<a href="https://tracker.example.org/devices/' in html.stdout
+    assert html.stdout.lstrip().lower().startswith("<!doctype html") and html.stdout.rstrip().endswith("</html>")
+    assert "Subject: " in html.stderr and "Subject: " not in html.stdout
     assert outbox_rows(sessions) == 0 and sink.messages() == []
     assert cli("digest", "preview", "nobody@example.org").exit_code == 1
 

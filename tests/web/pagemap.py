@@ -36,6 +36,7 @@ class Site:
     policies: dict[str, int]
     tokens: dict[str, str]
     company_id: int
+    attachments: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ PAGES: tuple[Page, ...] = (
     Page("device-asof", "devices.detail", lambda s: f"/devices/{s.devices['eye']}?asof=2026-11-12"),
     Page("policies", "policies.index", lambda s: "/policies"),
     Page("policy", "policies.detail", lambda s: f"/policies/{s.policies['ai_guidance']}"),
+    Page("search", "fulltext.search", lambda s: "/search?q=数据漂移监测"),
+    Page("search-empty", "fulltext.search", lambda s: "/search"),
+    Page("attachment", "fulltext.attachment", lambda s: f"/attachments/{s.attachments['pdf']}"),
+    Page("compare", "fulltext.compare_page", lambda s: f"/policies/{s.policies['ai_guidance']}/compare"),
     Page("companies", "companies.index", lambda s: "/companies"),
     Page("company", "companies.detail", lambda s: f"/companies/{s.company_id}"),
     Page("sources", "sources.index", lambda s: "/sources"),
@@ -91,6 +96,7 @@ NOT_PAGES: dict[str, str] = {
     "api.runs": "JSON", "api.tags": "JSON", "api.openapi": "JSON (the OpenAPI document)",
     "exports.export": "CSV, XLSX and JSON files (tests/web/test_web_exports.py)",
     "exports.feed": "Atom feeds (tests/web/test_web_exports.py)",
+    "exports.events_feed": "Atom feed of certificate events (tests/web/test_web_exports.py)",
     "sources.raw": "the archived raw copy of a source document, served as it was fetched",
 }
 
@@ -129,7 +135,8 @@ def prepare(env: WebEnv) -> Prepared:
     secret = env.app.config["SECRET_KEY"]
     tokens = {purpose: make_token(secret, purpose, subscriber.id, SUBSCRIBER)
               for purpose in ("confirm", "manage", "unsubscribe")}
-    return Prepared(env, Site(dict(env.ids.devices), dict(env.ids.policies), tokens, company_id))
+    return Prepared(env, Site(dict(env.ids.devices), dict(env.ids.policies), tokens, company_id,
+                              dict(env.ids.attachments)))
 
 
 def get_endpoints(app: Flask) -> set[str]:

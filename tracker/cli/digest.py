@@ -88,7 +88,9 @@ def digest_preview(state: AppState, email: str, frequency: str | None, as_html: 
                 digest, site_url=settings.public_base_url,
                 manage_url=link(settings, "manage", subscriber.id, subscriber.email),
                 unsubscribe_url=link(settings, "unsubscribe", subscriber.id, subscriber.email))
-            click.echo(f"Subject: {rendered.subject}")
+            # With --html the standard output is the document alone (to save or open as it is); the subject and
+            # status still reach the person, on standard error.
+            click.echo(f"Subject: {rendered.subject}", err=as_html)
             click.echo(f"Status: subscriber {subscriber.status}; window {due.window_start.isoformat(timespec='minutes')}"
-                       f" → {now.isoformat(timespec='minutes')}; {len(digest.entries)} item(s)\n")
+                       f" → {now.isoformat(timespec='minutes')}; {len(digest.entries)} item(s)\n", err=as_html)
             click.echo(rendered.html if as_html else rendered.text)

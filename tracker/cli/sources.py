@@ -102,23 +102,37 @@ def scrape_cmd(state: AppState, slug: str, base_url: str | None, bootstrap: bool
     _finish(result)
 
 
+RUN_JSON_FIELDS = ("id", "source", "trigger", "outcome", "started_at", "finished_at", "fetched", "new", "changed",
+                   "unchanged", "skipped", "out_of_scope", "missing", "error")
+
+
+def _run_json(run) -> dict:
+    out = {name: getattr(run, name) for name in RUN_JSON_FIELDS}
+    for name in ("started_at", "finished_at"):
+        out[name] = out[name].isoformat(timespec="seconds") if out[name] else None
+    return out
+
+
 @click.command("runs")
 @click.option("--source", default=None, help="Only this source.")
 @click.option("--limit", default=3, show_default=True, help="Runs per source.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run (JSON Lines).")
 @click.pass_obj
-def runs_cmd(state: AppState, source: str | None, limit: int) -> None:
-    """The latest runs per source."""
+def runs_cmd(state: AppState, source: str | None, limit: int, as_json: bool) -> None:
+    """The latest runs per source, with why a run did not succeed."""
     with state.sessions() as session:
         runs = pages.latest_runs(session, limit, source)
+        if as_json:
+            for run in runs:
+                echo_json(_run_json(run))
+            return
+        if runs:
+            click.echo(f"{'SOURCE':16} {'RUN':6} {'OUTCOME':9} {'STARTED':19}  {'NEW':>5} {'CHANGED':>7} "
+                       f"{'FETCHED':>7}  REASON")
         for run in runs:
-            finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
-            click.echo(
-                f"{run.source:16} #{run.id:<5} {run.outcome:11} {run.started_at.isoformat(timespec='seconds')} "
-                f"→ {finished}  fetched={run.fetched} new={run.new} changed={run.changed} "
-                f"unchanged={run.unchanged} skipped={run.skipped} missing={run.missing}"
-            )
-            if run.error:
-                click.echo(f"{'':16} error: {run.error}")
+            reason = (run.error or "").splitlines()[0] if run.error else ("-" if run.outcome == "ok" else "")
+            click.echo(f"{run.source:16} #{run.id:<5} {run.outcome:9} {run.started_at.isoformat(timespec='seconds'):19}"
+                       f"  {run.new:>5} {run.changed:>7} {run.fetched:>7}  {reason}")
         if not runs:
             click.echo("no runs yet")
 

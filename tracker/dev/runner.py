@@ -33,6 +33,7 @@ import httpx
 from tracker.config import Settings
 from tracker.dev.chatsinks import ChatSinks
 from tracker.ingest.run import run_source
+from tracker.read import stats
 from tracker.records import SourceModule
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.migrate import upgrade
@@ -118,17 +119,46 @@ def say(text: str, err: bool = False) -> None:
     print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def ingest_all(settings: Settings, sources: Iterable[SourceModule], echo: Callable[..., None] = say) -> None:
-    """One run of every source now (tracker.ingest.run reads a loopback sample server without the politeness wait)."""
+def retry_command(slug: str, base_url: str | None) -> str:
+    """The command that runs one source again by hand (from the sample server when there is one)."""
+    return f"tracker scrape {slug} --bootstrap" + (f" --base-url {base_url}" if base_url else "")
+
+
+def outcome_lines(slug: str, outcome: str, counts: str, reason: str | None, base_url: str | None) -> list[str]:
+    """What the terminal says of one source's run: its outcome and counts, and for anything but ok why, and how to
+    run it again."""
+    lines = [f"  ingest {slug}: {outcome}" + (f" ({counts})" if counts else "")]
+    if outcome != "ok":
+        if reason:
+            lines.append(f"    why: {reason}")
+        lines.append(f"    retry: {retry_command(slug, base_url)}")
+    return lines
+
+
+def ingest_all(settings: Settings, sources: Iterable[SourceModule], echo: Callable[..., None] = say,
+               url: str | None = None) -> tuple[int, int]:
+    """One run of every source now (tracker.ingest.run reads a loopback sample server without the politeness
+    wait), saying each source's outcome as it finishes, then "ingest complete" with the store's totals and `url`.
+    Returns the numbers of devices and policies stored."""
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     try:
         for module in sources:
+            base_url = settings.source_urls.get(module.SLUG)
             try:
                 result = run_source(settings, sessions, module, bootstrap=True, trigger="dev")
-                echo(f"  ingest {result.summary().splitlines()[0]}")
+                counts = f"run {result.run_id}: {result.new} new, {result.changed} changed, {result.fetched} fetched"
+                lines = outcome_lines(module.SLUG, result.outcome, counts, result.error, base_url)
             except Exception as exc:  # noqa: BLE001 - one source failing must not stop the others
-                echo(f"  ingest {module.SLUG}: error {type(exc).__name__}: {exc}")
+                lines = outcome_lines(module.SLUG, "error", "", f"{type(exc).__name__}: {exc}", base_url)
+            for line in lines:
+                echo(line)
+        with sessions() as session:
+            devices, policies = stats.totals(session)
+        echo(f"ingest complete: {devices} devices, {policies} policies")
+        if url:
+            echo(f"\n  NMPA AI tracker: {url}\n")
+        return devices, policies
     finally:
         engine.dispose()
 
@@ -180,6 +210,8 @@ def run_dev(settings: Settings, sources: Mapping[str, SourceModule], *, port: in
             extra["TRACKER_SAMPLE_MODE"] = "1"
             settings = settings.replace(source_urls={**settings.source_urls, **samples.urls}, sample_mode=True)
             echo(f"offline: serving samples/ for {len(samples.urls)} source(s) on 127.0.0.1")
+            for slug, sample_url in samples.urls.items():
+                echo(f"  sample {slug:16} port {urlsplit(sample_url).port}  {sample_url}")
         if not os.environ.get("TRACKER_SMTP_URL"):
             sink = MailSink(settings.var_dir / "mail", port=pick_port(8025)).start()
             extra["TRACKER_SMTP_URL"] = sink.url
@@ -199,7 +231,7 @@ def run_dev(settings: Settings, sources: Mapping[str, SourceModule], *, port: in
         children.append(subprocess.Popen(_web(web_port), env=env, cwd=ROOT))
         echo(f"\n  NMPA AI tracker: {url}\n  (Ctrl-C stops everything)\n")
         if ingest:
-            threading.Thread(target=ingest_all, args=(settings, list(sources.values()), echo), name="ingest",
+            threading.Thread(target=ingest_all, args=(settings, list(sources.values()), echo, url), name="ingest",
                              daemon=True).start()
         while not stop.wait(0.2):
             for child in children:

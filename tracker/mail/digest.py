@@ -25,6 +25,7 @@ from tracker.classify import taxonomy
 from tracker.classify.reasons import evidence_reason
 from tracker.clock import as_utc
 from tracker.ids.policytype import STAGES as POLICY_STAGES
+from tracker.read.compare import change_lines, final_changes
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
 from tracker.read.tags import effective_by_entity, tags_for
@@ -151,6 +152,8 @@ class Item:
     extra: str | None = None  # document type (policies)
     # Why the rules call a device AI: each evidence entry in Chinese and English (digests are bilingual).
     why_ai: tuple[tuple[str, str], ...] = ()
+    # A final version of a draft: the first lines of what changed from the draft, in Chinese and English.
+    draft_changes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -348,9 +351,11 @@ class DigestBuilder:
             return Item(kind=kind, id=row.id, title=row.product_name, who=row.registrant, ref=row.cert_no,
                         day=row.issued_on, areas=tuple(areas), url=url, is_sample=row.is_sample,
                         first_seen=row.first_seen, why_ai=why_ai)
+        changes = final_changes(self.session, row.id)
         return Item(kind=kind, id=row.id, title=row.title, who=row.issuer_shown, ref=row.doc_no_shown, day=row.published_on,
                     areas=tuple(areas), url=url, is_sample=row.is_sample, first_seen=row.first_seen,
-                    extra=row.doc_type)
+                    extra=row.doc_type, draft_changes=tuple(zip(change_lines(changes, "zh"),
+                                                                change_lines(changes, "en"), strict=True)))
 
 
 def _ai_evidence(tag_rows: Any) -> dict[int, tuple[tuple[str, str], ...]]:

@@ -52,6 +52,11 @@ def new_counts(session: Session, today: date) -> NewCounts:
     )
 
 
+def totals(session: Session) -> tuple[int, int]:
+    """How many devices and policies the store holds (the unfiltered lists' lengths)."""
+    return _count(session, filters.DeviceFilter()), _count(session, filters.PolicyFilter())
+
+
 def _ai_area_rows(session: Session) -> list[tuple[int, str, int | None]]:
     et = read_tags.effective_tags("device", ["area"]).subquery()
     stmt = (select(et.c.entity_id, et.c.code, Device.first_reg_year)
