@@ -14,7 +14,8 @@ from sqlalchemy.orm import aliased
 from tracker.store.events import EVENT_KINDS
 from tracker.store.models import CertificateEvent, Device
 
-__all__ = ["EVENT_KINDS", "timeline", "events_since", "has_event", "events_of_devices", "last_recorded"]
+__all__ = ["EVENT_KINDS", "timeline", "events_since", "has_event", "events_of_devices", "last_recorded",
+           "recorded_between"]
 
 
 def _period(kinds: Iterable[str] | None, date_from: date | None, date_to: date | None,
@@ -63,3 +64,12 @@ def events_of_devices(device_conditions: Iterable[Any], kind: str | None, date_f
 def last_recorded() -> Select:
     """When the newest event was recorded (an events feed's Last-Modified)."""
     return select(func.max(CertificateEvent.recorded_at))
+
+
+def recorded_between(device_ids: Iterable[int], since: Any, until: Any) -> Select:
+    """(device id, kind) of the events of these devices recorded in [since, until), oldest first: what a team watch
+    says happened to a certificate ("renewal", "cancellation", …) rather than "changed"."""
+    return (select(CertificateEvent.device_id, CertificateEvent.kind)
+            .where(CertificateEvent.device_id.in_(sorted(set(device_ids))), CertificateEvent.recorded_at >= since,
+                   CertificateEvent.recorded_at < until)
+            .order_by(CertificateEvent.recorded_at, CertificateEvent.id))
