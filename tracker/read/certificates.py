@@ -66,13 +66,17 @@ def last_recorded() -> Select:
     return select(func.max(CertificateEvent.recorded_at))
 
 
-def recorded_between(start: datetime, end: datetime) -> Select:
-    """(device id, recorded at, kind, event date) of the events recorded in [start, end), oldest first (what a
-    digest announces beside new and changed rows)."""
-    return (select(CertificateEvent.device_id, CertificateEvent.recorded_at, CertificateEvent.kind,
-                   CertificateEvent.event_date)
-            .where(CertificateEvent.recorded_at >= start, CertificateEvent.recorded_at < end)
-            .order_by(CertificateEvent.recorded_at, CertificateEvent.id))
+def recorded_between(start: datetime, end: datetime, device_ids: Iterable[int] | None = None) -> Select:
+    """(device id, recorded at, kind, event date) of the events recorded in [start, end), oldest first, optionally
+    only of these devices: what a digest announces beside new and changed rows, and what a team watch says happened
+    to a certificate ("renewal", "cancellation", …) rather than "changed"."""
+    query = (select(CertificateEvent.device_id, CertificateEvent.recorded_at, CertificateEvent.kind,
+                    CertificateEvent.event_date)
+             .where(CertificateEvent.recorded_at >= start, CertificateEvent.recorded_at < end)
+             .order_by(CertificateEvent.recorded_at, CertificateEvent.id))
+    if device_ids is not None:
+        query = query.where(CertificateEvent.device_id.in_(sorted(set(device_ids))))
+    return query
 
 
 def devices_with_events_recorded(start: datetime, end: datetime) -> Select:
