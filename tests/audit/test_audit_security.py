@@ -13,10 +13,13 @@ from sqlalchemy import func, select
 from tracker.audit import review
 from tracker.fetch.archive import Archive
 from tracker.fetch.base import Response as FetchResponse
+from tracker.ids import policytype
 from tracker.ingest.write import write_records
 from tracker.mail import tokens
 from tracker.records import DeviceRecord, NewsRecord, PolicyRecord
+from tracker.store.attachments import FileResult, link_attachment, store_attachment
 from tracker.store.models import AuditLog, Company, Device, Policy, Subscriber, Subscription, User
+from tracker.store.policies import not_draft
 from tracker.store.write import WriteContext, record_document
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -302,18 +305,27 @@ def evil_data(settings, sessions, clock, subscribers):
     policy = PolicyRecord(title=f"关于人工智能医疗器械{EVIL}的通知", url=EVIL_URL, issuer=f"国家药监局{EVIL}",
                           doc_no=EVIL, summary=EVIL, body=f"人工智能 {EVIL}", subject=EVIL,
                           published_on=date(2026, 11, 18))
+    # Its draft, so the draft ↔ final comparison page shows the markup on both sides too.
+    draft = PolicyRecord(title=f"关于人工智能医疗器械{EVIL}的通知（征求意见稿）", url=EVIL_URL + "/draft",
+                         issuer=f"国家药监局{EVIL}", summary=EVIL, body=f"第一条 人工智能 {EVIL}",
+                         stage=policytype.DRAFT, published_on=date(2026, 10, 18))
     news = NewsRecord(title=f"批准创新产品{EVIL}", url=EVIL_URL, published_on=date(2026, 11, 18), summary=EVIL)
     doc = _document(sessions, settings, clock, body=f"<p>{EVIL}</p>".encode())
     with sessions.begin() as session:
         ctx = WriteContext(source="nmpa_approvals", now=clock(), document_id=doc)
-        write_records(session, [device, policy, news], ctx)
+        write_records(session, [device, policy, draft, news], ctx)
         ids = {
             "device_id": session.execute(select(Device.id)).scalar_one(),
-            "policy_id": session.execute(select(Policy.id)).scalar_one(),
+            "policy_id": session.execute(select(Policy.id).where(not_draft(Policy.stage))).scalar_one(),
             "company_id": session.execute(select(Company.id)).scalar_one(),
             "document_id": doc,
             "subscriber": subscribers["a"],
         }
+        # An attachment whose name and text are markup: its page and the search snippets must show it as text.
+        ids["attachment_id"] = store_attachment(session, FileResult(
+            url=EVIL_URL + "/a.pdf", name=f"附件{EVIL}.pdf", declared_type="pdf", state="ok", detail=EVIL,
+            detected_type="pdf", pages=(f"人工智能 {EVIL}",)), source="govcn_policy", now=clock(), is_sample=False)
+        link_attachment(session, ids["policy_id"], ids["attachment_id"], 0, f"附件{EVIL}.pdf")
         review.decide(session, entity_type="device", entity_id=ids["device_id"], facet="area",
                       code="medical_robotics", decision="add", reason=EVIL, reviewer="reviewer", now=clock())
     return ids
