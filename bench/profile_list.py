@@ -6,7 +6,9 @@ Runs the real app (`web.create_app`) in this process on web_seed's store (SQLite
 throwaway cluster seeded the same way, see bench/pgstore.py) and requests each path through Flask's test client,
 one at a time, after a warm-up. For every request it records the wall time, the time inside SQL statements (cursor
 execute, from SQLAlchemy's engine events; the count is the statement starting `SELECT count(`) and the time inside
-`render_template` (Flask's before_render_template / template_rendered signals). Medians per path are printed; with
+`render_template` (Flask's before_render_template / template_rendered signals), and this process's CPU time (on a
+shared machine the figure least moved by other work; PostgreSQL's own CPU is in its server process, so there it
+covers the app only). Medians per path are printed; with
 `--profile` a cProfile of all requests follows (top functions by own time and by cumulative time).
 """
 from __future__ import annotations
@@ -84,25 +86,25 @@ def measure(db_url: str, paths: tuple[str, ...], requests: int, profile: bool) -
             for _ in range(3):
                 assert client.get(path).status_code == 200, path
         profiler = cProfile.Profile() if profile else None
-        print("| path | wall ms | SQL ms | of which count ms | statements | template ms | rest ms |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| path | wall ms | CPU ms | SQL ms | of which count ms | statements | template ms | rest ms |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for path in paths:
             rows = []
             for _ in range(requests):
                 clock.reset()
                 if profiler:
                     profiler.enable()
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 status = client.get(path).status_code
-                wall = time.perf_counter() - t
+                wall, cpu = time.perf_counter() - t, time.process_time() - cpu
                 if profiler:
                     profiler.disable()
                 assert status == 200, (path, status)
-                rows.append((wall, clock.sql, clock.count, clock.statements, clock.template))
-            med = [statistics.median(r[i] for r in rows) for i in range(5)]
+                rows.append((wall, clock.sql, clock.count, clock.statements, clock.template, cpu))
+            med = [statistics.median(r[i] for r in rows) for i in range(6)]
             rest = statistics.median(r[0] - r[1] - r[4] for r in rows)
-            print(f"| `{path}` | {med[0] * 1e3:.1f} | {med[1] * 1e3:.1f} | {med[2] * 1e3:.1f} | {med[3]:.0f} | "
-                  f"{med[4] * 1e3:.1f} | {rest * 1e3:.1f} |")
+            print(f"| `{path}` | {med[0] * 1e3:.1f} | {med[5] * 1e3:.1f} | {med[1] * 1e3:.1f} | {med[2] * 1e3:.1f} | "
+                  f"{med[3]:.0f} | {med[4] * 1e3:.1f} | {rest * 1e3:.1f} |")
         if profiler:
             stats = pstats.Stats(profiler)
             stats.sort_stats("tottime").print_stats(25)

@@ -101,7 +101,9 @@ def where_sql(f: filters.DeviceFilter) -> str:
     """The WHERE condition our list applies for `f`, as literal SQLite SQL (what Datasette gets as `_where`)."""
     stmt = select(Device.id).where(*queries.device_conditions(f))
     sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
-    return sql.split("WHERE ", 1)[1]
+    # The tag probe's OFFSET 0 (tracker.read.tags.has_tag) makes SQLite's compiler write "LIMIT ? OFFSET 0" (its
+    # implicit LIMIT -1 stays a parameter even with literal binds): spelled out for Datasette.
+    return sql.split("WHERE ", 1)[1].replace(" LIMIT ? OFFSET 0)", " LIMIT -1 OFFSET 0)")
 
 
 def datasette_path(db: str, f: filters.DeviceFilter, fmt: str = "") -> str:

@@ -80,8 +80,15 @@ NUMERALS = "一二三四五六七八九十"
 
 
 def numeral(n: int) -> str:
-    """Chinese numeral of 1..99 (第十一条, 第二十条)."""
-    tens, ones = divmod(n, 10)
+    """Chinese numeral of 1..999 (第十一条, 第二十条, 第一百零五条)."""
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    if hundreds:
+        head = NUMERALS[hundreds - 1] + "百"
+        if rest == 0:
+            return head
+        return head + ("零" + NUMERALS[ones - 1] if tens == 0 else NUMERALS[tens - 1] + "十" +
+                       ("" if ones == 0 else NUMERALS[ones - 1]))
     head = "" if tens == 0 else ("十" if tens == 1 else NUMERALS[tens - 1] + "十")
     return head + ("" if ones == 0 else NUMERALS[ones - 1])
 

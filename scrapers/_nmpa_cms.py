@@ -221,7 +221,10 @@ def policy_from_title(title: str, url: str, *, published_on: date | None, column
 
 
 def _list_record(item: ListItem, column: str | None, columns: PolicyColumns) -> PolicyRecord:
-    return policy_from_title(item.title, item.url, published_on=item.date, column=column, columns=columns)
+    # The issuer "as printed" is the document page's (its signature block); a list entry's title words ("总局")
+    # would otherwise overwrite it whenever the list is read after the page.
+    record = policy_from_title(item.title, item.url, published_on=item.date, column=column, columns=columns)
+    return dataclasses.replace(record, issuer_printed=None)
 
 
 def parse_policy_list(text: str, base_url: str, columns: PolicyColumns) -> list[PolicyRecord]:

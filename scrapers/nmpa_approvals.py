@@ -10,6 +10,7 @@ The list and article template is the CMS's (`scrapers._nmpa_cms`), shared with t
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 from typing import Iterator
 
@@ -20,7 +21,7 @@ from scrapers._html import element_text, make_soup, meta_content, squeeze_cjk
 from scrapers._nmpa_cms import article_meta, content_element, crawl_list, list_entries, list_page_url
 from tracker.fetch.base import Fetcher
 from tracker.ids import certno
-from tracker.records import ApprovalEvent, CrawlContext, LayoutChanged, Page, ParseStats
+from tracker.records import ApprovalEvent, CrawlContext, FieldCorrection, LayoutChanged, Page, ParseStats
 
 SLUG = "nmpa_approvals"
 TITLE_ZH = "医疗器械批准证明文件送达信息"
@@ -44,9 +45,17 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "registrant": ("注册人名称", "注册人", "申请单位", "申请人", "企业名称", "生产企业"),
     "cert_no": ("注册证编号", "注册证号", "批准文号", "证书编号"),
     "issued_on": ("签发日期", "批准日期", "发证日期"),
+    "correction": ("纠错内容", "更正内容", "纠错事项", "更正事项"),
 }
 REQUIRED_COLUMNS = ("product_name", "cert_no")
 CORRECTION_MARK = "纠错"
+# "注册人住所由“上海市…1号”更正为“上海市…11号”", several joined by ；: the field as named, before, after.
+_CORRECTED = re.compile(r"(?P<field>[^|；;，,。“”\"]+?)由[“\"](?P<before>[^”\"]*)[”\"]更正为[“\"](?P<after>[^”\"]*)[”\"]")
+
+
+def parse_corrections(text: str | None) -> tuple[FieldCorrection, ...]:
+    """The fields a 纠错内容 cell corrects, in its own words (nothing when it does not read "X由“a”更正为“b”")."""
+    return tuple(FieldCorrection(m["field"].strip(), m["before"], m["after"]) for m in _CORRECTED.finditer(text or ""))
 
 
 def _cell_texts(row: Tag) -> list[str]:
@@ -125,6 +134,7 @@ def parse_detail(text: str, base_url: str = DEFAULT_BASE_URL) -> tuple[list[Appr
             is_correction=is_correction,
             raw_row=raw_row,
             source_url=source_url,
+            corrections=parse_corrections(_cell(cells, mapping, "correction")) if is_correction else (),
         ))
     if mapping is None:
         raise LayoutChanged("approval table header", url=base_url)

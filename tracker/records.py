@@ -53,8 +53,21 @@ class DeviceRecord:
 
 
 @dataclass(frozen=True)
+class FieldCorrection:
+    """One field a correction notice corrects, in the notice's words: "注册人住所由“A”更正为“B”"."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
 class ApprovalEvent:
-    """A row of an NMPA approval-delivery notice (批准证明文件送达信息): one certificate issued or corrected."""
+    """A row of an NMPA approval-delivery notice (批准证明文件送达信息): one certificate issued or corrected.
+
+    A correction row (`is_correction`) carries its `issued_on` as the correction's date, never the certificate's
+    approval date, and `corrections` lists the fields it corrects when its 纠错内容 column reads as such.
+    """
 
     cert_no: str
     product_name: str
@@ -65,6 +78,7 @@ class ApprovalEvent:
     is_correction: bool
     raw_row: str
     source_url: str | None = None
+    corrections: tuple[FieldCorrection, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ from web import (
     dashboard,
     devices,
     exports,
+    fulltext,
     i18n,
+    notify_admin,
     params,
     policies,
     security,
@@ -38,7 +40,8 @@ from web import (
 )
 
 # One blueprint per area, each a module with a `bp` attribute; a new area adds its module here.
-BLUEPRINTS = (dashboard, devices, policies, taxonomy_page, companies, sources, exports, api, admin, subscribe)
+BLUEPRINTS = (dashboard, devices, policies, fulltext, taxonomy_page, companies, sources, exports, api, admin,
+              notify_admin, subscribe)
 MAX_REQUEST_BYTES = 64 * 1024
 
 

@@ -103,6 +103,8 @@ def device(device_id: int):
         events=[{"notice_url": e.notice_url, "notice_date": plain(e.notice_date), "issued_on": plain(e.issued_on),
                  "acceptance_no": e.acceptance_no, "is_correction": e.is_correction, "raw_row": e.raw_row}
                 for e in d.events],
+        timeline=[{"kind": e.kind, "date": plain(e.event_date), "source": e.source, "source_url": e.source_url,
+                   "changes": e.changes, "detail": e.detail} for e in d.timeline],
         news=[{"title": n.title, "url": n.url, "published_on": plain(n.published_on), "reason": reason.to_json()}
               for n, reason in d.news],
         policies=[{"id": p.id, "title": p.title, "rule_id": link.rule_id, "reason": reason_of(link).to_json()}

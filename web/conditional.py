@@ -26,7 +26,8 @@ class Validators:
     """The ETag and Last-Modified of one feed or export answer."""
 
     def __init__(self, kind: str, fmt: str, f) -> None:
-        self.last_modified = pages.last_changed(db(), f)
+        self.last_modified = (pages.events_last_changed(db(), f) if kind == "events" else
+                              pages.last_changed(db(), f))
         # ?headers=codes changes a sheet's header row and cells, so it is part of the tag too.
         parts = (kind, fmt, sorted(f.to_args().items()), lang(), request.args.get("headers") == "codes",
                  context.state().settings.public_base_url,

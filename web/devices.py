@@ -28,6 +28,7 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
         "origin": [(o, gettext(f"origin_{o}")) for o in filters.ORIGINS],
         "year": [(str(y), str(y)) for y in years],
         "data": [(d, gettext(f"data_{d}")) for d in filters.DATA_KINDS],
+        "event": [(k, gettext(f"event_{k}")) for k in filters.EVENT_KINDS],
         "sort": [(s, gettext(f"sort_{s}")) for s in DEVICE_SORT_CHOICES],
     }
 

@@ -141,3 +141,39 @@ def feed(kind: str):
         for tag in row["tags"]:
             entry.category(term=xml_safe(tag))
     return validators.stamp(Response(fg.atom_str(pretty=True), mimetype="application/atom+xml"))
+
+
+@bp.get("/feeds/events.atom")
+def events_feed():
+    """An Atom feed of certificate events (registrations, changes, renewals, corrections, cancellations) of the
+    devices the device list's filter selects, most recently recorded first: `?event=renewal`, `?registrant=…`."""
+    f = params.list_filter(filters.DeviceFilter).replace(page=1)
+    validators = Validators("events", "atom", f)
+    if validators.fresh():
+        return validators.not_modified()
+    args = {k: v for k, v in f.to_args().items() if k != "sort"}
+    fg = FeedGenerator()
+    self_url = _absolute("exports.events_feed", **args)
+    fg.id(self_url)
+    fg.title(xml_safe(f"{gettext('site_short')} · {gettext('timeline')}"))
+    fg.link(href=self_url, rel="self", type="application/atom+xml")
+    fg.link(href=_absolute("devices.index", **args), rel="alternate", type="text/html")
+    fg.author({"name": gettext("site_title")})
+    fg.language("zh-CN")
+    rows = pages.event_rows(db(), f, FEED_ENTRIES)
+    fg.updated(max((e.recorded_at for e, _ in rows), default=context.now()))
+    for event, device in rows:
+        entry = fg.add_entry(order="append")
+        url = _absolute("devices.detail", device_id=device.id) + "#timeline"
+        entry.id(f"{url}-{event.id}")
+        entry.link(href=url, rel="alternate", type="text/html")
+        entry.updated(event.recorded_at)
+        entry.title(xml_safe(f"{gettext('event_' + event.kind)} · {device.product_name}"))
+        changes = "; ".join(f"{c.get('field')}: {c.get('before') or '—'} → {c.get('after') or '—'}"
+                            for c in event.changes or [] if isinstance(c, dict))
+        summary = " · ".join(str(v) for v in (device.cert_no, device.registrant, event.event_date, changes) if v)
+        if device.is_sample:
+            summary = f"[{gettext('sample_badge')}] {summary}"
+        entry.summary(xml_safe(summary))
+        entry.category(term=f"event:{event.kind}")
+    return validators.stamp(Response(fg.atom_str(pretty=True), mimetype="application/atom+xml"))

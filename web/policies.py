@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template
 
 from tracker.classify import taxonomy
-from tracker.read import filters, pages
+from tracker.read import compare, filters, fulltext, pages
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import load_policy
 from web import context, params
@@ -94,4 +94,6 @@ def detail(policy_id: int):
     params.check_page(links.page, d.links_total, links.per_page)
     state = as_of(db(), "policy", policy_id, end_of_day(day, context.state().settings.timezone)) if day else None
     return render_template("policies/detail.html", d=d, policy=d.entity, asof=state, asof_day=day,
-                           today=context.today(), links=links, links_total=d.links_total)
+                           today=context.today(), links=links, links_total=d.links_total,
+                           files=fulltext.attachments_of(db(), policy_id),
+                           counterpart=compare.counterpart(db(), d.entity))

@@ -20,11 +20,12 @@ def upgrade() -> None:
     op.drop_index("ix_tag_code", table_name="tag")
     op.create_index("ix_tag_code_effective", "tag", TAG_INDEX_COLUMNS)
     connection = op.get_bind()
-    search_index.create_fts(connection)
-    search_index.rebuild_fts(connection)
+    # The columns as they were then: SEARCHABLE gained the printed policy columns in 0008.
+    search_index.create_fts(connection, search_index.SEARCHABLE_BEFORE_0008)
+    search_index.rebuild_fts(connection, search_index.SEARCHABLE_BEFORE_0008)
 
 
 def downgrade() -> None:
-    search_index.drop_fts(op.get_bind())
+    search_index.drop_fts(op.get_bind(), search_index.SEARCHABLE_BEFORE_0008)
     op.drop_index("ix_tag_code_effective", table_name="tag")
     op.create_index("ix_tag_code", "tag", ["facet", "code", "entity_type"])

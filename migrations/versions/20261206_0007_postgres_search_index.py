@@ -17,9 +17,10 @@ depends_on = None
 
 def upgrade() -> None:
     connection = op.get_bind()
-    search_index.create_gin(connection)
-    search_index.rebuild_gin(connection)
+    # The columns as they were then: SEARCHABLE gained the printed policy columns in 0008.
+    search_index.create_gin(connection, search_index.SEARCHABLE_BEFORE_0008)
+    search_index.rebuild_gin(connection, search_index.SEARCHABLE_BEFORE_0008)
 
 
 def downgrade() -> None:
-    search_index.drop_gin(op.get_bind())
+    search_index.drop_gin(op.get_bind(), search_index.SEARCHABLE_BEFORE_0008)

@@ -10,7 +10,9 @@ Upgrade builds the events that rows already stored say, so nothing recorded is l
 number's second letter: S first registration, B change, Y renewal), and each device with a withdrawal date a
 cancellation. The keys are those tracker.store.events writes, so a later re-read of the same notice adds nothing.
 The rules are written out here rather than imported: a migration must keep working after the code has changed.
-Downgrade drops the table and the two columns (the printed forms are re-read from the pages on the next run).
+The policy search index (tracker.store.search) is rebuilt over the printed columns too, so search finds a policy by
+either form. Downgrade puts the index back as it was, then drops the table and the two columns (the printed forms
+are re-read from the pages on the next run).
 """
 import re
 
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import tracker.store.models
+from tracker.store import search as search_index
 
 revision = '0008'
 down_revision = '0018'
@@ -25,7 +28,7 @@ branch_labels = None
 depends_on = None
 
 _KIND_BY_LETTER = {"S": "registration", "B": "change", "Y": "renewal"}
-_CORRECTION = re.compile(r"(?P<field>[^；;，,。“”\"]+?)由[“\"](?P<before>[^”\"]*)[”\"]更正为[“\"](?P<after>[^”\"]*)[”\"]")
+_CORRECTION = re.compile(r"(?P<field>[^|；;，,。“”\"]+?)由[“\"](?P<before>[^”\"]*)[”\"]更正为[“\"](?P<after>[^”\"]*)[”\"]")
 
 
 def _kind(acceptance_no: str | None, is_correction: bool) -> str:
@@ -53,14 +56,20 @@ def _append_only() -> None:
 
 def _backfill() -> None:
     bind = op.get_bind()
+    stamp = tracker.store.models.UTCDateTime(timezone=True)
     events = sa.table(
         "certificate_event", sa.column("key"), sa.column("device_id"), sa.column("cert_no"), sa.column("kind"),
         sa.column("event_date", sa.Date), sa.column("source"), sa.column("source_url"),
-        sa.column("changes", sa.JSON), sa.column("detail", sa.JSON), sa.column("recorded_at", sa.DateTime))
+        sa.column("changes", sa.JSON), sa.column("detail", sa.JSON), sa.column("recorded_at", stamp))
+    # Typed column lists, so both databases hand back dates and datetimes rather than SQLite's strings.
+    approvals = sa.table(
+        "approval_event", sa.column("id"), sa.column("device_id"), sa.column("cert_no"), sa.column("notice_url"),
+        sa.column("acceptance_no"), sa.column("issued_on", sa.Date), sa.column("notice_date", sa.Date),
+        sa.column("is_correction", sa.Boolean), sa.column("raw_row"), sa.column("first_seen", stamp))
+    devices = sa.table("device", sa.column("id"), sa.column("cert_no"), sa.column("withdrawn_on", sa.Date),
+                       sa.column("updated_at", stamp))
     rows = []
-    for r in bind.execute(sa.text(
-            "SELECT device_id, cert_no, notice_url, acceptance_no, issued_on, notice_date, is_correction, raw_row, "
-            "first_seen FROM approval_event ORDER BY id")).mappings():
+    for r in bind.execute(sa.select(approvals).order_by(approvals.c.id)).mappings():
         kind = _kind(r["acceptance_no"], bool(r["is_correction"]))
         rows.append({
             "key": f"nmpa_approvals|{kind}|{r['cert_no']}|{r['notice_url']}|{r['acceptance_no'] or ''}",
@@ -70,15 +79,25 @@ def _backfill() -> None:
             "changes": _changes(r["raw_row"]) if kind == "correction" else [],
             "detail": {"acceptance_no": r["acceptance_no"] or None, "row": r["raw_row"]},
             "recorded_at": r["first_seen"]})
-    for r in bind.execute(sa.text(
-            "SELECT id, cert_no, withdrawn_on, updated_at FROM device WHERE withdrawn_on IS NOT NULL "
-            "ORDER BY id")).mappings():
+    for r in bind.execute(sa.select(devices).where(devices.c.withdrawn_on.is_not(None))
+                          .order_by(devices.c.id)).mappings():
         rows.append({
-            "key": f"udi|cancellation|{r['cert_no']}|{r['withdrawn_on']}", "device_id": r["id"],
+            "key": f"udi|cancellation|{r['cert_no']}|{r['withdrawn_on'].isoformat()}", "device_id": r["id"],
             "cert_no": r["cert_no"], "kind": "cancellation", "event_date": r["withdrawn_on"], "source": "udi",
             "source_url": None, "changes": [], "detail": {}, "recorded_at": r["updated_at"]})
     for start in range(0, len(rows), 500):
         bind.execute(events.insert(), rows[start:start + 500])
+
+
+def _policy_index(columns: dict) -> None:
+    """Rebuild the policy part of the search index over `columns` (triggers, table, rows) on either database."""
+    connection, policy = op.get_bind(), {"policy": columns["policy"]}
+    search_index.drop_fts(connection, policy)
+    search_index.drop_gin(connection, policy)
+    search_index.create_fts(connection, policy)  # each does nothing on the other database
+    search_index.create_gin(connection, policy)
+    search_index.rebuild_fts(connection, policy)
+    search_index.rebuild_gin(connection, policy)
 
 
 def upgrade() -> None:
@@ -114,9 +133,12 @@ def upgrade() -> None:
     op.create_index(op.f('ix_certificate_event_recorded_at'), 'certificate_event', ['recorded_at'])
     _backfill()
     _append_only()
+    # Search finds a policy by the printed issuer and number too.
+    _policy_index(search_index.SEARCHABLE)
 
 
 def downgrade() -> None:
+    _policy_index(search_index.SEARCHABLE_BEFORE_0008)  # before the columns go: no trigger may name them
     op.drop_table('certificate_event')  # its triggers go with it on both databases
     if op.get_bind().dialect.name == "sqlite":
         # SQLite ≥ 3.35 drops an unindexed column in place; a batch rebuild would drop the search triggers.

@@ -99,6 +99,10 @@ def test_export_holds_the_period_and_verifies(bundle, period_data):
     devices = records(bundle, "devices")
     assert len(devices) == 14 and period_data["later_device"] not in {d["id"] for d in devices}
     assert {r["entity_id"] for r in records(bundle, "revisions")} == {d["id"] for d in devices}
+    events = records(bundle, "certificate_events")
+    assert {e["device_id"] for e in events} <= {d["id"] for d in devices}
+    assert ("correction", "2026-11-19") in {(e["kind"], e["event_date"]) for e in events if
+                                           e["cert_no"] == "国械注准20213219904"}
     decisions = [t for t in records(bundle, "tags") if t["method"] == "reviewer"]
     assert [(t["entity_id"], t["decision"]) for t in decisions] == [(1, "remove")]
     assert [r["id"] for r in records(bundle, "runs")] == [period_data["run"]]
@@ -126,7 +130,7 @@ def test_a_period_without_activity_gives_an_empty_but_valid_bundle(settings, ses
     assert audit.verify_bundle(tmp_path / "e.zip").ok
 
 
-RECORD_KINDS = ["devices", "revisions", "tags", "record_sources", "runs", "source_documents", "audit_log", "digests"]
+RECORD_KINDS = ["devices", "revisions", "certificate_events", "tags", "record_sources", "runs", "source_documents", "audit_log", "digests"]
 
 
 @pytest.mark.parametrize("kind", RECORD_KINDS)

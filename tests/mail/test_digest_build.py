@@ -156,9 +156,10 @@ def test_period_keys_are_in_beijing_time():
 def test_normalize_filters_drops_unknown_codes_and_splits_texts():
     f = normalize_filters({"areas": ["medical_imaging", "not_a_code", "detection"], "functions": "detection",
                            "companies": "推想， 鹰瞳,推想", "keywords": "", "policy_types": ["guidance", "ct"],
-                           "bogus": 1})
+                           "issuers": ["cmde", "fda"], "stages": ["draft", "final", "draft"], "bogus": 1})
     assert f == {"areas": ["medical_imaging"], "functions": ["detection"], "diseases": [],
-                 "companies": ["推想", "鹰瞳"], "keywords": [], "policy_types": ["guidance"], "ai_only": True}
+                 "companies": ["推想", "鹰瞳"], "keywords": [], "policy_types": ["guidance"], "issuers": ["cmde"],
+                 "stages": ["draft"], "ai_only": True}
 
 
 def test_a_device_entry_says_why_ai_in_both_languages(sessions, catalogue):
@@ -181,3 +182,25 @@ def test_a_device_entry_says_why_ai_in_both_languages(sessions, catalogue):
                          unsubscribe_url="https://t.example.org/u")
     for body in (mail.text, mail.html):
         assert "AI 依据：产品名称中有“辅助检测、软件”" in body and "Why AI: name says “辅助检测, 软件”" in body
+
+
+def test_a_final_version_of_a_draft_carries_the_first_changes(sessions, catalogue):
+    from sqlalchemy import select
+
+    from tracker.mail.render import render_digest
+    from tracker.store.models import Policy
+
+    with sessions.begin() as s:
+        final = s.execute(select(Policy).where(Policy.title == "人工智能医疗器械注册审查指导原则")).scalar_one()
+        final.stage, final.body = "issued", "第一条 总则不变。\n第二条 上市后应当开展数据漂移监测。"
+        draft = add_policy(s, "人工智能医疗器械注册审查指导原则（征求意见稿）", seen=T0 - timedelta(days=300))
+        draft.stage, draft.final_version_id, draft.body = "draft", final.id, "第一条 总则不变。"
+        add_subscriber(s, "guidance@example.org", created=T0, filters={"areas": ["medical_imaging"]})
+    digest = digests_by_email(sessions, T0 + timedelta(days=1))["guidance@example.org"]
+    [item] = [e.item for e in digest.entries if e.item.kind == "policy"]
+    assert item.draft_changes == (("第二条 新增 上市后应当开展数据漂移监测。", "第二条 added 上市后应当开展数据漂移监测。"),)
+    mail = render_digest(digest, site_url="https://t.example.org", manage_url="https://t.example.org/m",
+                         unsubscribe_url="https://t.example.org/u")
+    for body in (mail.text, mail.html):
+        assert "与征求意见稿相比：第二条 新增 上市后应当开展数据漂移监测。" in body
+        assert "Changes from the draft: 第二条 added" in body

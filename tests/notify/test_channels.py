@@ -108,3 +108,12 @@ def test_a_duplicate_name_is_refused_and_remove_forgets_the_channel(sessions, cl
         assert list_channels(session) == []
         with pytest.raises(ChannelError, match="no channel"):
             remove_channel(session, "s", actor="test", now=clock())
+
+
+def test_an_apprise_mailto_channel_reaches_a_real_smtp_server(sessions, settings, clock, sink):
+    port = sink.url.rsplit(":", 1)[1]
+    url = f"mailto://127.0.0.1:{port}?from=tracker@example.org&to=ra-team@example.org&mode=insecure"
+    _add(sessions, clock, name="team-mail", kind="apprise", url=url, lang="en")
+    assert send_test_message(sessions, settings, "team-mail", now=clock, actor="test").ok
+    [mail] = sink.messages()
+    assert mail["To"] == "ra-team@example.org" and mail["Subject"] == "Test message: channel team-mail works"

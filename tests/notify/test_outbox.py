@@ -135,3 +135,25 @@ def test_a_crash_between_posting_and_committing_reposts_with_the_same_delivery_i
     ids = [m.headers["X-Tracker-Delivery"] for m in chats.messages("webhook:team")]
     assert len(ids) == 6 and len(set(ids)) == 5          # one re-post, of the same delivery id
     assert {r.uid for r in _rows(sessions)} == set(ids)
+
+
+def test_a_channel_failing_three_runs_in_a_row_alerts_the_administrators_once(sessions, mail_settings, clock,
+                                                                            chats, client, sink):
+    from tracker.notify.health import check_channels
+
+    cid = _channel(sessions, clock, "w", "wecom", chats.wecom_url("k"))
+    chats.fail("wecom:k", *[Fault(status=503)] * 3)
+    _queue(sessions, clock, cid, "a")
+    changes = []
+    for _ in range(3):
+        send_pending(sessions, mail_settings, now=clock, client=client)
+        changes.append(check_channels(sessions, mail_settings, clock()))
+        clock.advance(hours=3)
+    assert [len(c) for c in changes] == [0, 0, 1] and changes[2][0].state == "alerting"
+    assert check_channels(sessions, mail_settings, clock()) == []      # told once
+    [alert] = sink.messages()
+    assert "keeps failing" in alert["Subject"] and "HTTP 503" in alert.get_content() and "key=k" not in str(alert)
+    assert send_pending(sessions, mail_settings, now=clock, client=client).sent == 1
+    [change] = check_channels(sessions, mail_settings, clock())
+    assert change.state == "healthy" and change.notified == ("ops@example.org",)
+    assert "works again" in sink.messages()[-1]["Subject"]

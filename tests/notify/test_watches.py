@@ -124,3 +124,31 @@ def test_list_and_remove(sessions, clock, chats):
         remove_watch(s, "影像", actor="t", now=clock())
     with sessions() as s:
         assert list_watches(s) == []
+
+
+def test_a_watch_on_an_issuers_drafts_hears_of_a_new_draft_only(sessions, site, clock, chats):
+    from tests.mail.mailkit import add_policy, tag
+
+    _setup(sessions, clock, chats, {"name": "CMDE草案", "filters": {"issuers": ["cmde"], "stages": ["draft"]},
+                                    "channels": ["hook"], "frequency": "immediate"})
+    seen = clock() + timedelta(minutes=1)
+    with sessions.begin() as s:
+        for title, issuer, stage in (("人工智能医疗器械注册审查指导原则（征求意见稿）", "cmde", "draft"),
+                                     ("人工智能医疗器械注册审查指导原则", "cmde", "issued"),
+                                     ("关于人工智能辅助诊断的通知（征求意见稿）", "nhc", "draft")):
+            policy = add_policy(s, title, seen=seen)
+            policy.stage = stage
+            tag(s, "policy", policy.id, "issuer", issuer, seen)
+    fan = run_watches(sessions, site, clock.advance(minutes=2))
+    assert (fan.events, fan.queued) == (1, 1)
+    send_pending(sessions, site, now=clock)
+    body = chats.messages("webhook:team")[0].json
+    assert body["headline"] == "新政策：人工智能医疗器械注册审查指导原则（征求意见稿）"
+    assert "/policies/" in body["items"][0]["url"]
+
+
+def test_an_unknown_issuer_or_stage_is_refused(sessions, clock, chats):
+    _setup(sessions, clock, chats)
+    for filters, why in (({"issuers": ["fda"]}, "not a known issuer code"), ({"stages": ["final"]}, "stage")):
+        with sessions.begin() as s, pytest.raises(WatchError, match=why):
+            add_watch(s, actor="t", now=clock(), **{**CT, "filters": filters})

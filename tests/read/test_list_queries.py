@@ -70,6 +70,8 @@ DEVICE_ARGS = st.fixed_dictionaries({}, optional={
     "origin": st.sampled_from(["domestic", "imported", "hmt"]),
     "year": st.integers(1990, 2030).map(str),
     "issued_from": st.dates(date(2000, 1, 1), date(2030, 1, 1)).map(date.isoformat),
+    "event": st.sampled_from(["renewal", "correction"]),
+    "event_to": st.dates(date(2000, 1, 1), date(2030, 1, 1)).map(date.isoformat),
     "registrant": st.sampled_from(["示例", "Example GmbH"]),
     "data": st.sampled_from(["live", "sample"]),
     "sort": st.sampled_from(["cert", "-year", "name"]),

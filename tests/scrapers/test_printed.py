@@ -108,3 +108,13 @@ def test_search_entries_keep_the_printed_fields() -> None:
 ])
 def test_find_printed(text, printed) -> None:
     assert docno.find_printed(text) == printed
+
+
+def test_list_entries_leave_the_issuer_as_printed_to_the_document_page() -> None:
+    """A list shows only the title: its words before 关于 ("总局") must not stand in for the page's signature
+    ("食品药品监管总局"), which a list read after the page would otherwise overwrite; the number is the title's."""
+    text = (ROOT / "samples/nmpa_notices/ylqx/ylqxggtg/index_1.html").read_text("utf-8")
+    [entry] = [r for r in SOURCES["nmpa_notices"].parse(text, "https://www.nmpa.gov.cn/ylqx/ylqxggtg/index_1.html")
+               if "2017年第104号" in r.title]
+    assert (entry.issuer_printed, entry.doc_no_printed) == (None, "2017年第104号")
+    assert entry.issuer == "国家食品药品监督管理总局"  # the canonical issuer still comes from the title

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from alembic import command
@@ -160,6 +161,58 @@ def test_reasons_migration_reads_stored_sentences_as_codes_and_writes_them_back(
     engine.dispose()
     assert got == [(code, params) for _, code, params in LINK_REASONS]
     assert got_news == [(code, params) for _, code, params in NEWS_REASONS]
+
+
+def test_events_migration_turns_stored_rows_into_events_and_round_trips(empty_url):
+    """0008 with data in the tables: stored notice rows and withdrawals become events (nothing recorded is lost),
+    policies gain the printed columns, and down then up again gives the same events."""
+    # The revision before 0008, whatever the chain puts there when others land before it.
+    before = ScriptDirectory.from_config(alembic_config(empty_url)).get_revision("0008").down_revision
+    upgrade(empty_url, before)
+    engine = make_engine(empty_url)
+    now = "2026-12-06 10:00:00"
+    with engine.begin() as conn:
+        for i, (cert, withdrawn) in enumerate((("国械注准20213219904", None), ("国械注准20203219905", "2026-11-30"))):
+            conn.execute(text(
+                "INSERT INTO device (id, cert_no, product_name, status, is_ai, ai_confidence, is_sample, field_sources,"
+                " first_seen, updated_at, withdrawn_on) VALUES (:id, :cert, '样例', 'active', false, 0, true, '{}',"
+                " :now, :now, :withdrawn)"), {"id": i + 1, "cert": cert, "now": now, "withdrawn": withdrawn})
+        rows = [("https://n/18.html", "CSZ2600117", "2026-11-14", False, "1 | CSZ2600117 | 国械注准20213219904"),
+                ("https://n/19.html", "CSZ2600117", "2026-11-19", True,
+                 "1 | 注册人住所由“上海市样例区样例路1号”更正为“上海市样例区样例路11号” | 2026年11月19日"),
+                ("https://n/20.html", "CYZ2600118", "2026-11-20", False, "renewal row")]
+        for url, acceptance, day, correction, raw in rows:
+            conn.execute(text(
+                "INSERT INTO approval_event (device_id, cert_no, notice_url, acceptance_no, product_name, issued_on,"
+                " notice_date, is_correction, raw_row, first_seen) VALUES (1, '国械注准20213219904', :url, :acc,"
+                " '样例', :day, :day, :corr, :raw, :now)"),
+                {"url": url, "acc": acceptance, "day": day, "corr": correction, "raw": raw, "now": now})
+    engine.dispose()
+
+    def events() -> list[tuple]:
+        eng = make_engine(empty_url)
+        with eng.connect() as conn:
+            got = [(r.cert_no, r.kind, str(r.event_date), r.changes if isinstance(r.changes, list) else
+                    json.loads(r.changes)) for r in conn.execute(text(
+                        "SELECT cert_no, kind, event_date, changes FROM certificate_event ORDER BY id"))]
+        eng.dispose()
+        return got
+
+    upgrade(empty_url)
+    expected = [
+        ("国械注准20213219904", "registration", "2026-11-14", []),
+        ("国械注准20213219904", "correction", "2026-11-19",
+         [{"field": "注册人住所", "before": "上海市样例区样例路1号", "after": "上海市样例区样例路11号"}]),
+        ("国械注准20213219904", "renewal", "2026-11-20", []),
+        ("国械注准20203219905", "cancellation", "2026-11-30", []),
+    ]
+    assert events() == expected
+    assert ("column", "policy", "issuer_printed") in _schema(empty_url)
+    downgrade(empty_url, before)
+    schema = _schema(empty_url)
+    assert ("table", "certificate_event") not in schema and ("column", "policy", "issuer_printed") not in schema
+    upgrade(empty_url)
+    assert events() == expected
 
 
 def test_notify_migration_round_trip_with_data(empty_url):

@@ -228,6 +228,26 @@ def test_every_substring_term_passes_the_filter(text_, start, length, upper):
         assert bigrams.bigrams(term) <= bigrams.bigrams(text_), (text_, term)
 
 
+def _reference_bigrams(value: str) -> set[str]:
+    """The definition, character by character: pairs of adjacent token characters (ASCII letters and digits, every
+    non-ASCII character but blanks), ASCII letters lower-cased."""
+    folded = "".join(c.lower() if c.isascii() else c for c in value)
+    token = lambda c: c.isalnum() if c.isascii() else not c.isspace()  # noqa: E731
+    return {a + b for a, b in zip(folded, folded[1:], strict=False) if token(a) and token(b)}
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(value=st.text(st.one_of(CHARS, st.characters()), max_size=30))
+def test_bigrams_are_the_definitions_pairs(value):
+    assert bigrams.bigrams(value) == _reference_bigrams(value)
+    assert bigrams.fold_ascii_case(value) == "".join(c.lower() if c.isascii() else c for c in value)
+
+
+def test_bigrams_of_blanks_and_mixed_scripts():
+    for value in ("A\u3000B", "x\u00a0y", "ÉÀ", "a\u2028b", "AbC_12\tZ", "肺\x1c炎", "ab\u0085cd"):
+        assert bigrams.bigrams(value) == _reference_bigrams(value), value
+
+
 def test_bigrams_and_expression():
     assert bigrams.bigrams("肺结节 CT") == {"肺结", "结节", "ct"}
     assert bigrams.bigrams("a-b") == set()  # pairs with ASCII punctuation would be split by the tokenizer

@@ -37,6 +37,7 @@ class Site:
     documents: dict[str, int]
     tokens: dict[str, str]
     company_id: int
+    attachments: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ PAGES: tuple[Page, ...] = (
     Page("policies", "policies.index", lambda s: "/policies"),
     Page("policy", "policies.detail", lambda s: f"/policies/{s.policies['ai_guidance']}"),
     Page("policy-asof", "policies.detail", lambda s: f"/policies/{s.policies['ai_guidance']}?asof=2026-11-16"),
+    Page("search", "fulltext.search", lambda s: "/search?q=数据漂移监测"),
+    Page("search-empty", "fulltext.search", lambda s: "/search"),
+    Page("attachment", "fulltext.attachment", lambda s: f"/attachments/{s.attachments['pdf']}"),
+    Page("compare", "fulltext.compare_page", lambda s: f"/policies/{s.policies['ai_guidance']}/compare"),
     Page("companies", "companies.index", lambda s: "/companies"),
     Page("company", "companies.detail", lambda s: f"/companies/{s.company_id}"),
     Page("sources", "sources.index", lambda s: "/sources"),
@@ -84,6 +89,9 @@ PAGES: tuple[Page, ...] = (
     Page("admin-audit", "admin.audit_log", lambda s: "/admin/audit", login=True),
     Page("admin-export", "admin.export_form", lambda s: "/admin/export", login=True),
     Page("admin-users", "admin.user_list", lambda s: "/admin/users", login=True),
+    Page("admin-channels", "notify_admin.channel_list", lambda s: "/admin/channels", login=True),
+    Page("admin-watches", "notify_admin.watch_list", lambda s: "/admin/watches", login=True),
+    Page("admin-deliveries", "notify_admin.delivery_list", lambda s: "/admin/deliveries", login=True),
 )
 
 # GET routes that are not HTML pages, and why; the tests of each cover them.
@@ -93,6 +101,7 @@ NOT_PAGES: dict[str, str] = {
     "api.runs": "JSON", "api.tags": "JSON", "api.openapi": "JSON (the OpenAPI document)",
     "exports.export": "CSV, XLSX and JSON files (tests/web/test_web_exports.py)",
     "exports.feed": "Atom feeds (tests/web/test_web_exports.py)",
+    "exports.events_feed": "Atom feed of certificate events (tests/web/test_web_exports.py)",
     "sources.raw": "the archived raw copy of a source document, served as it was fetched (shown on sources.document)",
 }
 
@@ -132,7 +141,7 @@ def prepare(env: WebEnv) -> Prepared:
     tokens = {purpose: make_token(secret, purpose, subscriber.id, SUBSCRIBER)
               for purpose in ("confirm", "manage", "unsubscribe")}
     return Prepared(env, Site(dict(env.ids.devices), dict(env.ids.policies), dict(env.ids.documents), tokens,
-                                 company_id))
+                              company_id, dict(env.ids.attachments)))
 
 
 def get_endpoints(app: Flask) -> set[str]:

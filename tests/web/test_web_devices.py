@@ -54,6 +54,14 @@ def test_list_shows_every_device(client):
     ("data=live&disease=colorectal_polyp", set()),
     ("seen_from=2026-11-11", set()),
     ("seen_from=2026-11-10", ALL),
+    # certificate events: the lung software's registration (11-12) and correction (11-19); the eye software's
+    # description changed in a UDI update seen on 11-15 (a change event dated the day it was seen)
+    ("event=correction", {"肺结节CT影像辅助检测软件"}),
+    ("event=registration&event_from=2026-11-12&event_to=2026-11-12", {"肺结节CT影像辅助检测软件"}),
+    ("event=registration&event_from=2026-11-13", set()),
+    ("event=change", {"糖尿病视网膜病变眼底图像辅助诊断软件"}),
+    ("event=renewal", set()),
+    ("event_from=2026-11-15&event_to=2026-11-30", {"肺结节CT影像辅助检测软件", "糖尿病视网膜病变眼底图像辅助诊断软件"}),
 ])
 def test_each_filter(client, query, expected):
     assert set(names(client.get(f"/devices?{query}"))) == expected
@@ -190,6 +198,26 @@ def test_device_detail_shows_everything(client, web_env):
     assert provenance.find("a", string="存档原文")["href"] == f"/documents/{web_env.ids.documents['udi']}"
     times = [td.get_text() for td in soup.select("#history tbody td:first-child")]
     assert times == sorted(times, reverse=True) and times[0] == "2026-11-15 10:00"
+
+
+@pytest.mark.parametrize(("lang", "registration", "correction"), [("zh", "首次注册", "纠错"),
+                                                                   ("en", "First registration", "Correction")])
+def test_device_timeline_keeps_the_approval_date_and_shows_the_correction(client, web_env, lang, registration,
+                                                                          correction):
+    """A correction notice after the registration: the approval date stays the registration's, and the timeline
+    shows both events in order, the correction with its before and after values."""
+    soup = BeautifulSoup(client.get(f"/devices/{web_env.ids.devices['lung']}?lang={lang}").get_data(as_text=True),
+                         "lxml")
+    assert "2026-11-12" in soup.select_one("#fields").get_text() and "2026-11-19" not in \
+        soup.select_one("#fields").get_text()
+    events = [li.get_text(" ", strip=True) for li in soup.select("#timeline li.event")]
+    assert len(events) == 2
+    assert events[0].startswith(f"2026-11-12 {registration}")
+    assert events[1].startswith(f"2026-11-19 {correction}") and "注册人住所 : 样例路1号 → 样例路11号" in events[1]
+    api = client.get(f"/api/v1/devices/{web_env.ids.devices['lung']}").get_json()
+    assert [(e["kind"], e["date"]) for e in api["timeline"]] == [("registration", "2026-11-12"),
+                                                                 ("correction", "2026-11-19")]
+    assert api["issued_on"] == "2026-11-12"
 
 
 def test_evidence_names_words_field_rule_and_version(client, web_env):

@@ -109,6 +109,27 @@ def test_device_feed_follows_the_filter_and_escapes_titles(client):
     assert sample.entries[0].summary.startswith("[样例数据]")
 
 
+def test_events_feed_announces_certificate_events(client, web_env):
+    """Events, not only new rows: the lung software's registration and its correction (with before and after),
+    newest recorded first; `event=` and the device list's filters narrow it; a second request with the validators
+    gets 304."""
+    response = client.get("/feeds/events.atom")
+    feed = feedparser.parse(response.get_data())
+    assert not feed.bozo, feed.get("bozo_exception")
+    titles = [e.title for e in feed.entries]
+    assert "纠错 · 肺结节CT影像辅助检测软件" in titles and "首次注册 · 肺结节CT影像辅助检测软件" in titles
+    [correction] = [e for e in feed.entries if e.title.startswith("纠错")]
+    assert "注册人住所: 样例路1号 → 样例路11号" in correction.summary and "2026-11-19" in correction.summary
+    assert correction.link.endswith(f"/devices/{web_env.ids.devices['lung']}#timeline")
+    only = feedparser.parse(client.get("/feeds/events.atom?event=change").get_data())
+    assert [e.title for e in only.entries] == ["变更注册 · 糖尿病视网膜病变眼底图像辅助诊断软件"]
+    assert feedparser.parse(client.get("/feeds/events.atom?event=correction&disease=fracture").get_data()).entries == []
+    again = client.get("/feeds/events.atom", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/feeds/events.atom?event=bogus").status_code == 400
+    assert 'href="/feeds/events.atom?event=renewal"' in client.get("/devices?event=renewal").get_data(as_text=True)
+
+
 def test_feed_links_are_on_the_list_pages(client):
     html = client.get("/devices?area=medical_imaging").get_data(as_text=True)
     assert 'href="/feeds/devices.atom?area=medical_imaging"' in html

@@ -43,7 +43,7 @@ HOSTILE = {
 BENIGN = {"text": [MIXED, " ", "'; DROP TABLE device; --", "%00", "<script>alert(1)</script>"]}
 PATH_IDS = [str(2**63), str(10**30), str(filters.MAX_ID + 1), "0", "-1", "abc", "1.0", "١"]
 PATH_TEXT = [LONG, "..%2F..%2Fetc%2Fpasswd", MIXED, "a%00b", "%1b%5B31m"]
-PAGELESS = {"exports.export", "exports.feed"}  # they export every match: a page argument is read but unused
+PAGELESS = {"exports.export", "exports.feed", "exports.events_feed"}  # they export every match: a page argument is read but unused
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,8 @@ def admin_client(web_env):
 def _routes(app, ids) -> list[tuple[str, str, dict]]:
     """(endpoint, method, path values) for every rule, with real ids and each item of an `any(...)` converter."""
     values = {"device_id": ids.devices["lung"], "policy_id": ids.policies["ai_guidance"],
-              "company_id": 1, "document_id": ids.documents["udi"], "entity_id": ids.devices["lung"],
-              "token": "not-a-token", "username": "walker", "filename": "style.css"}
+              "company_id": 1, "document_id": ids.documents["udi"], "entity_id": ids.devices["lung"], "attachment_id": ids.attachments["pdf"],
+              "token": "not-a-token", "username": "walker", "filename": "style.css", "name": "no-such-channel"}
     out = []
     for rule in app.url_map.iter_rules():
         choices = [dict()]

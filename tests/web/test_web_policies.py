@@ -50,6 +50,8 @@ def test_unknown_filter_values_are_refused(client):
     ("审评", {REVIEW_POINTS}),
     ("2022年第8号", {AI_GUIDANCE}),  # document number
     ("卫健委", {XSS_POLICY}),  # issuer
+    ("技术审评中心", {REVIEW_POINTS}),  # issuer as printed (canonical: 器审中心)
+    ("国家药品监督管理局", {AI_GUIDANCE, REVIEW_POINTS}),  # printed issuers only: the canonical ones are short
     ("申报资料", {AI_GUIDANCE}),  # summary
     ("' OR 1=1 --", set()),
     ("%", set()),

@@ -26,7 +26,8 @@ from tracker.store.models import Base
 
 # Names and units that stay Latin in Chinese text (as Chinese sites write them); acronyms in capitals (AI, UDI, CT,
 # HTTP, XLSX) are names too and always allowed.
-LATIN_ALLOWED = {"Atom", "OpenAPI", "sha", "px"}
+# Products named as they call themselves (the chat platforms and the notification library of the channels page).
+LATIN_ALLOWED = {"Atom", "OpenAPI", "sha", "px", "Slack", "Webhook", "Apprise"}
 ACRONYM = re.compile(r"^[A-Z][A-Z0-9]+$")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -19,7 +19,8 @@ from tracker.fetch.archive import Archive
 from tracker.fetch.base import Response
 from tracker.ingest.run import RunResult, finish_run, start_run
 from tracker.ingest.write import write_records
-from tracker.records import ApprovalEvent, Attachment, DeviceRecord, NewsRecord, PolicyRecord
+from tracker.records import ApprovalEvent, Attachment, DeviceRecord, FieldCorrection, NewsRecord, PolicyRecord
+from tracker.store.attachments import FileResult, link_attachment, store_attachment
 from tracker.store.engine import make_engine, make_session_factory
 from tracker.store.models import Device, Policy
 from tracker.store.write import WriteContext, record_document
@@ -71,6 +72,7 @@ class Seeded:
     policies: dict[str, int] = field(default_factory=dict)
     documents: dict[str, int] = field(default_factory=dict)
     runs: dict[str, int] = field(default_factory=dict)
+    attachments: dict[str, int] = field(default_factory=dict)
 
 
 def _run(sessions, source: str, outcome: str, at: datetime, error: str | None = None, **counts) -> int:
@@ -114,6 +116,11 @@ def seed(settings, sessions) -> Seeded:
                           acceptance_no="CSZ2600123", issued_on=date(2026, 11, 12), notice_date=date(2026, 11, 14),
                           is_correction=False, raw_row="1 CSZ2600123 肺结节CT影像辅助检测软件 示例医疗科技有限公司",
                           source_url="https://www.nmpa.gov.cn/zwfw/sdxx/x/1.html"),
+            ApprovalEvent(cert_no=LUNG.cert_no, product_name=LUNG.product_name, registrant=LUNG.registrant,
+                          acceptance_no="CSZ2600123", issued_on=date(2026, 11, 19), notice_date=date(2026, 11, 19),
+                          is_correction=True, raw_row="1 CSZ2600123 注册人住所由“样例路1号”更正为“样例路11号”",
+                          source_url="https://www.nmpa.gov.cn/zwfw/sdxx/x/2.html",
+                          corrections=(FieldCorrection("注册人住所", "样例路1号", "样例路11号"),)),
             NewsRecord(title="国家药监局批准肺结节CT影像辅助检测软件注册", url="https://www.nmpa.gov.cn/yaowen/1.html",
                        published_on=date(2026, 11, 15), cert_nos=(LUNG.cert_no,)),
         ], ctx)
@@ -150,6 +157,18 @@ def seed(settings, sessions) -> Seeded:
             PolicyRecord(title=XSS_POLICY, url="javascript:alert(1)", issuer="国家卫健委", doc_type="规范性文件",
                          stage="issued", published_on=date(2026, 10, 1)),
         ], ctx)
+    # The text of the AI guidance's PDF, and the seeded draft made the guidance's draft: the attachment page, full-text
+    # search and the draft ↔ final comparison have something to show.
+    with sessions.begin() as session:
+        final_id = session.execute(select(Policy.id).where(Policy.doc_no.contains("2022年第8号"))).scalar_one()
+        draft = session.execute(select(Policy).where(Policy.stage == "draft")).scalar_one()
+        draft.final_version_id = final_id
+        out.attachments["pdf"] = store_attachment(session, FileResult(
+            url="https://www.nmpa.gov.cn/a.pdf", name="指导原则全文.pdf", declared_type="pdf", state="ok",
+            detail="2 pages", detected_type="pdf", pages=("第一章 适用范围\n第一条 本原则适用于人工智能医疗器械。",
+                                                      "第二条 上市后应当开展数据漂移监测。")),
+            source="govcn_policy", now=T1, is_sample=False)
+        link_attachment(session, final_id, out.attachments["pdf"], 0, "指导原则全文.pdf")
     with sessions() as session:
         out.devices = {name: session.execute(select(Device.id).where(Device.cert_no == rec.cert_no)).scalar_one()
                        for name, rec in (("lung", LUNG), ("eye", EYE), ("ffr", FFR), ("xss", XSS), ("ecg", ECG),

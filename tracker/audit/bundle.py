@@ -2,8 +2,8 @@
 
 A bundle is one zip file:
 
-    records/<kind>.jsonl   one canonical JSON object per row (devices, policies, revisions, tags, record_sources,
-                           runs, source_documents, audit_log, digests), sorted by id
+    records/<kind>.jsonl   one canonical JSON object per row (devices, policies, revisions, certificate_events,
+                           tags, record_sources, runs, source_documents, audit_log, digests), sorted by id
     warc/<warc_path>       every WARC file holding a raw source document of the bundle, as archived
     digests/<id>.eml       the stored copy of every digest sent in the period (the outbox `raw_message`)
     manifest.json          sha256 and size of every file above, plus one sha256 per record line, so a change can be
@@ -11,7 +11,7 @@ A bundle is one zip file:
     manifest.sha256        sha256 of manifest.json, in `sha256sum` format
 
 Which records: every device and policy that changed (has a revision) or was linked to a fetched document in the
-period, with its current row, its whole revision history, all its tags (rule tags and reviewer decisions) and its
+period, with its current row, its whole revision history (and a device's certificate events), all its tags (rule tags and reviewer decisions) and its
 source links; the source documents behind them and those fetched in the period, with their WARC files; the runs that
 started in the period or produced those documents; the audit log and the digests sent in the period.
 
@@ -38,6 +38,7 @@ from warcio.archiveiterator import ArchiveIterator
 from tracker.fetch.archive import Archive
 from tracker.store.models import (
     AuditLog,
+    CertificateEvent,
     Device,
     Outbox,
     Policy,
@@ -173,6 +174,13 @@ def _rows_by_entity(session: Session, model: Any, chosen: dict[str, set[int]]) -
     return sorted(rows, key=lambda r: r.id)
 
 
+def _events_of(session: Session, device_ids: Iterable[int]) -> list[Any]:
+    rows = []
+    for chunk in _chunked(device_ids):
+        rows += session.execute(select(CertificateEvent).where(CertificateEvent.device_id.in_(chunk))).scalars().all()
+    return sorted(rows, key=lambda r: r.id)
+
+
 def _rows_by_id(session: Session, model: Any, ids: Iterable[int]) -> list[Any]:
     rows = []
     for chunk in _chunked(ids):
@@ -211,6 +219,8 @@ def export_bundle(session: Session, archive_root: Path | str, *, start: datetime
             "policies": bundle.write_records("policies",
                                              map(row_dict, _rows_by_id(session, Policy, chosen["policy"]))),
             "revisions": bundle.write_records("revisions", map(row_dict, revisions)),
+            "certificate_events": bundle.write_records("certificate_events", map(row_dict, _events_of(
+                session, chosen["device"]))),
             "tags": bundle.write_records("tags", map(row_dict, _rows_by_entity(session, Tag, chosen))),
             "record_sources": bundle.write_records("record_sources", map(row_dict, links)),
             "runs": bundle.write_records("runs", map(row_dict, _rows_by_id(session, ScrapeRun, run_ids - {None}))),

@@ -12,6 +12,7 @@ import click
 
 from tracker.cli.state import AppState, echo_json, operator
 from tracker.clock import utcnow
+from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.notify.channels import LANGS, ChannelError, add_channel, list_channels, remove_channel, send_test_message
 from tracker.notify.kinds import KINDS
 from tracker.notify.outbox import send_pending
@@ -102,16 +103,19 @@ def watch_group() -> None:
 @click.option("--company", "companies", multiple=True, help="A registrant name or part of one (repeatable).")
 @click.option("--keyword", "keywords", multiple=True, help="A word in names or titles (repeatable).")
 @click.option("--policy-type", "policy_types", multiple=True, help="A policy type code (repeatable).")
+@click.option("--issuer", "issuers", multiple=True, help="A policy issuer code, e.g. nmpa, cmde (repeatable).")
+@click.option("--stage", "stages", multiple=True, type=click.Choice(POLICY_STAGES),
+              help="A policy stage, e.g. draft (repeatable).")
 @click.option("--all-devices", is_flag=True, help="Not only AI devices and policies.")
 @click.option("--only", type=click.Choice(["devices", "policies"]), default=None, help="Follow only one kind.")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="immediate", show_default=True)
 @click.pass_obj
 def watch_add(state: AppState, name: str, channels, areas, functions, diseases, companies, keywords, policy_types,
-              all_devices: bool, only: str | None, frequency: str) -> None:
+              issuers, stages, all_devices: bool, only: str | None, frequency: str) -> None:
     """Add watch NAME: what arrives from now on and matches every given facet (any value within one)."""
     filters = {"areas": list(areas), "functions": list(functions), "diseases": list(diseases),
                "companies": list(companies), "keywords": list(keywords), "policy_types": list(policy_types),
-               "ai_only": not all_devices}
+               "issuers": list(issuers), "stages": list(stages), "ai_only": not all_devices}
     try:
         with state.sessions.begin() as session:
             watch = add_watch(session, name=name, filters=filters, channels=list(channels), frequency=frequency,

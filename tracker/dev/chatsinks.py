@@ -95,6 +95,8 @@ class ChatSinks:
         sinks = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the platforms' servers: every answer has a length
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
                 sinks._handle(self)
 

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from tracker.classify import taxonomy
 from tracker.classify.reasons import evidence_reason
 from tracker.clock import as_utc
+from tracker.ids.policytype import STAGES as POLICY_STAGES
+from tracker.read.compare import change_lines, final_changes
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
 from tracker.read.tags import effective_by_entity, tags_for
@@ -64,7 +66,8 @@ def _texts(values: Any) -> list[str]:
 def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """The canonical filter dict of a subscription: known keys only, valid taxonomy codes, trimmed texts.
 
-    Policy types are stored as taxonomy codes (`guidance`, ...). `ai_only` (default True) keeps the digest to
+    Policy types and issuers are stored as taxonomy codes (`guidance`, `nmpa`, ...), stages as tracker.ids.policytype
+    STAGES (`draft`, `issued`, ...); digests' forms offer types, team watches all three. `ai_only` (default True) keeps the digest to
     AI-tagged devices and policies, the tracker's subject.
     """
     raw = raw or {}
@@ -76,6 +79,8 @@ def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
         "companies": _texts(raw.get("companies")),
         "keywords": _texts(raw.get("keywords")),
         "policy_types": policy_types,
+        "issuers": _codes(raw.get("issuers"), "issuer"),
+        "stages": [v for v in POLICY_STAGES if v in _texts(raw.get("stages"))],
         "ai_only": bool(raw.get("ai_only", True)),
     }
 
@@ -98,6 +103,8 @@ def filter_groups(kind: str, filters: Mapping[str, Any]) -> list[list[Any]]:
             [PolicyFilter(ai=True)] if f["ai_only"] else [],
             [PolicyFilter(area=c) for c in f["areas"]],
             [PolicyFilter(doc_type=c) for c in f["policy_types"]],
+            [PolicyFilter(issuer=c) for c in f["issuers"]],
+            [PolicyFilter(stage=v) for v in f["stages"]],
             [PolicyFilter(q=k) for k in f["keywords"]],
         ]
     return [g for g in groups if g]
@@ -145,6 +152,8 @@ class Item:
     extra: str | None = None  # document type (policies)
     # Why the rules call a device AI: each evidence entry in Chinese and English (digests are bilingual).
     why_ai: tuple[tuple[str, str], ...] = ()
+    # A final version of a draft: the first lines of what changed from the draft, in Chinese and English.
+    draft_changes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -342,9 +351,11 @@ class DigestBuilder:
             return Item(kind=kind, id=row.id, title=row.product_name, who=row.registrant, ref=row.cert_no,
                         day=row.issued_on, areas=tuple(areas), url=url, is_sample=row.is_sample,
                         first_seen=row.first_seen, why_ai=why_ai)
+        changes = final_changes(self.session, row.id)
         return Item(kind=kind, id=row.id, title=row.title, who=row.issuer_shown, ref=row.doc_no_shown, day=row.published_on,
                     areas=tuple(areas), url=url, is_sample=row.is_sample, first_seen=row.first_seen,
-                    extra=row.doc_type)
+                    extra=row.doc_type, draft_changes=tuple(zip(change_lines(changes, "zh"),
+                                                                change_lines(changes, "en"), strict=True)))
 
 
 def _ai_evidence(tag_rows: Any) -> dict[int, tuple[tuple[str, str], ...]]:

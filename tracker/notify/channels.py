@@ -24,7 +24,7 @@ from tracker.notify.kinds import KINDS, SIGNED
 from tracker.notify.message import probe_payload
 from tracker.notify.outbox import Message, SendResult, enqueue, send_pending
 from tracker.notify.transport import where
-from tracker.store.models import Channel, Delivery
+from tracker.store.models import Channel, Delivery, Watch
 
 LANGS = ("zh", "en")
 NAME = re.compile(r"^[\w.\-\u4e00-\u9fff]{1,80}$")
@@ -36,8 +36,10 @@ class ChannelError(ValueError):
 
 
 def mask(url: str) -> str:
-    """A URL as it may be shown: scheme, host and the last four characters."""
-    return f"{where(url)}/…{url[-4:]}" if len(url) > 8 else f"{where(url)}/…"
+    """A URL as it may be shown: scheme, host and the last four characters (none when what follows the host is
+    shorter than 16 characters: four of a short token would give too much of it away)."""
+    rest = url[len(where(url)):]
+    return f"{where(url)}/…{url[-4:]}" if len(rest) >= 16 else f"{where(url)}/…"
 
 
 @dataclass(frozen=True)
@@ -159,3 +161,39 @@ def send_test_message(sessions: sessionmaker[Session], settings: Settings, name:
         if time.monotonic() > deadline:
             return ProbeOutcome(False, row.status, "another sender is running: the test message is queued")
         time.sleep(0.3)
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A delivery as the admin page shows it: where, what, its state and the platform's answer."""
+
+    id: int
+    channel: str
+    watch: str | None
+    event_key: str
+    headline: str
+    status: str
+    attempts: int
+    answer: str
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+DELIVERY_STATES = ("pending", "sending", "sent", "failed")
+
+
+def list_deliveries(session: Session, *, status: str | None = None, limit: int = 50,
+                    offset: int = 0) -> tuple[list[DeliveryView], int]:
+    """Deliveries newest first (optionally of one state), and how many there are."""
+    where = [Delivery.status == status] if status else []
+    total = session.execute(select(func.count()).select_from(Delivery).where(*where)).scalar_one()
+    rows = session.execute(
+        select(Delivery, Channel.name, Watch.name).join(Channel, Channel.id == Delivery.channel_id)
+        .outerjoin(Watch, Watch.id == Delivery.watch_id).where(*where)
+        .order_by(Delivery.id.desc()).limit(limit).offset(offset)).all()
+    return [DeliveryView(id=d.id, channel=channel, watch=watch, event_key=d.event_key,
+                         headline=str((d.payload or {}).get("headline", "")), status=d.status, attempts=d.attempts,
+                         answer=d.answer or "", created_at=d.created_at, sent_at=d.sent_at,
+                         next_attempt_at=d.next_attempt_at)
+            for d, channel, watch in rows], total

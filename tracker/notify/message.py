@@ -30,6 +30,8 @@ def item_line(entry: Entry, lang: str) -> dict[str, Any]:
         "areas": "、".join(taxonomy.label(code, lang) for code in item.areas) if lang == "zh"
         else ", ".join(taxonomy.label(code, lang) for code in item.areas),
         "date": _day(item.day), "url": item.url, "sample": item.is_sample,
+        # A final version of a draft: the first lines of what changed (tracker.read.compare.change_lines).
+        "changes": [zh if lang == "zh" else en for zh, en in item.draft_changes],
     }
 
 
@@ -71,6 +73,7 @@ def as_text(payload: dict[str, Any], items: int | None = None) -> str:
         facts = [x for x in (it["company"], it["ref"], it["areas"], it["date"]) if x]
         if facts:
             lines.append(" · ".join(facts))
+        lines += [f"· {line}" for line in it.get("changes", ())]
         lines.append(it["url"])
     rest = remaining(payload, len(shown))
     if rest > 0:
@@ -95,6 +98,7 @@ def as_markdown(payload: dict[str, Any], items: int | None = None, *, link: Call
         facts = [x for x in (it["company"], it["ref"], it["areas"], it["date"]) if x]
         if facts:
             lines.append("> " + " · ".join(facts))
+        lines += [f"> · {line}" for line in it.get("changes", ())]
         lines.append("")
     rest = remaining(payload, len(shown))
     if rest > 0:

@@ -124,7 +124,7 @@ class HttpKind:
 
     def judge(self, response: httpx.Response) -> str:
         """Read a 2xx answer: return it (short) or raise a DeliveryFailure (an error code in the body)."""
-        return response.text[:ANSWER_CHARS]
+        return response.text[:ANSWER_CHARS] or f"HTTP {response.status_code}"
 
     def send(self, client: httpx.Client, target: Target, payload: dict[str, Any], uid: str, now: datetime) -> str:
         """Build, post, judge. Network trouble is temporary; the error names the host only."""

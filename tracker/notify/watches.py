@@ -1,5 +1,5 @@
-"""Watches: what a team follows (companies, areas, functions, diseases, keywords, policy types: the digest
-subscriptions' filter dict) and which channels hear about it, immediately or as one daily batch.
+"""Watches: what a team follows (companies, areas, functions, diseases, keywords, policy types, issuers and stages:
+the digest subscriptions' filter dict) and which channels hear about it, immediately or as one daily batch.
 
 Matching is the digests' (tracker.mail.digest.DigestBuilder over tracker.read's list conditions): one definition
 of "matches these filters" for lists, digests and chat. Each run covers [checked_until, now) and, in one transaction,
@@ -33,7 +33,8 @@ from tracker.store.models import Channel, Watch, WatchChannel
 FREQUENCIES = ("immediate", "daily")
 BATCH_OVER = 5
 NAME = re.compile(r"^[\w.\-\u4e00-\u9fff ]{1,120}$")
-CODE_FACETS = {"areas": "area", "functions": "function", "diseases": "disease", "policy_types": "policy_type"}
+CODE_FACETS = {"areas": "area", "functions": "function", "diseases": "disease", "policy_types": "policy_type",
+               "issuers": "issuer", "stages": "stage"}
 
 
 class WatchError(ValueError):

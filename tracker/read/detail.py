@@ -1,5 +1,5 @@
 """Everything one device or policy page shows (the HTML page and its API twin share it): the entity, its tags with
-evidence, DIs, notices, news, linked policies or devices, source documents and revisions."""
+evidence, DIs, notices, the certificate's timeline of events, news, linked policies or devices, source documents and revisions."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tracker.classify.reasons import Reason
+from tracker.read import certificates
 from tracker.read import tags as read_tags
 from tracker.read.links import device_count_of_policy, devices_of_policy, policies_of_device, reason_of
 from tracker.store import tag_rule
@@ -84,6 +85,7 @@ class EntityDetail:
     revisions: list[Any] = field(default_factory=list)
     identifiers: list[Any] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
+    timeline: list[Any] = field(default_factory=list)  # certificate events, oldest first (devices only)
     news: list[tuple[Any, Reason]] = field(default_factory=list)
     # (policy, link) pairs for a device (all of them); (device, link) pairs for a policy (page `links_page` of
     # `links_total` links: a general AI guidance is linked to thousands of devices)
@@ -119,6 +121,7 @@ def load_device(session: Session, device_id: int) -> EntityDetail | None:
         revisions=list(session.execute(revisions_of("device", device_id)).scalars()),
         identifiers=list(session.execute(identifiers_of(device_id)).scalars()),
         events=list(session.execute(events_of(device_id)).scalars()),
+        timeline=list(session.execute(certificates.timeline(device_id)).scalars()),
         news=[(item, reason_of(link)) for item, link in session.execute(news_of(device_id))],
         links=[tuple(r) for r in session.execute(policies_of_device(device_id))],
     )

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from tracker.classify import taxonomy
 from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.records import ORIGINS
+from tracker.store.events import EVENT_KINDS
 from tracker.store.models import Device, Policy
 
 MAX_QUERY_CHARS = 100
@@ -233,6 +234,11 @@ class DeviceFilter(_Filter):
     issued_from: date | None = None
     issued_to: date | None = None
     seen_from: date | None = None
+    # The certificate had an event of this kind (any kind when only dates are given) dated within event_from..to:
+    # "renewals this month", "changes to a competitor's certificates".
+    event: str | None = None
+    event_from: date | None = None
+    event_to: date | None = None
     registrant: str | None = None
     catalogue: str | None = None
     company: int | None = None
@@ -251,6 +257,7 @@ class DeviceFilter(_Filter):
             site=a.code("site", "site"), signal=a.code("signal", "signal"), ai=a.flag("ai"),
             mgmt_class=a.int("class", 1, 3), origin=a.choice("origin", ORIGINS), year=a.int("year", 1980, 2100),
             issued_from=a.date("issued_from"), issued_to=a.date("issued_to"), seen_from=a.date("seen_from"),
+            event=a.choice("event", EVENT_KINDS), event_from=a.date("event_from"), event_to=a.date("event_to"),
             registrant=a.text("registrant", MAX_TEXT_CHARS), catalogue=a.text("catalogue", 32),
             company=a.int("company", 1, MAX_ID), data=a.choice("data", DATA_KINDS),
             sort=a.sort(DEVICE_SORTS, "-issued"), **a.paging(),

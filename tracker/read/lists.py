@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 
 from tracker.classify import taxonomy
 from tracker.config import DEFAULT_TIMEZONE
+from tracker.read.certificates import has_event
 from tracker.read.filters import DEVICE_SORTS, POLICY_SORTS, DeviceFilter, PolicyFilter, search_terms
 from tracker.read.search import escape_like, matches_all, search_clauses
 from tracker.read.tags import has_tag, page_lookup
@@ -54,6 +55,8 @@ def device_conditions(f: DeviceFilter, lookup: str = "exists") -> list[Any]:
         conds.append(Device.issued_on <= f.issued_to)
     if f.seen_from:
         conds.append(Device.first_seen >= _day_start(f.seen_from))
+    if f.event or f.event_from or f.event_to:
+        conds.append(has_event(Device.id, f.event, f.event_from, f.event_to))
     if f.registrant:
         conds.append(Device.registrant.ilike(f"%{escape_like(f.registrant)}%", escape="\\"))
     if f.catalogue:

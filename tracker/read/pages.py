@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
 from tracker.clock import as_utc
-from tracker.read import lists, tags
+from tracker.read import certificates, lists, tags
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.store import tag_rule
 from tracker.store.models import Company, Device, Policy, ScrapeRun, SourceDocument, Tag
@@ -91,6 +91,19 @@ def last_changed(session: Session, f: DeviceFilter | PolicyFilter) -> datetime |
     tagged = session.execute(select(func.max(Tag.updated_at)).where(
         Tag.entity_type == _entity_type(f))).scalar_one_or_none()
     return max((as_utc(t) for t in (rows, tagged) if t is not None), default=None)
+
+
+def event_rows(session: Session, f: DeviceFilter, limit: int) -> list[tuple[Any, Any]]:
+    """Up to `limit` (event, device) pairs for an events feed: the certificate events of the devices `f` lists, of
+    `f.event` kind within `f.event_from`..`f.event_to` when given, most recently recorded first."""
+    stmt = certificates.events_of_devices(lists.device_conditions(f), f.event, f.event_from, f.event_to)
+    return [tuple(r) for r in session.execute(stmt.limit(limit))]
+
+
+def events_last_changed(session: Session, f: DeviceFilter) -> datetime | None:
+    """`last_changed` of an events feed: its devices' list, or a newer event."""
+    recorded = session.execute(certificates.last_recorded()).scalar_one_or_none()
+    return max((as_utc(t) for t in (last_changed(session, f), recorded) if t is not None), default=None)
 
 
 def registration_years(session: Session) -> list[int]:

@@ -60,5 +60,6 @@ def matches_all(terms: Iterable[str], columns: Iterable[Any]):
 
 def search_clauses(entity_type: str, terms: tuple[str, ...]) -> list[Any]:
     """The clauses of a search over an entity type's searchable columns: the index's candidates, then the match."""
-    match = matches_all(terms, search_index.SEARCHABLE[entity_type])
+    columns = search_index.SEARCHABLE.get(entity_type) or search_index.FULL_TEXT[entity_type]
+    match = matches_all(terms, columns)
     return [*search_index.search_clauses(entity_type, terms), match]

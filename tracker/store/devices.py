@@ -1,4 +1,8 @@
-"""Writes for the device side: certificates, their UDI-DIs, registrants, approval events and approval news."""
+"""Writes for the device side: certificates, their UDI-DIs, registrants, approval events and approval news.
+
+What the sources say happened to a certificate is also written as events (tracker.store.events): a notice row is
+a registration, change, renewal or correction; a UDI record can bring a cancellation or a change.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tracker.ids import certno
 from tracker.records import ApprovalEvent, DeviceRecord, NewsRecord
+from tracker.store import events as cert_events
 from tracker.store.models import ApprovalEventRow, Company, Device, DeviceIdentifier, NewsDevice, NewsItem
 from tracker.store.write import Counts, WriteContext, add_revisions, chunks, insert_for, link_sources, merge_fields
 
@@ -36,17 +41,22 @@ class DeviceWrite(Counts):
         self.seen_ids |= other.seen_ids
 
 
-def upsert_devices(session: Session, records: Iterable[DeviceRecord], ctx: WriteContext) -> DeviceWrite:
-    """Insert or update devices (and their DIs and registrants) in batches; idempotent for unchanged records."""
+def upsert_devices(session: Session, records: Iterable[DeviceRecord], ctx: WriteContext, *,
+                   events: bool = True) -> DeviceWrite:
+    """Insert or update devices (and their DIs and registrants) in batches; idempotent for unchanged records.
+
+    With `events` (records from a register such as UDI), a new withdrawal date is a cancellation event and a changed
+    registration field of a stored certificate a change event; notices write their own events instead.
+    """
     total = DeviceWrite()
     batch: list[DeviceRecord] = []
     for record in records:
         batch.append(record)
         if len(batch) >= BATCH_SIZE:
-            total.merge(_upsert_batch(session, batch, ctx))
+            total.merge(_upsert_batch(session, batch, ctx, events))
             batch = []
     if batch:
-        total.merge(_upsert_batch(session, batch, ctx))
+        total.merge(_upsert_batch(session, batch, ctx, events))
     return total
 
 
@@ -77,8 +87,9 @@ def _status(values: dict[str, Any]) -> str:
     return "cancelled" if values.get("withdrawn_on") else "active"
 
 
-def _upsert_batch(session: Session, records: list[DeviceRecord], ctx: WriteContext) -> DeviceWrite:
+def _upsert_batch(session: Session, records: list[DeviceRecord], ctx: WriteContext, events: bool) -> DeviceWrite:
     out = DeviceWrite()
+    event_rows: list[dict] = []
     merged = _merge_duplicates(records)
     company_ids = ensure_companies(session, merged.values(), ctx)
     table = Device.__table__
@@ -109,6 +120,8 @@ def _upsert_batch(session: Session, records: list[DeviceRecord], ctx: WriteConte
         if old["is_sample"] and not ctx.is_sample:
             changes["is_sample"] = False
         revisions += [(old["id"], name, old.get(name), value) for name, value in changes.items()]
+        if events:
+            event_rows += cert_events.udi_event_rows(old["id"], cert, old, changes, ctx, record.source_url)
         company_id = company_ids.get(record.registrant or "")
         extra = {"company_id": company_id} if company_id and company_id != old["company_id"] else {}
         if changes or owners != (old.get("field_sources") or {}) or extra:
@@ -134,12 +147,16 @@ def _upsert_batch(session: Session, records: list[DeviceRecord], ctx: WriteConte
                 (device_id, name, None, row[name])
                 for name in (*DEVICE_FIELDS, "category_code", "status") if row.get(name) is not None
             ]
+            if events:
+                event_rows += cert_events.udi_event_rows(device_id, row["cert_no"], None, row, ctx,
+                                                         merged[row["cert_no"]].source_url)
     id_by_cert = {cert: existing[cert]["id"] for cert in merged}
     di_changed = _add_identifiers(session, merged, id_by_cert, ctx, revisions)
     for device_id in di_changed - out.touched_ids:
         out.changed += 1
         out.touched_ids.add(device_id)
     add_revisions(session, "device", revisions, ctx)
+    cert_events.record_events(session, event_rows)
     out.seen_ids = set(id_by_cert.values())
     out.unchanged = len(merged) - out.new - out.changed
     link_sources(session, "device", out.seen_ids, ctx)
@@ -181,15 +198,19 @@ def ensure_companies(session: Session, records: Iterable[DeviceRecord], ctx: Wri
 
 
 def upsert_approval_events(session: Session, events: Iterable[ApprovalEvent], ctx: WriteContext) -> DeviceWrite:
-    """Store approval-notice rows and merge what they say into the device of their certificate.
+    """Store approval-notice rows, merge what they say into the device of their certificate, and write each row as a
+    certificate event.
 
-    Only the newest notice of a certificate (by notice date, a correction after the notice it corrects) speaks for
-    the device: re-reading an older notice must not undo a correction, or every re-run would flip the fields back.
+    Only the newest registration notice of a certificate (by notice date) speaks for the device: re-reading an older
+    notice must not undo a newer one. A correction is not a registration: it never sets the approval date or the
+    acceptance number, and changes only the device fields it names (product name, registrant); what else it
+    corrects (an address, …) is on the certificate's timeline with its before and after values.
     """
     events = list(events)
-    newest_stored = _newest_event_keys(session, {e.cert_no for e in events})
+    issued = [e for e in events if not e.is_correction]
+    newest_stored = _newest_event_keys(session, {e.cert_no for e in issued})
     newest: dict[str, ApprovalEvent] = {}
-    for e in events:
+    for e in issued:
         if _event_key(e) >= newest_stored.get(e.cert_no, _event_key(e)) and (
                 e.cert_no not in newest or _event_key(e) >= _event_key(newest[e.cert_no])):
             newest[e.cert_no] = e
@@ -200,8 +221,17 @@ def upsert_approval_events(session: Session, events: Iterable[ApprovalEvent], ct
         )
         for e in newest.values()
     ]
-    out = upsert_devices(session, device_records, ctx)
-    stale = {e.cert_no for e in events} - set(newest)
+    out = upsert_devices(session, device_records, ctx, events=False)
+    # Corrections after the registrations (one record per certificate and call: a batch keeps the last one).
+    corrections = sorted((e for e in events if e.is_correction), key=_event_key)
+    for e in corrections:
+        stored = session.execute(select(Device.id).where(Device.cert_no == e.cert_no)).first() is not None
+        fixed = upsert_devices(session, [_corrected_record(e, stored)], ctx, events=False)
+        out.new += fixed.new
+        out.changed += fixed.changed
+        out.touched_ids |= fixed.touched_ids
+        out.seen_ids |= fixed.seen_ids
+    stale = {e.cert_no for e in issued} - set(newest)
     out.unchanged += len(stale)
     ids = dict(session.execute(
         select(Device.cert_no, Device.id).where(Device.cert_no.in_({e.cert_no for e in events}))
@@ -221,21 +251,33 @@ def upsert_approval_events(session: Session, events: Iterable[ApprovalEvent], ct
             index_elements=["cert_no", "notice_url", "acceptance_no"]
         )
         session.execute(stmt, rows)
+    cert_events.record_events(session, cert_events.approval_event_rows(events, ids, ctx))
     return out
 
 
+def _corrected_record(event: ApprovalEvent, stored: bool) -> DeviceRecord:
+    """What a correction row may say of a device: the fields it corrects that are device columns; for a certificate
+    not stored yet, also the product and registrant as the row names them. Empty values change nothing."""
+    corrected = {cert_events.CORRECTABLE[c.field]: c.after for c in event.corrections
+                 if c.field in cert_events.CORRECTABLE and c.after}
+    if not stored:
+        corrected = {"product_name": event.product_name, "registrant": event.registrant, **corrected}
+    return DeviceRecord(cert_no=event.cert_no, product_name=corrected.get("product_name") or "",
+                        registrant=corrected.get("registrant"), source_url=event.source_url)
+
+
 def _event_key(event: ApprovalEvent) -> tuple:
-    return (event.notice_date or date.min, event.is_correction)
+    return (event.notice_date or date.min,)
 
 
 def _newest_event_keys(session: Session, certs: set[str]) -> dict[str, tuple]:
     rows = session.execute(
-        select(ApprovalEventRow.cert_no, ApprovalEventRow.notice_date, ApprovalEventRow.is_correction)
-        .where(ApprovalEventRow.cert_no.in_(certs))
+        select(ApprovalEventRow.cert_no, ApprovalEventRow.notice_date)
+        .where(ApprovalEventRow.cert_no.in_(certs), ApprovalEventRow.is_correction.is_(False))
     ).all() if certs else []
     newest: dict[str, tuple] = {}
-    for cert, notice_date, is_correction in rows:
-        key = (notice_date or date.min, is_correction)
+    for cert, notice_date in rows:
+        key = (notice_date or date.min,)
         newest[cert] = max(newest.get(cert, key), key)
     return newest
 

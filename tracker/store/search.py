@@ -23,7 +23,8 @@ update of a searchable column and delete, whatever code writes the row:
   them per row (a common term makes the planner prefer a scan). Made by migration 0007 (`create_gin`).
 
 A later migration that rebuilds `device` or `policy` in SQLite batch mode drops their triggers: call `create_fts()`
-again after it (tests/store/test_search_index.py checks the triggers at head).
+again after it (tests/store/test_search_index.py checks the triggers at head). A migration that changes which
+columns are indexed freezes the old list for the migrations before it (`SEARCHABLE_BEFORE_0008`).
 """
 from __future__ import annotations
 
@@ -37,10 +38,16 @@ from tracker.store import bigrams
 from tracker.store.models import Device, Passage, Policy
 
 # What each entity type's search box reads (tracker.read.search matches these columns; this index covers the same).
+# A policy is found by its issuer and number as printed as well as by their canonical forms (migration 0008).
 SEARCHABLE: dict[str, tuple[Any, ...]] = {
     "device": (Device.product_name, Device.registrant, Device.cert_no, Device.brand, Device.description),
-    "policy": (Policy.title, Policy.doc_no, Policy.issuer, Policy.summary),
+    "policy": (Policy.title, Policy.doc_no, Policy.issuer, Policy.summary, Policy.issuer_printed,
+               Policy.doc_no_printed),
 }
+# What migrations 0003 and 0007 indexed, before the printed columns existed: they build exactly this, and 0008
+# rebuilds the policy part as SEARCHABLE says (its downgrade goes back to this).
+SEARCHABLE_BEFORE_0008: dict[str, tuple[Any, ...]] = {
+    **SEARCHABLE, "policy": (Policy.title, Policy.doc_no, Policy.issuer, Policy.summary)}
 # Full text (policy bodies and attachment pages, tracker.read.fulltext): the same index over `passage` (migration 0009).
 FULL_TEXT: dict[str, tuple[Any, ...]] = {"passage": (Passage.text,)}
 _COLUMNS = {**SEARCHABLE, **FULL_TEXT}
@@ -139,15 +146,14 @@ def search_clauses(entity_type: str, terms: Iterable[str]) -> list[Any]:
 
 # ------------------------------------------------------------------------------------------------ SQLite: FTS5
 
-def _grams_sql(entity_type: str, row: str) -> str:
-    columns = ", ".join(f"{row}.{column.name}" for column in _COLUMNS[entity_type])
-    return f"{bigrams.SQL_FUNCTION}({columns})"
+def _grams_sql(columns: Iterable[Any], row: str) -> str:
+    return f"{bigrams.SQL_FUNCTION}({', '.join(f'{row}.{column.name}' for column in columns)})"
 
 
-def _fts_trigger_statements(entity_type: str) -> list[str]:
-    entity, table = entity_type, table_name(entity_type)
-    columns = ", ".join(column.name for column in _COLUMNS[entity_type])
-    add = f"INSERT INTO {table} (rowid, grams) VALUES (new.id, {_grams_sql(entity, 'new')});"
+def _fts_trigger_statements(entity_type: str, indexed: Iterable[Any]) -> list[str]:
+    entity, table, indexed = entity_type, table_name(entity_type), list(indexed)
+    columns = ", ".join(column.name for column in indexed)
+    add = f"INSERT INTO {table} (rowid, grams) VALUES (new.id, {_grams_sql(indexed, 'new')});"
     remove = f"DELETE FROM {table} WHERE rowid = old.id;"
     return [
         f"CREATE TRIGGER IF NOT EXISTS {table}_insert AFTER INSERT ON {entity} BEGIN {add} END",
@@ -164,7 +170,7 @@ def create_fts(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE)
         # detail='none': only which rows hold a token is needed, not where, which keeps the index small.
         connection.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table_name(entity_type)} "
                                 "USING fts5(grams, tokenize='ascii', detail='none')"))
-        for statement in _fts_trigger_statements(entity_type):
+        for statement in _fts_trigger_statements(entity_type, entities[entity_type]):
             connection.execute(text(statement))
 
 
@@ -187,7 +193,7 @@ def rebuild_fts(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE
         table, entity = table_name(entity_type), entity_type
         connection.execute(text(f"DELETE FROM {table}"))
         written = connection.execute(text(
-            f"INSERT INTO {table} (rowid, grams) SELECT id, {_grams_sql(entity, entity)} FROM {entity}"))
+            f"INSERT INTO {table} (rowid, grams) SELECT id, {_grams_sql(entities[entity_type], entity)} FROM {entity}"))
         counts[entity_type] = written.rowcount
     return counts
 
@@ -217,9 +223,9 @@ END
 $$"""
 
 
-def _gin_statements(entity_type: str) -> list[str]:
+def _gin_statements(entity_type: str, indexed: Iterable[Any]) -> list[str]:
     entity, table = entity_type, table_name(entity_type)
-    names = [column.name for column in _COLUMNS[entity_type]]
+    names = [column.name for column in indexed]
     new_grams = f"{bigrams.SQL_FUNCTION}({', '.join('NEW.' + n for n in names)})"
     changed = " OR ".join(f"OLD.{n} IS DISTINCT FROM NEW.{n}" for n in names)
     sync = f"{table}_sync"
@@ -252,7 +258,7 @@ def create_gin(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE)
         return
     connection.execute(text(_PG_FUNCTION))
     for entity_type in entities:
-        for statement in _gin_statements(entity_type):
+        for statement in _gin_statements(entity_type, entities[entity_type]):
             connection.execute(text(statement))
 
 
@@ -277,7 +283,7 @@ def rebuild_gin(connection: Connection, entities: Mapping[str, Any] = SEARCHABLE
     counts = {}
     for entity_type in entities:
         table, entity = table_name(entity_type), entity_type
-        columns = ", ".join(column.name for column in _COLUMNS[entity_type])
+        columns = ", ".join(column.name for column in entities[entity_type])
         connection.execute(text(f"DELETE FROM {table}"))
         written = connection.execute(text(
             f"INSERT INTO {table} (id, grams) SELECT id, {bigrams.SQL_FUNCTION}({columns}) FROM {entity}"))

@@ -1,0 +1,101 @@
+"""In real headless Chromium: an administrator adds a signed webhook channel on /admin/channels, sends the test
+message (the local receiver checks its signature), adds a watch on /admin/watches, and the deliveries page lists the
+message; screenshots at phone (390 px) and desktop width go to /tmp/screens/."""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.audit.conftest import PASSWORD
+from tests.conftest import require_real
+from tracker.audit import users
+from tracker.clock import utcnow
+from tracker.dev.chatsinks import ChatSinks
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+SCREENS = Path("/tmp/screens")
+
+
+@pytest.fixture
+def live(settings, sessions):
+    """The app on the test database (the wall clock: the receiver checks signature times), served in a thread."""
+    from werkzeug.serving import make_server
+
+    from web import create_app
+
+    with sessions.begin() as session:
+        users.create_user(session, "admin", PASSWORD, "admin", actor="test", now=utcnow())
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    app.extensions["tracker"].engine.dispose()
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        require_real(CHROMIUM)
+    if importlib.util.find_spec("playwright") is None:
+        require_real("the playwright package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_admin_adds_a_webhook_tests_it_and_adds_a_watch_in_chromium(live, browser, db_url):
+    receiver = ChatSinks().start()
+    try:
+        url = receiver.webhook_url("ra", "a-shared-secret-0123456789")
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        for width, suffix in ((1360, "desktop"), (390, "phone")):
+            context = browser.new_context(viewport={"width": width, "height": 900}, base_url=live)
+            page = context.new_page()
+            problems: list[str] = []
+            page.on("pageerror", lambda e, seen=problems: seen.append(str(e)))
+            page.goto("/auth/login")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("form button[type=submit]")
+            page.goto("/admin/channels")
+            if suffix == "desktop":
+                form = page.locator("form[action$='/admin/channels']")
+                form.locator("input[name=name]").fill("ra-hook")
+                form.locator("select[name=kind]").select_option("webhook")
+                form.locator("input[name=url]").fill(url)
+                form.locator("input[name=secret]").fill("a-shared-secret-0123456789")
+                form.locator("button[type=submit]").click()
+                assert "ra-hook" in page.content() and "0123456789" not in page.content()
+                page.locator("form[action$='/ra-hook/test'] button").click()
+                assert page.locator("p.notice").first.inner_text().startswith("频道 ra-hook 的测试消息已送达")
+                page.goto("/admin/watches")
+                form = page.locator("form[action$='/admin/watches']")
+                form.locator("input[name=name]").fill("影像")
+                form.locator("select[name=area]").select_option("medical_imaging")
+                form.locator("input[name=channel][value=ra-hook]").check()
+                form.locator("button[type=submit]").click()
+                assert page.locator("table.list").inner_text().count("影像") >= 1
+            for path in ("channels", "watches", "deliveries"):
+                page.goto(f"/admin/{path}")
+                assert page.locator("h1").count() == 1
+                # No horizontal scrolling at phone width: the page is as wide as the screen.
+                # No sideways scrolling at phone width: the page is as wide as the screen.
+                assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, (path, suffix)
+                page.screenshot(path=str(SCREENS / f"admin-{path}-{suffix}.png"), full_page=True)
+            assert problems == []
+            context.close()
+        assert len(receiver.messages("webhook:ra")) == 1 and receiver.refused == []
+    finally:
+        receiver.stop()
