@@ -142,3 +142,24 @@ def test_memory_cap_ends_in_a_state_not_a_crash_of_the_caller():
 def test_reflow_joins_laid_out_lines_but_not_clauses():
     page = "第 一 条 本 指 导 原 则 适 用 于 技\n术 审 评 。\n第 二 条 （ 一 ） 数 据\n1. 第一项"
     assert reflow(page).split("\n") == ["第一条本指导原则适用于技术审评。", "第二条（一）数据", "1. 第一项"]
+
+
+def test_a_pdf_bomb_ends_in_a_state_within_the_caps(extractor):
+    # One page whose content stream expands from ~175 KB to 120 MB: pypdf's own decompression cap (75 MB), the
+    # worker's memory cap and the time cap bound it; the file must end in a named state, with no text invented.
+    import zlib
+
+    from pypdf.generic import NameObject, StreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    stream = StreamObject()
+    stream._data = zlib.compress(b"0 0 m " * 20_000_000, 9)
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    bomb = _pdf_bytes(writer)
+    assert len(bomb) < 300_000
+    result = extractor.extract(bomb, "pdf")
+    assert result.state in (states.NO_TEXT, states.TOO_LARGE, states.TRUNCATED, states.TIMEOUT), result
+    assert not any(result.pages)
+    assert extractor.extract(PDF, "pdf").state == states.OK  # and the worker goes on

@@ -61,7 +61,7 @@ def _routes(app, ids) -> list[tuple[str, str, dict]]:
     """(endpoint, method, path values) for every rule, with real ids and each item of an `any(...)` converter."""
     values = {"device_id": ids.devices["lung"], "policy_id": ids.policies["ai_guidance"],
               "company_id": 1, "document_id": ids.documents["udi"], "entity_id": ids.devices["lung"], "attachment_id": ids.attachments["pdf"],
-              "token": "not-a-token", "username": "walker", "filename": "style.css", "name": "no-such-channel"}
+              "token": "not-a-token", "username": "walker", "filename": "style.css", "name": "demo"}
     out = []
     for rule in app.url_map.iter_rules():
         choices = [dict()]

@@ -93,7 +93,7 @@ def _zip_expands_too_far(data: bytes, limits: Limits) -> str | None:
 def read_pdf(data: bytes, limits: Limits) -> Extracted:
     """The text of each page of a PDF (see module docstring)."""
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -108,6 +108,8 @@ def read_pdf(data: bytes, limits: Limits) -> Extracted:
         pages = tuple(reflow(page.extract_text() or "") for page in reader.pages[:limits.max_pages])
     except FileNotDecryptedError as exc:
         return Extracted(states.ENCRYPTED, str(exc), "pdf")
+    except LimitReachedError as exc:  # a stream that would expand past pypdf's caps: a PDF bomb
+        return Extracted(states.TOO_LARGE, f"LimitReachedError: {exc}", "pdf")
     except (PdfReadError, ValueError, KeyError, TypeError, AssertionError, IndexError) as exc:
         return Extracted(states.TRUNCATED, f"{type(exc).__name__}: {exc}", "pdf")
     if not any(pages):
