@@ -47,7 +47,7 @@ def _list_markup(items: list[str], marked: set[str], tag: str) -> Markup:
         return Markup('<span class="muted">—</span>')
     lis = [Markup("<li><{0}>{1}</{0}></li>").format(Markup(tag), item) if item in marked
            else Markup("<li>{}</li>").format(item) for item in items]
-    return Markup('<ul class="plain-list changes">') + Markup("").join(lis) + Markup("</ul>")
+    return Markup('<ul class="plain-list history-changes">') + Markup("").join(lis) + Markup("</ul>")
 
 
 def _words_markup(old: str, new: str) -> tuple[Markup, Markup]:

@@ -28,7 +28,7 @@ MIN_TAP = 24  # px: WCAG 2.2 target size (minimum); inline links inside running 
 
 # What the page measures: its width against the window's, and every link or button a finger is meant to hit (those
 # outside running text: navigation, pagers, buttons, chips) that is smaller than MIN_TAP in both directions.
-MEASURE = """([minTap, screenWidth]) => {
+MEASURE = r"""([minTap, screenWidth]) => {
   const doc = document.documentElement;
   const small = [];
   for (const el of document.querySelectorAll('a, button, select, input:not([type=hidden]), summary')) {
