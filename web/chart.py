@@ -16,6 +16,9 @@ PALETTE = (
 # About the card's inner width on a desktop screen, so 12px of axis text shows as 12px (a narrow viewBox scaled up
 # to a wide card made the labels look oversized); on a phone the whole chart scales down.
 WIDTH, HEIGHT = 1160, 300
+# The phone variant: drawn for a ~360 px wide card, so its 12px labels stay 12px on a phone instead of shrinking to
+# a third; fewer year labels fit under it.
+PHONE_WIDTH, PHONE_HEIGHT, PHONE_LABELS = 360, 240, 5
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 40, 8, 22, 30
 MIN_SCALE = 5
 
@@ -65,9 +68,12 @@ def nice_step(maximum: int, ticks: int = 5) -> int:
 
 def stacked_by_year(
     matrix: Mapping[str, Mapping[int, int]], series: Sequence[str], label: Callable[[str], str],
+    *, width: int = WIDTH, height: int = HEIGHT, max_labels: int = 14,
 ) -> StackedChart:
-    """Stack `series` (area codes, bottom first) per year; years without devices inside the range stay as gaps."""
-    chart = StackedChart()
+    """Stack `series` (area codes, bottom first) per year; years without devices inside the range stay as gaps.
+    `width` and `height` are the drawing's own units (about the pixels it is shown at, so text keeps its size) and
+    at most `max_labels` years are labelled under the axis."""
+    chart = StackedChart(width=width, height=height, plot_right=width - MARGIN_RIGHT, baseline=height - MARGIN_BOTTOM)
     years = sorted({year for code in series for year in matrix.get(code, {})})
     if not years:
         return chart
@@ -84,7 +90,7 @@ def stacked_by_year(
     colours = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate(series)}
     for value in range(0, top + 1, step):
         chart.y_ticks.append((chart.baseline - value * scale, value))
-    label_every = max(1, -(-len(years) // 14))
+    label_every = max(1, -(-len(years) // max_labels))
     for i, year in enumerate(years):
         x = chart.plot_left + i * slot + (slot - bar_w) / 2
         if i % label_every == 0:

@@ -19,12 +19,15 @@ def index():
     session = db()
     areas = stats.area_counts(session)
     top_areas = [node.code for node in taxonomy.nodes("area") if not node.parent]
+    matrix = stats.area_year_matrix(session)
     return render_template(
         "dashboard/index.html",
         new=stats.new_counts(session, context.today()),
         areas=areas,
         area_max=max((n for _node, n in areas), default=0),
-        chart=chart.stacked_by_year(stats.area_year_matrix(session), top_areas, label),
+        chart=chart.stacked_by_year(matrix, top_areas, label),
+        phone_chart=chart.stacked_by_year(matrix, top_areas, label, width=chart.PHONE_WIDTH,
+                                          height=chart.PHONE_HEIGHT, max_labels=chart.PHONE_LABELS),
         diseases=stats.disease_counts(session),
         sources=health.source_health(session, context.state().sources, context.now(), runs_per_source=1),
         crowding_report=taxonomy.CROWDING_REPORT,

@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from tracker.classify import taxonomy
+from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.notify import channels as chans
 from tracker.notify import watches as watchlist
 from tracker.notify.kinds import KINDS
@@ -26,6 +27,18 @@ PER_PAGE = 50
 @bp.before_request
 def _reviewers_only():
     return require_role("reviewer")
+
+
+def _change(action, refused: type[ValueError], page, back: str, status: int = 400):
+    """Run `action(db)` in one transaction; on success flash "saved" and go to `back`, on a refusal show `page` with
+    the reason and `status`."""
+    try:
+        with context.state().sessions.begin() as db:
+            action(db)
+    except refused as exc:
+        return page(error=str(exc), status=status)
+    flash(gettext("saved"))
+    return redirect(url_for(back))
 
 
 def _channels_page(error: str | None = None, generated: str | None = None, status: int = 200):
@@ -78,13 +91,8 @@ def channel_test(name: str):
 @role_required("admin")
 def channel_remove(name: str):
     """Remove a channel."""
-    try:
-        with context.state().sessions.begin() as db:
-            chans.remove_channel(db, name, actor=current_user.username, now=context.now())
-    except chans.ChannelError as exc:
-        return _channels_page(error=str(exc), status=404)
-    flash(gettext("saved"))
-    return redirect(url_for("notify_admin.channel_list"))
+    return _change(lambda db: chans.remove_channel(db, name, actor=current_user.username, now=context.now()),
+                   chans.ChannelError, _channels_page, "notify_admin.channel_list", status=404)
 
 
 def _watches_page(error: str | None = None, status: int = 200):
@@ -92,7 +100,8 @@ def _watches_page(error: str | None = None, status: int = 200):
     page = render_template(
         "admin/watches.html", watches=watchlist.list_watches(db), channels=chans.list_channels(db),
         frequencies=watchlist.FREQUENCIES, error=error,
-        codes={facet: taxonomy.nodes(facet) for facet in ("area", "function", "disease")})
+        codes={facet: taxonomy.nodes(facet) for facet in ("area", "function", "disease", "issuer")},
+        stages=POLICY_STAGES)
     return page, status
 
 
@@ -114,31 +123,21 @@ def watch_add():
     form = request.form
     only = form.get("only", "")
     filters = {"areas": form.getlist("area"), "functions": form.getlist("function"),
-               "diseases": form.getlist("disease"), "companies": _words(form.get("companies")),
-               "keywords": _words(form.get("keywords")), "ai_only": not form.get("all_devices")}
-    try:
-        with context.state().sessions.begin() as db:
-            watchlist.add_watch(db, name=form.get("name", "").strip(), filters=filters,
-                                channels=form.getlist("channel"), frequency=form.get("frequency", ""),
-                                include_devices=only != "policies", include_policies=only != "devices",
-                                actor=current_user.username, now=context.now())
-    except watchlist.WatchError as exc:
-        return _watches_page(error=str(exc), status=400)
-    flash(gettext("saved"))
-    return redirect(url_for("notify_admin.watch_list"))
+               "diseases": form.getlist("disease"), "issuers": form.getlist("issuer"), "stages": form.getlist("stage"),
+               "companies": _words(form.get("companies")), "keywords": _words(form.get("keywords")),
+               "ai_only": not form.get("all_devices")}
+    return _change(lambda db: watchlist.add_watch(
+        db, name=form.get("name", "").strip(), filters=filters, channels=form.getlist("channel"),
+        frequency=form.get("frequency", ""), include_devices=only != "policies", include_policies=only != "devices",
+        actor=current_user.username, now=context.now()), watchlist.WatchError, _watches_page, "notify_admin.watch_list")
 
 
 @bp.post("/watches/<name>/remove")
 @role_required("reviewer")
 def watch_remove(name: str):
     """Remove a watch."""
-    try:
-        with context.state().sessions.begin() as db:
-            watchlist.remove_watch(db, name, actor=current_user.username, now=context.now())
-    except watchlist.WatchError as exc:
-        return _watches_page(error=str(exc), status=404)
-    flash(gettext("saved"))
-    return redirect(url_for("notify_admin.watch_list"))
+    return _change(lambda db: watchlist.remove_watch(db, name, actor=current_user.username, now=context.now()),
+                   watchlist.WatchError, _watches_page, "notify_admin.watch_list", status=404)
 
 
 @bp.get("/deliveries")

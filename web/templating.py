@@ -15,7 +15,7 @@ from flask import Flask, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from web import context
+from web import context, history
 from web.i18n import gettext, label
 
 
@@ -151,7 +151,8 @@ def render_error(error: HTTPException):
 def init_app(app: Flask) -> None:
     """Register filters, globals and error pages."""
     app.jinja_env.filters.update(local_dt=local_dt, iso_date=iso_date, safe_href=safe_href, age=age)
-    app.jinja_env.globals.update(filter_url=filter_url, link=link, pages=pages, tag_chips=tag_chips)
+    app.jinja_env.globals.update(filter_url=filter_url, link=link, pages=pages, tag_chips=tag_chips,
+                                 revision_cells=history.revision_cells)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.register_error_handler(HTTPException, render_error)

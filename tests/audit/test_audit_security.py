@@ -27,7 +27,12 @@ ADMIN_ROLES = {
     "admin.decide": "reviewer", "admin.audit_log": "reviewer", "admin.export_form": "reviewer",
     "admin.export_bundle": "reviewer", "admin.user_list": "admin", "admin.user_create": "admin",
     "admin.user_role": "admin", "admin.user_disable": "admin",
+    # Team notifications (web/notify_admin.py, also under /admin): channels hold credentials, watches do not.
+    "notify_admin.channel_list": "reviewer", "notify_admin.channel_add": "admin", "notify_admin.channel_test": "admin",
+    "notify_admin.channel_remove": "admin", "notify_admin.watch_list": "reviewer", "notify_admin.watch_add": "reviewer",
+    "notify_admin.watch_remove": "reviewer", "notify_admin.delivery_list": "reviewer",
 }
+ADMIN_BLUEPRINTS = ("admin.", "notify_admin.")  # the blueprints under /admin, each refusing anonymous and viewers
 # Form data that would change something if a refused request were executed anyway.
 HARMFUL_FORMS = {
     "admin.decide": {"facet": "ai", "code": "ai", "decision": "remove", "reason": "intrusion"},
@@ -35,6 +40,8 @@ HARMFUL_FORMS = {
     "admin.user_role": {"role": "admin", "reason": "intrusion"},
     "admin.user_disable": {"reason": "intrusion"},
     "admin.export_bundle": {"from": "2026-11-01", "to": "2026-11-30"},
+    "notify_admin.channel_add": {"name": "intruder", "kind": "slack", "url": "https://hooks.example/x", "lang": "zh"},
+    "notify_admin.watch_add": {"name": "intruder", "frequency": "immediate", "channel": ["x"]},
 }
 # RFC 8058 one-click unsubscribe: a mail client POSTs without cookies or a form token; the signed link is the proof
 # (test_one_click_unsubscribe_needs_a_genuine_token_for_that_address).
@@ -78,9 +85,9 @@ def admin_urls(app, device_id: int) -> list[tuple[str, str, str]]:
         from flask import url_for
 
         for rule in app.url_map.iter_rules():
-            if not rule.endpoint.startswith("admin."):
+            if not rule.endpoint.startswith(ADMIN_BLUEPRINTS):
                 continue
-            args = {"entity_type": "device", "entity_id": device_id, "username": "viewer"}
+            args = {"entity_type": "device", "entity_id": device_id, "username": "viewer", "name": "x"}
             url = url_for(rule.endpoint, **{k: v for k, v in args.items() if k in rule.arguments})
             for method in sorted(rule.methods & ({"GET"} | STATE_CHANGING)):
                 out.append((rule.endpoint, method, url))
@@ -98,10 +105,10 @@ def state_counts(sessions) -> tuple[int, int]:
 
 
 def test_every_admin_route_is_classified(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin.")}
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith(ADMIN_BLUEPRINTS)}
     assert endpoints == set(ADMIN_ROLES)
-    # Every URL under /admin belongs to the admin blueprint (whose before_request refuses anonymous and viewers).
-    assert all(rule.endpoint.startswith("admin.") for rule in app.url_map.iter_rules()
+    # Every URL under /admin belongs to an admin blueprint (whose before_request refuses anonymous and viewers).
+    assert all(rule.endpoint.startswith(ADMIN_BLUEPRINTS) for rule in app.url_map.iter_rules()
                if rule.rule.startswith("/admin"))
 
 
@@ -142,7 +149,7 @@ def test_every_state_changing_route_needs_a_csrf_token(app, accounts, store, ses
 
         for rule in app.url_map.iter_rules():
             for method in sorted(rule.methods & STATE_CHANGING):
-                args = {"entity_type": "device", "entity_id": device, "username": "viewer"}
+                args = {"entity_type": "device", "entity_id": device, "username": "viewer", "name": "x"}
                 if "token" in rule.arguments:  # a valid link token: only the missing CSRF token is wrong
                     args["token"] = link_token(app, rule.rule, subscribers["a"])
                 if rule.endpoint in CSRF_EXEMPT:

@@ -204,3 +204,39 @@ def test_a_final_version_of_a_draft_carries_the_first_changes(sessions, catalogu
     for body in (mail.text, mail.html):
         assert "与征求意见稿相比：第二条 新增 上市后应当开展数据漂移监测。" in body
         assert "Changes from the draft: 第二条 added" in body
+
+
+def test_a_certificate_event_is_announced_even_when_no_field_changed(sessions, settings, catalogue):
+    """A correction of a field the device does not store (an address) changes no row, yet the next digest lists the
+    device with the event, in both languages."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from tracker.mail.render import render_digest
+    from tracker.records import ApprovalEvent, FieldCorrection
+    from tracker.store import events as cert_events
+    from tracker.store.models import Device
+    from tracker.store.write import WriteContext
+
+    old = "颅内出血CT影像辅助分诊软件"  # first seen three days before T0 and not changed since
+    with sessions.begin() as s:
+        add_subscriber(s, "ct@example.org", created=T0, filters={"areas": ["medical_imaging.ct"]})
+    day1 = T0 + timedelta(days=1)
+    assert enqueue_digests(sessions, settings, "daily", day1).queued == 1
+    assert old not in titles(digests_by_email(sessions, day1 + timedelta(days=1))["ct@example.org"])  # not yet
+    with sessions.begin() as s:
+        device = s.execute(select(Device).where(Device.product_name == old)).scalar_one()
+        fix = ApprovalEvent(cert_no=device.cert_no, product_name=old, registrant=device.registrant,
+                            acceptance_no="CSZ2609999", issued_on=date(2026, 11, 19), notice_date=date(2026, 11, 19),
+                            is_correction=True, raw_row="row", source_url="https://example.org/fix",
+                            corrections=(FieldCorrection("注册人住所", "1号", "11号"),))
+        ctx = WriteContext(source="nmpa_approvals", now=day1 + timedelta(hours=2))
+        cert_events.record_events(s, cert_events.approval_event_rows([fix], {device.cert_no: device.id}, ctx))
+    digest = digests_by_email(sessions, day1 + timedelta(days=1))["ct@example.org"]
+    [entry] = [e for e in digest.entries if e.item.title == old]
+    assert (entry.change, entry.events) == ("changed", (("correction", date(2026, 11, 19)),))
+    mail = render_digest(digest, site_url="https://t.example.org", manage_url="https://t.example.org/m",
+                         unsubscribe_url="https://t.example.org/u")
+    for body in (mail.text, mail.html):
+        assert "证书事件 / Certificate events: 纠错 / Correction 2026-11-19" in body

@@ -39,6 +39,11 @@ def test_admin_adds_a_channel_tests_it_and_adds_a_watch(client, accounts, chats)
     assert watch.status_code == 302
     listed = client.get("/admin/watches").get_data(as_text=True)
     assert "CT" in listed and "“联影”" in listed and "每日汇总" in listed
+    drafts = _post(client, "/admin/watches", {"name": "CMDE drafts", "issuer": ["cmde"], "stage": ["draft"],
+                                              "frequency": "immediate", "channel": ["ra-team"]}, "/admin/watches")
+    assert drafts.status_code == 302
+    listed = client.get("/admin/watches").get_data(as_text=True)
+    assert "国家药监局医疗器械技术审评中心" in listed and "征求意见" in listed
 
 
 def test_a_generated_webhook_secret_is_shown_once_and_never_again(client, accounts, chats):

@@ -152,3 +152,19 @@ def test_an_unknown_issuer_or_stage_is_refused(sessions, clock, chats):
     for filters, why in (({"issuers": ["fda"]}, "not a known issuer code"), ({"stages": ["final"]}, "stage")):
         with sessions.begin() as s, pytest.raises(WatchError, match=why):
             add_watch(s, actor="t", now=clock(), **{**CT, "filters": filters})
+
+
+def test_a_changed_certificate_says_which_event_the_source_reported(sessions, site, clock, chats):
+    from tracker.store.models import CertificateEvent
+
+    _setup(sessions, clock, chats, {**CT, "channels": ["hook"]})
+    with sessions.begin() as s:
+        device = add_device(s, "肺结节CT图像辅助检测软件", seen=clock() - timedelta(days=30), areas=["medical_imaging"],
+                            updated=clock() + timedelta(minutes=1))
+        s.add(CertificateEvent(key="test:renewal", device_id=device.id, cert_no=device.cert_no, kind="renewal",
+                               event_date=clock().date(), source="udi", changes=[], detail={},
+                               recorded_at=clock() + timedelta(minutes=1)))
+    assert run_watches(sessions, site, clock.advance(minutes=2)).queued == 1
+    send_pending(sessions, site, now=clock)
+    body = chats.messages("webhook:team")[0].json
+    assert body["headline"] == "延续注册：肺结节CT图像辅助检测软件" and body["items"][0]["label"] == "延续注册"

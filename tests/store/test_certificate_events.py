@@ -108,17 +108,17 @@ def test_renewal_and_change_notices_by_acceptance_number(sessions, clock):
 def test_udi_records_write_cancellations_and_changes(sessions, clock):
     record = DeviceRecord(cert_no="国械注准20263219993", product_name="样例分析软件", registrant="样例有限公司",
                           model_spec="V1")
-    for step in ([record], [replace(record, model_spec="V2")], [replace(record, model_spec="V2",
-                                                                        withdrawn_on=date(2026, 11, 30))]):
+    renamed = replace(record, registrant="样例新有限公司", model_spec="V1；V2")  # a new DI's model is no change
+    for step in ([record], [renamed], [replace(renamed, withdrawn_on=date(2026, 11, 30))]):
         with sessions.begin() as session:
             upsert_devices(session, step, WriteContext(source="udi", now=clock(), run_id=None))
         clock.advance(days=1)
     events = timeline(sessions, record.cert_no)
     assert [e.kind for e in events] == ["change", "cancellation"]
-    assert events[0].changes == [{"field": "model_spec", "before": "V1", "after": "V2"}]
+    assert events[0].changes == [{"field": "registrant", "before": "样例有限公司", "after": "样例新有限公司"}]
     assert events[1].event_date == date(2026, 11, 30)
     with sessions.begin() as session:  # the same record again: nothing new
-        upsert_devices(session, [replace(record, model_spec="V2", withdrawn_on=date(2026, 11, 30))],
+        upsert_devices(session, [replace(renamed, withdrawn_on=date(2026, 11, 30))],
                        WriteContext(source="udi", now=clock()))
     assert len(timeline(sessions, record.cert_no)) == 2
 

@@ -34,6 +34,7 @@ class Site:
 
     devices: dict[str, int]
     policies: dict[str, int]
+    documents: dict[str, int]
     tokens: dict[str, str]
     company_id: int
     attachments: dict[str, int] = field(default_factory=dict)
@@ -57,16 +58,20 @@ PAGES: tuple[Page, ...] = (
     Page("device", "devices.detail", lambda s: f"/devices/{s.devices['lung']}"),
     Page("device-history", "devices.detail", lambda s: f"/devices/{s.devices['eye']}"),
     Page("device-asof", "devices.detail", lambda s: f"/devices/{s.devices['eye']}?asof=2026-11-12"),
+    Page("device-before-recorded", "devices.detail", lambda s: f"/devices/{s.devices['eye']}?asof=2026-11-01"),
     Page("policies", "policies.index", lambda s: "/policies"),
     Page("policy", "policies.detail", lambda s: f"/policies/{s.policies['ai_guidance']}"),
     Page("search", "fulltext.search", lambda s: "/search?q=数据漂移监测"),
     Page("search-empty", "fulltext.search", lambda s: "/search"),
     Page("attachment", "fulltext.attachment", lambda s: f"/attachments/{s.attachments['pdf']}"),
     Page("compare", "fulltext.compare_page", lambda s: f"/policies/{s.policies['ai_guidance']}/compare"),
+    Page("policy-asof", "policies.detail", lambda s: f"/policies/{s.policies['ai_guidance']}?asof=2026-11-16"),
     Page("companies", "companies.index", lambda s: "/companies"),
     Page("company", "companies.detail", lambda s: f"/companies/{s.company_id}"),
     Page("sources", "sources.index", lambda s: "/sources"),
     Page("taxonomy", "taxonomy.index", lambda s: "/taxonomy"),
+    Page("archived-page", "sources.document", lambda s: f"/documents/{s.documents['udi']}"),
+    Page("archived-source", "sources.document", lambda s: f"/documents/{s.documents['udi']}?view=source"),
     Page("not-found", "devices.detail", lambda s: "/devices/999999", status=404),
     Page("bad-argument", "devices.index", lambda s: "/devices?sort=bogus", status=400),
     Page("login", "auth.login", lambda s: "/auth/login"),
@@ -97,7 +102,7 @@ NOT_PAGES: dict[str, str] = {
     "exports.export": "CSV, XLSX and JSON files (tests/web/test_web_exports.py)",
     "exports.feed": "Atom feeds (tests/web/test_web_exports.py)",
     "exports.events_feed": "Atom feed of certificate events (tests/web/test_web_exports.py)",
-    "sources.raw": "the archived raw copy of a source document, served as it was fetched",
+    "sources.raw": "the archived raw copy of a source document, served as it was fetched (shown on sources.document)",
 }
 
 
@@ -135,8 +140,8 @@ def prepare(env: WebEnv) -> Prepared:
     secret = env.app.config["SECRET_KEY"]
     tokens = {purpose: make_token(secret, purpose, subscriber.id, SUBSCRIBER)
               for purpose in ("confirm", "manage", "unsubscribe")}
-    return Prepared(env, Site(dict(env.ids.devices), dict(env.ids.policies), tokens, company_id,
-                              dict(env.ids.attachments)))
+    return Prepared(env, Site(dict(env.ids.devices), dict(env.ids.policies), dict(env.ids.documents), tokens,
+                              company_id, dict(env.ids.attachments)))
 
 
 def get_endpoints(app: Flask) -> set[str]:

@@ -121,8 +121,8 @@ def test_events_feed_announces_certificate_events(client, web_env):
     [correction] = [e for e in feed.entries if e.title.startswith("纠错")]
     assert "注册人住所: 样例路1号 → 样例路11号" in correction.summary and "2026-11-19" in correction.summary
     assert correction.link.endswith(f"/devices/{web_env.ids.devices['lung']}#timeline")
-    only = feedparser.parse(client.get("/feeds/events.atom?event=change").get_data())
-    assert [e.title for e in only.entries] == ["变更注册 · 糖尿病视网膜病变眼底图像辅助诊断软件"]
+    only = feedparser.parse(client.get("/feeds/events.atom?event=registration").get_data())
+    assert [e.title for e in only.entries] == ["首次注册 · 肺结节CT影像辅助检测软件"]
     assert feedparser.parse(client.get("/feeds/events.atom?event=correction&disease=fracture").get_data()).entries == []
     again = client.get("/feeds/events.atom", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304

@@ -146,3 +146,35 @@ def test_error_page_is_in_the_site_look(client):
     assert problem.mimetype == "application/problem+json"
     assert {k: problem.get_json()[k] for k in ("type", "title", "status")} == {
         "type": "about:blank", "title": "Not Found", "status": 404}
+
+
+def test_the_dashboard_chart_has_a_phone_drawing_with_fewer_labels(client):
+    soup = soup_of(client.get("/"))
+    wide, phone = soup.select_one("#chart svg.chart-wide"), soup.select_one("#chart svg.chart-phone")
+    assert wide["viewbox"].split()[2] == "1160" and phone["viewbox"].split()[2] == "360"
+    years = [t.get_text() for t in phone.select("text.axis") if len(t.get_text()) == 4]
+    assert 0 < len(years) <= 5 and len(years) <= len([t for t in wide.select("text.axis") if len(t.get_text()) == 4])
+    assert len(phone.select("rect.seg")) == len(wide.select("rect.seg"))  # the same data, drawn smaller
+
+
+def test_archived_page_shows_as_it_looked_in_a_double_sandbox(client, web_env):
+    doc = web_env.ids.documents["udi"]
+    page = soup_of(client.get(f"/documents/{doc}"))
+    frame = page.select_one("iframe.archived-frame")
+    assert frame.has_attr("sandbox") and not frame["sandbox"] and frame["src"] == f"/documents/{doc}/raw?as=html"
+    framed = client.get(frame["src"])
+    assert framed.mimetype == "text/html" and RAW_HTML.decode("utf-8") in framed.get_data(as_text=True)
+    csp = framed.headers["Content-Security-Policy"]
+    assert csp.startswith("sandbox;") and "default-src 'none'" in csp and "script-src" not in csp
+    assert "frame-ancestors 'self'" in csp and framed.headers["X-Frame-Options"] == "SAMEORIGIN"
+    source = soup_of(client.get(f"/documents/{doc}?view=source"))
+    assert source.select_one("iframe") is None
+    assert "<script>alert('raw')</script>" in source.select_one("pre.archived-source").get_text()
+    assert client.get(f"/documents/{web_env.ids.documents['notice']}").status_code == 404  # nothing archived
+
+
+def test_the_framed_copy_is_only_for_html(client, web_env):
+    response = client.get(f"/documents/{web_env.ids.documents['udi']}/raw?as=html&lang=en")
+    assert response.mimetype == "text/html"
+    plain = client.get(f"/documents/{web_env.ids.documents['udi']}/raw")
+    assert plain.mimetype == "text/plain" and plain.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"

@@ -3,7 +3,8 @@ own language, apart from the records' own text (names, titles, registrants as st
 names and units; and the catalogues have every message in both languages.
 
 How a page is read: its visible text (not scripts or styles, not <code>/<kbd>/<samp> or class "mono", which show
-codes and identifiers verbatim, not an element marked as another language with `lang`) and
+codes and identifiers verbatim, not an element marked as another language with `lang` or as stored text not to be
+translated with `translate="no"`, such as a history cell whose changed words are marked) and
 the attributes people read (title, placeholder, aria-label, alt, value of buttons). Every string stored in the
 database is cut out first, so a device's Chinese name on an English page or a German registrant on a Chinese page is
 not a finding; what remains must be Chinese on a Chinese page and carry no Chinese on an English one. A message key
@@ -91,7 +92,7 @@ def _skipped(element, lang: str) -> bool:
     """Whether an element's own text is out of scope: code, scripts, or text declared in another language
     (`lang="en"` on the language switch of a Chinese page)."""
     return (element.tag in SKIP_TAGS or "mono" in (element.get("class") or "").split()
-            or element.get("lang", lang) != lang)
+            or element.get("lang", lang) != lang or element.get("translate") == "no")
 
 
 def visible_texts(page_html: str, lang: str) -> list[str]:

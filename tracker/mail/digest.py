@@ -25,6 +25,7 @@ from tracker.classify import taxonomy
 from tracker.classify.reasons import evidence_reason
 from tracker.clock import as_utc
 from tracker.ids.policytype import STAGES as POLICY_STAGES
+from tracker.read import certificates
 from tracker.read.compare import change_lines, final_changes
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
@@ -162,6 +163,9 @@ class Entry:
 
     item: Item
     change: str  # new | changed
+    # Certificate events recorded in the window (kind, event date or None), oldest first: a renewal or a correction
+    # is announced even when it changed no field of the device.
+    events: tuple[tuple[str, date | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ class DigestBuilder:
         self._matches: dict[tuple, tuple[Entry, ...]] = {}
         self._candidates: dict[str, frozenset[int]] = {}
         self._earliest: datetime | None = None
+        self._events: dict[int, list[tuple[datetime, str, date | None]]] = {}
 
     def build(self, dues: list[Due], frequency: str, key: str) -> list[Digest]:
         """One Digest per due subscription (possibly empty), in the order given."""
@@ -271,9 +276,14 @@ class DigestBuilder:
         self._atoms.clear()
         self._matches.clear()
         self._windows.clear()
+        self._events = {}
+        for device_id, recorded, kind, day in self.session.execute(
+                certificates.recorded_between(earliest, self.window_end)):
+            self._events.setdefault(device_id, []).append((as_utc(recorded), kind, day))
         for kind, model in (("device", Device), ("policy", Policy)):
             self._candidates[kind] = frozenset(self.session.execute(
                 select(model.id).where(_window(model, earliest, self.window_end))).scalars())
+        self._candidates["device"] |= frozenset(self._events)
         self._load_items()
 
     def _atom(self, kind: str, flt: Any) -> frozenset[int]:
@@ -287,6 +297,9 @@ class DigestBuilder:
                 where = [model.id.in_(sorted(candidates))]
             else:
                 where = [_window(model, self._earliest, self.window_end)]
+                if kind == "device":
+                    where = [or_(where[0], Device.id.in_(
+                        certificates.devices_with_events_recorded(self._earliest, self.window_end)))]
             self._atoms[flt] = frozenset(self.session.execute(
                 select(model.id).where(*where, *conditions(flt))).scalars()) if candidates else frozenset()
         return self._atoms[flt]
@@ -308,7 +321,8 @@ class DigestBuilder:
             found += [(kind, i) for i in ids]
         found.sort(key=lambda k: _sort_key(self._items[k]))
         self._matches[cache_key] = tuple(
-            Entry(item=self._items[k], change="new" if self._items[k].first_seen >= start else "changed")
+            Entry(item=self._items[k], change="new" if self._items[k].first_seen >= start else "changed",
+                  events=self._events_in(k, start))
             for k in found)
         return self._matches[cache_key]
 
@@ -322,7 +336,15 @@ class DigestBuilder:
     def _in_window(self, key: tuple[str, int], start: datetime) -> bool:
         # The same test as _window() in SQL, for windows that start later than the earliest one.
         first, updated = self._items[key].first_seen, self._updated[key]
-        return start <= first < self.window_end or start <= updated < self.window_end
+        return start <= first < self.window_end or start <= updated < self.window_end or bool(
+            self._events_in(key, start))
+
+    def _events_in(self, key: tuple[str, int], start: datetime) -> tuple[tuple[str, date | None], ...]:
+        kind, entity_id = key
+        if kind != "device":
+            return ()
+        return tuple((k, day) for recorded, k, day in self._events.get(entity_id, ())
+                     if start <= recorded < self.window_end)
 
     def _load_items(self) -> None:
         for kind, model in (("device", Device), ("policy", Policy)):

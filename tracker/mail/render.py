@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import escape
 
 from tracker.classify import taxonomy
+from tracker.i18n import gettext
 from tracker.mail.digest import Digest, Entry
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -60,7 +61,15 @@ def _env() -> Environment:
     )
     env.filters["change"] = lambda change: "{} / {}".format(*CHANGE_LABELS[change])
     env.filters["meta"] = item_meta
+    env.filters["event"] = event_label
     return env
+
+
+def event_label(event: tuple) -> str:
+    """'纠错 / Correction 2026-11-19': a certificate event in both languages, with its date when known."""
+    kind, day = event
+    label = f"{gettext('event_' + kind, 'zh')} / {gettext('event_' + kind, 'en')}"
+    return f"{label} {day.isoformat()}" if day else label
 
 
 def item_meta(item) -> str:

@@ -8,7 +8,7 @@ events it stands for), `more_url` (the filtered list) and `lang`. Batches hold t
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from tracker.classify import taxonomy
 from tracker.i18n import gettext
@@ -21,11 +21,19 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
-def item_line(entry: Entry, lang: str) -> dict[str, Any]:
+def label_of(entry: Entry, lang: str, event: str | None = None) -> str:
+    """What happened, in `lang`: the certificate event the source reported (renewal, cancellation, …) when there is
+    one, else new / changed device or policy."""
+    if event:
+        return gettext(f"event_{event}", lang)
+    return gettext(f"notify_{entry.change}_{entry.item.kind}", lang)
+
+
+def item_line(entry: Entry, lang: str, event: str | None = None) -> dict[str, Any]:
     """One event as a payload item: what happened, the product or title, the company, tags, date and link."""
     item = entry.item
     return {
-        "label": gettext(f"notify_{entry.change}_{item.kind}", lang),
+        "label": label_of(entry, lang, event),
         "title": item.title, "company": item.who or "", "ref": item.ref or "",
         "areas": "、".join(taxonomy.label(code, lang) for code in item.areas) if lang == "zh"
         else ", ".join(taxonomy.label(code, lang) for code in item.areas),
@@ -35,15 +43,22 @@ def item_line(entry: Entry, lang: str) -> dict[str, Any]:
     }
 
 
-def event_payload(entries: Iterable[Entry], lang: str, *, watch: str, more_url: str | None) -> dict[str, Any]:
-    """The message for one event (one entry) or a batch of many (count and the first MAX_ITEMS)."""
+def event_payload(entries: Iterable[Entry], lang: str, *, watch: str, more_url: str | None,
+                  events: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """The message for one event (one entry) or a batch of many (count and the first MAX_ITEMS); `events` maps a
+    changed device to the certificate event recorded for it in the window."""
     entries = list(entries)
+    events = events or {}
+
+    def event(e: Entry) -> str | None:
+        return events.get(e.item.id) if e.item.kind == "device" and e.change == "changed" else None
+
     if len(entries) == 1:
-        headline = f"{gettext(f'notify_{entries[0].change}_{entries[0].item.kind}', lang)}：{entries[0].item.title}"
+        headline = f"{label_of(entries[0], lang, event(entries[0]))}：{entries[0].item.title}"
     else:
         headline = gettext("notify_batch", lang, watch=watch, num=len(entries))
     return {"lang": lang, "headline": headline, "watch": watch, "count": len(entries),
-            "items": [item_line(e, lang) for e in entries[:MAX_ITEMS]], "more_url": more_url}
+            "items": [item_line(e, lang, event(e)) for e in entries[:MAX_ITEMS]], "more_url": more_url}
 
 
 def probe_payload(lang: str, channel: str, now: datetime) -> dict[str, Any]:

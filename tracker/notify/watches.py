@@ -27,6 +27,7 @@ from tracker.config import Settings
 from tracker.mail.digest import DigestBuilder, Entry, normalize_filters
 from tracker.notify.message import event_payload
 from tracker.notify.outbox import Message, enqueue
+from tracker.read.certificates import recorded_between
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.store.models import Channel, Watch, WatchChannel
 
@@ -151,6 +152,16 @@ def _event_key(entry: Entry, now: datetime) -> str:
     return f"{item.kind}:{item.id}:changed:{now.isoformat(timespec='seconds')}"
 
 
+def certificate_events(session: Session, entries: tuple[Entry, ...], since: datetime, until: datetime) -> dict[int, str]:
+    """Per changed device, the kind of the last certificate event recorded for it in the window (renewal,
+    correction, cancellation, …: the sources' word for what happened)."""
+    changed = [e.item.id for e in entries if e.item.kind == "device" and e.change == "changed"]
+    if not changed:
+        return {}
+    # Oldest first, so the last event recorded for a device is the one the dict keeps.
+    return {row.device_id: row.kind for row in session.execute(recorded_between(since, until, changed))}
+
+
 def _due(watch: Watch, now: datetime, tz: str) -> bool:
     if watch.frequency == "immediate":
         return True
@@ -159,7 +170,7 @@ def _due(watch: Watch, now: datetime, tz: str) -> bool:
 
 
 def _messages(watch: Watch, channels: list[Channel], entries: tuple[Entry, ...], settings: Settings,
-              now: datetime) -> list[Message]:
+              now: datetime, events: dict[int, str]) -> list[Message]:
     if not entries:
         return []
     more = list_url(settings.public_base_url, watch, watch.checked_until, entries)
@@ -176,7 +187,7 @@ def _messages(watch: Watch, channels: list[Channel], entries: tuple[Entry, ...],
             cache = (key, channel.lang)
             if cache not in payloads:
                 payloads[cache] = event_payload(group, channel.lang, watch=watch.name,
-                                                more_url=more if len(group) > 1 else None)
+                                                more_url=more if len(group) > 1 else None, events=events)
             out.append(Message(channel.id, key, payloads[cache], watch.id))
     return out
 
@@ -198,6 +209,7 @@ def run_watches(sessions: sessionmaker[Session], settings: Settings, now: dateti
             entries = builder.entries(watch, watch.checked_until)
             result.watches += 1
             result.events += len(entries)
-            result.queued += enqueue(session, _messages(watch, channels, entries, settings, now), now)
+            events = certificate_events(session, entries, watch.checked_until, now)
+            result.queued += enqueue(session, _messages(watch, channels, entries, settings, now, events), now)
             watch.checked_until = now
     return result

@@ -5,7 +5,7 @@ Events are written by tracker.store.events; their kinds are `EVENT_KINDS` there.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Iterable
 
 from sqlalchemy import Select, and_, exists, func, select
@@ -14,7 +14,8 @@ from sqlalchemy.orm import aliased
 from tracker.store.events import EVENT_KINDS
 from tracker.store.models import CertificateEvent, Device
 
-__all__ = ["EVENT_KINDS", "timeline", "events_since", "has_event", "events_of_devices", "last_recorded"]
+__all__ = ["EVENT_KINDS", "timeline", "events_since", "has_event", "events_of_devices", "last_recorded", "recorded_between",
+           "devices_with_events_recorded"]
 
 
 def _period(kinds: Iterable[str] | None, date_from: date | None, date_to: date | None,
@@ -63,3 +64,22 @@ def events_of_devices(device_conditions: Iterable[Any], kind: str | None, date_f
 def last_recorded() -> Select:
     """When the newest event was recorded (an events feed's Last-Modified)."""
     return select(func.max(CertificateEvent.recorded_at))
+
+
+def recorded_between(start: datetime, end: datetime, device_ids: Iterable[int] | None = None) -> Select:
+    """(device id, recorded at, kind, event date) of the events recorded in [start, end), oldest first, optionally
+    only of these devices: what a digest announces beside new and changed rows, and what a team watch says happened
+    to a certificate ("renewal", "cancellation", …) rather than "changed"."""
+    query = (select(CertificateEvent.device_id, CertificateEvent.recorded_at, CertificateEvent.kind,
+                    CertificateEvent.event_date)
+             .where(CertificateEvent.recorded_at >= start, CertificateEvent.recorded_at < end)
+             .order_by(CertificateEvent.recorded_at, CertificateEvent.id))
+    if device_ids is not None:
+        query = query.where(CertificateEvent.device_id.in_(sorted(set(device_ids))))
+    return query
+
+
+def devices_with_events_recorded(start: datetime, end: datetime) -> Select:
+    """The ids of devices with an event recorded in [start, end) (a subquery for IN)."""
+    return select(CertificateEvent.device_id).where(CertificateEvent.recorded_at >= start,
+                                                    CertificateEvent.recorded_at < end)

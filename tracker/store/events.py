@@ -27,8 +27,10 @@ from tracker.store.write import WriteContext, chunks, insert_for
 
 EVENT_KINDS = ("registration", "change", "renewal", "correction", "cancellation", "expiry")
 _KIND_BY_LETTER = {"S": "registration", "B": "change", "Y": "renewal"}
-# Device fields a 变更注册 changes; a UDI record that changes one of them on a stored certificate is a change event.
-CHANGE_FIELDS = ("product_name", "registrant", "registrant_en", "model_spec", "description", "catalogue_code", "brand")
+# Certificate fields only a 变更注册 changes; a UDI record that changes one of them on a stored certificate is a
+# change event. Model, description and brand are left out: UDI gives them per DI, and the certificate's value is
+# assembled from whichever DIs a file holds, so it moves between files without any change of the registration.
+CHANGE_FIELDS = ("product_name", "registrant", "registrant_en", "catalogue_code")
 # Fields a correction notice names (as NMPA prints them) that are device columns; others (注册人住所, …) are only
 # shown on the timeline.
 CORRECTABLE = {"产品名称": "product_name", "注册人名称": "registrant", "注册人": "registrant"}
