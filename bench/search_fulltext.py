@@ -184,12 +184,13 @@ def _no_index() -> Iterator[None]:
     """The search without the bigram candidates: the plain LIKE scan (the baseline)."""
     from tracker.read import search as read_search
 
-    original = read_search.search_index.search_clauses
+    original, window = read_search.search_index.search_clauses, fulltext.SCAN_WINDOW
     read_search.search_index.search_clauses = lambda entity_type, terms: []
+    fulltext.SCAN_WINDOW = 0  # nor the newest-passages shortcut: the scan alone
     try:
         yield
     finally:
-        read_search.search_index.search_clauses = original
+        read_search.search_index.search_clauses, fulltext.SCAN_WINDOW = original, window
 
 
 def baseline(url: str, work: list[PolicyFilter]) -> list[float]:

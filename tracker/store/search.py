@@ -125,8 +125,13 @@ def _gin_candidates(element, compiler, **kw):
     id_column, *terms = element.clauses
     table = table_name(id_column.table.name)
     grams = ", ".join(compiler.process(term, **kw) for term in terms)
-    return (f"{compiler.process(id_column, **kw)} IN (SELECT id FROM {table} "
-            f"WHERE grams @> {bigrams.SQL_FUNCTION}(VARIADIC ARRAY[{grams}]::text[]))")
+    candidates = f"SELECT id FROM {table} WHERE grams @> {bigrams.SQL_FUNCTION}(VARIADIC ARRAY[{grams}]::text[])"
+    if id_column.table.name in FULL_TEXT:
+        # Full text pages a few hits at a time, newest first: as an array the candidates are collected once and the
+        # passages walked backwards along their primary key, stopping at the page's last hit (7 ms for a term on
+        # 8,000 pages of 210,000, where IN (…) joined and sorted all 8,000 first: 470 ms).
+        return f"{compiler.process(id_column, **kw)} = ANY(ARRAY({candidates}))"
+    return f"{compiler.process(id_column, **kw)} IN ({candidates})"
 
 
 def search_clauses(entity_type: str, terms: Iterable[str]) -> list[Any]:
