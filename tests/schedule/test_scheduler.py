@@ -131,6 +131,19 @@ def test_a_scrape_past_its_time_limit_is_stopped_and_recorded(settings, sessions
     assert documents == []
 
 
+def never_ready(slug: str):
+    """A source lookup that never returns: the child is stopped before it could write its run (a slow start)."""
+    time.sleep(60)
+
+
+def test_a_scrape_stopped_before_it_wrote_its_run_is_still_recorded(settings, sessions):
+    assert run_scrape(settings, sessions, "udi", lookup=never_ready, limit=1) == "timed out"
+    with sessions() as s:
+        (run,) = s.execute(select(ScrapeRun)).scalars().all()
+    assert (run.source, run.trigger, run.outcome) == ("udi", "schedule", "failed")
+    assert run.error.startswith("timed out after 1 s") and run.finished_at is not None
+
+
 def test_time_limits_come_from_the_source_unless_overridden(settings):
     sources = scrapers.SOURCES
     assert time_limit(settings, "udi", sources) == scrapers.udi.TIME_LIMIT == 3 * 3600

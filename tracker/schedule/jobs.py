@@ -166,11 +166,11 @@ def run_scrape(
     if stopping is not None and stopping.is_set():
         return "interrupted"
     if timed_out:
-        _end_runs(sessions, slug, started, now(), f"timed out after {limit:g} s: the scrape was stopped")
+        _end_runs(settings, sessions, slug, started, now(), f"timed out after {limit:g} s: the scrape was stopped")
         log.error("scrape:%s timed out after %g s", slug, limit)
         return "timed out"
     if proc.exitcode != 0:
-        _end_runs(sessions, slug, started, now(), f"the scrape process died (exit code {proc.exitcode})")
+        _end_runs(settings, sessions, slug, started, now(), f"the scrape process died (exit code {proc.exitcode})")
         return f"died ({proc.exitcode})"
     return "done"
 
@@ -183,15 +183,21 @@ def _stop(proc) -> None:
         proc.join()
 
 
-def _end_runs(sessions: sessionmaker[Session], slug: str, since: datetime, now: datetime, error: str) -> None:
+def _end_runs(settings: Settings, sessions: sessionmaker[Session], slug: str, since: datetime, now: datetime,
+              error: str) -> None:
     # The child's run is the one of this source it started after we launched it; if SIGTERM got through, it
-    # already wrote `interrupted`, which a timeout overrides with the reason.
+    # already wrote `interrupted`, which a timeout overrides with the reason. A child stopped or dead before it
+    # wrote its run (still starting up on a busy machine) gets one written here, so the failure and its reason are
+    # on record and source health sees it.
     with sessions.begin() as session:
-        session.execute(
+        ended = session.execute(
             update(ScrapeRun).where(ScrapeRun.source == slug, ScrapeRun.started_at >= since,
                                     ScrapeRun.outcome.in_(("running", "interrupted")))
             .values(outcome="failed", finished_at=now, error=error)
-        )
+        ).rowcount
+        if not ended:
+            session.add(ScrapeRun(source=slug, trigger="schedule", started_at=since + timedelta(seconds=1),
+                                  finished_at=now, outcome="failed", error=error, is_sample=settings.sample_mode))
 
 
 def _raise_exit(signum, frame) -> None:
