@@ -10,11 +10,15 @@ TRACKER_REQUIRE_REAL is not set (CI sets it, so a missing server fails there ins
 """
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import shutil
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -155,3 +159,41 @@ def mail_settings(settings, sink):
     return settings.replace(smtp_url=sink.url, public_base_url=MAIL_BASE_URL,
                             mail_from="NMPA AI Tracker <digest@tracker.example.org>",
                             admin_emails=("ops@example.org",))
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, and none of Chromium's own background connections (this machine's closed network refuses them).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven through Playwright, one per test module (the UI's end-to-end tests)."""
+    if not Path(CHROMIUM).exists():
+        require_real(CHROMIUM)
+    if importlib.util.find_spec("playwright") is None:
+        require_real("the playwright package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """`app` served by werkzeug on 127.0.0.1 (a free port) in a thread: yields its base URL, then stops the server
+    and closes the app's database connections."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["tracker"].engine.dispose()

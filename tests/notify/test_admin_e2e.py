@@ -3,55 +3,28 @@ message (the local receiver checks its signature), adds a watch on /admin/watche
 message; screenshots at phone (390 px) and desktop width go to /tmp/screens/."""
 from __future__ import annotations
 
-import importlib.util
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.audit.conftest import PASSWORD
-from tests.conftest import require_real
+from tests.conftest import served
 from tracker.audit import users
 from tracker.clock import utcnow
 from tracker.dev.chatsinks import ChatSinks
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
 SCREENS = Path("/tmp/screens")
 
 
 @pytest.fixture
 def live(settings, sessions):
     """The app on the test database (the wall clock: the receiver checks signature times), served in a thread."""
-    from werkzeug.serving import make_server
-
     from web import create_app
 
     with sessions.begin() as session:
         users.create_user(session, "admin", PASSWORD, "admin", actor="test", now=utcnow())
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["tracker"].engine.dispose()
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        require_real(CHROMIUM)
-    if importlib.util.find_spec("playwright") is None:
-        require_real("the playwright package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+    with served(create_app(settings)) as url:
+        yield url
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -3,50 +3,25 @@ detail, switch the "as of" date, switch language, download an export; screenshot
 /tmp/screens. Skips only when Chromium or Playwright is truly absent and TRACKER_REQUIRE_REAL is not "1"."""
 from __future__ import annotations
 
-import importlib.util
 import re
-import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from webseed import XSS_NAME, build_env
 
-from tests.conftest import require_real
+from tests.conftest import served
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
 SCREENS = Path("/tmp/screens")
 
 
 @pytest.fixture(scope="module", params=["sqlite"])
 def live_url(request, tmp_path_factory) -> Iterator[str]:
     """The seeded app served by werkzeug on 127.0.0.1 in a thread."""
-    from werkzeug.serving import make_server
-
     env = build_env(request, tmp_path_factory.mktemp("e2e"))
-    server = make_server("127.0.0.1", 0, env.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    env.app.extensions["tracker"].engine.dispose()
+    with served(env.app) as url:
+        yield url
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        require_real(CHROMIUM)
-    if importlib.util.find_spec("playwright") is None:
-        require_real("the playwright package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

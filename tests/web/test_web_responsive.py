@@ -7,8 +7,6 @@ Skips only when Chromium or Playwright is truly absent and TRACKER_REQUIRE_REAL 
 """
 from __future__ import annotations
 
-import importlib.util
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -17,11 +15,8 @@ from pagemap import ADMIN, PAGES, prepare
 from webseed import build_env
 
 from tests.audit.conftest import PASSWORD
-from tests.conftest import require_real
+from tests.conftest import served
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
 SCREENS = Path("/tmp/screens/responsive")
 SIZES = {"phone": (390, 844), "desktop": (1366, 768)}
 MIN_TAP = 24  # px: WCAG 2.2 target size (minimum); inline links inside running text are exempt there too
@@ -58,30 +53,10 @@ MEASURE = r"""([minTap, screenWidth]) => {
 @pytest.fixture(scope="module", params=["sqlite"])
 def site(request, tmp_path_factory):
     """The seeded app (with pagemap's additions) served by werkzeug on 127.0.0.1 in a thread."""
-    from werkzeug.serving import make_server
-
     prepared = prepare(build_env(request, tmp_path_factory.mktemp("responsive")))
-    server = make_server("127.0.0.1", 0, prepared.env.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield prepared, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    prepared.env.app.extensions["tracker"].engine.dispose()
+    with served(prepared.env.app) as url:
+        yield prepared, url
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        require_real(CHROMIUM)
-    if importlib.util.find_spec("playwright") is None:
-        require_real("the playwright package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
