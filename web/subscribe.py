@@ -15,7 +15,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from tracker.classify import taxonomy
 from tracker.mail import subscriptions
-from tracker.mail.digest import FREQUENCIES, normalize_filters
+from tracker.mail.digest import FREQUENCIES
+from tracker.mail.filters import normalize_filters
 from tracker.mail.tokens import PATHS, InvalidToken, make_token, read_token
 from tracker.store.models import Subscriber
 from web import context

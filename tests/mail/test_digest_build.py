@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from mailkit import T0, add_device, add_policy, add_subscriber
 
-from tracker.mail.digest import build_due, normalize_filters, period_key
+from tracker.mail.digest import build_due, period_key
+from tracker.mail.filters import normalize_filters
 from tracker.mail.outbox import enqueue_digests
 
 TZ = "Asia/Shanghai"
@@ -77,7 +78,8 @@ def test_batch_matching_equals_one_query_per_subscription(sessions, catalogue):
     """The builder combines one query per filter value; the same filters as a single SQL query agree with it."""
     from sqlalchemy import select
 
-    from tracker.mail.digest import _window, subscription_clauses
+    from tracker.mail.digest import _window
+    from tracker.mail.filters import subscription_clauses
     from tracker.store.models import Device, Policy
 
     shapes = [{}, {"areas": ["medical_imaging"], "functions": ["diagnosis", "detection"]},

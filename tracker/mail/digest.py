@@ -1,7 +1,7 @@
 """Digest building (data only): which subscriptions are due, and what is new or changed for each since its last digest.
 
-A subscription's filters are stored as a dict (`normalize_filters` is the one definition of that dict, shared with
-the subscription pages). They become WHERE clauses through the same builders the web lists use
+A subscription's filters are stored as a dict (`tracker.mail.filters.normalize_filters` is the one definition of that
+dict, shared with the subscription pages). They become WHERE clauses through the same builders the web lists use
 (`tracker.read.lists.device_conditions` / `policy_conditions`): one builder filter per chosen value, OR within a facet,
 AND across facets. Policies are filtered by areas, policy types and keywords; devices by areas, functions,
 diseases, companies (registrant) and keywords.
@@ -15,106 +15,27 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from tracker.classify import taxonomy
 from tracker.classify.reasons import evidence_reason
 from tracker.clock import as_utc
-from tracker.ids.policytype import STAGES as POLICY_STAGES
+from tracker.mail.filters import filter_groups, normalize_filters
 from tracker.read import certificates
 from tracker.read.compare import change_lines, final_changes
-from tracker.read.filters import DeviceFilter, PolicyFilter
-from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
+from tracker.read.lists import device_conditions, policy_conditions
 from tracker.read.tags import effective_by_entity, tags_for
 from tracker.store.models import Device, Outbox, Policy, Subscriber, Subscription
 from tracker.store.tag_rule import RULE
 
 FREQUENCIES = ("immediate", "daily", "weekly")
 IMMEDIATE_SLOT_MINUTES = 5
-MAX_VALUES = 10          # per facet: keeps the generated SQL small and the form honest
-MAX_TEXT = 60
 MAX_ID_LIST = 2000
 # Where an item's page lives in the web UI (public_base_url + path).
 ITEM_PATHS = {"device": "/devices/{id}", "policy": "/policies/{id}"}
-
-
-# ---------------------------------------------------------------------------------------------- filters as data
-
-def _codes(values: Any, facet: str) -> list[str]:
-    out: list[str] = []
-    for value in values if isinstance(values, (list, tuple)) else [values] if values else []:
-        if isinstance(value, str) and taxonomy.is_valid(value) and taxonomy.get(value).facet == facet \
-                and value not in out:
-            out.append(value)
-    return out[:MAX_VALUES]
-
-
-def _texts(values: Any) -> list[str]:
-    if isinstance(values, str):
-        values = values.replace("，", ",").replace("\n", ",").split(",")
-    out: list[str] = []
-    for value in values if isinstance(values, (list, tuple)) else []:
-        text = " ".join(str(value).split())[:MAX_TEXT]
-        if text and text not in out:
-            out.append(text)
-    return out[:MAX_VALUES]
-
-
-def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The canonical filter dict of a subscription: known keys only, valid taxonomy codes, trimmed texts.
-
-    Policy types and issuers are stored as taxonomy codes (`guidance`, `nmpa`, ...), stages as tracker.ids.policytype
-    STAGES (`draft`, `issued`, ...); digests' forms offer types, team watches all three. `ai_only` (default True) keeps the digest to
-    AI-tagged devices and policies, the tracker's subject.
-    """
-    raw = raw or {}
-    policy_types = [c for c in _codes(raw.get("policy_types"), "policy_type") if c in POLICY_TYPE_LABELS]
-    return {
-        "areas": _codes(raw.get("areas"), "area"),
-        "functions": _codes(raw.get("functions"), "function"),
-        "diseases": _codes(raw.get("diseases"), "disease"),
-        "companies": _texts(raw.get("companies")),
-        "keywords": _texts(raw.get("keywords")),
-        "policy_types": policy_types,
-        "issuers": _codes(raw.get("issuers"), "issuer"),
-        "stages": [v for v in POLICY_STAGES if v in _texts(raw.get("stages"))],
-        "ai_only": bool(raw.get("ai_only", True)),
-    }
-
-
-def filter_groups(kind: str, filters: Mapping[str, Any]) -> list[list[Any]]:
-    """A subscription's filters for `kind` as groups of tracker.read.lists filters: an item matches when, in every
-    group, at least one filter matches it (OR within a facet, AND across facets)."""
-    f = normalize_filters(filters)
-    if kind == "device":
-        groups = [
-            [DeviceFilter(ai=True)] if f["ai_only"] else [],
-            [DeviceFilter(sub=c) if taxonomy.get(c).parent else DeviceFilter(area=c) for c in f["areas"]],
-            [DeviceFilter(function=c) for c in f["functions"]],
-            [DeviceFilter(disease=c) for c in f["diseases"]],
-            [DeviceFilter(registrant=c) for c in f["companies"]],
-            [DeviceFilter(q=k) for k in f["keywords"]],
-        ]
-    else:
-        groups = [
-            [PolicyFilter(ai=True)] if f["ai_only"] else [],
-            [PolicyFilter(area=c) for c in f["areas"]],
-            [PolicyFilter(doc_type=c) for c in f["policy_types"]],
-            [PolicyFilter(issuer=c) for c in f["issuers"]],
-            [PolicyFilter(stage=v) for v in f["stages"]],
-            [PolicyFilter(q=k) for k in f["keywords"]],
-        ]
-    return [g for g in groups if g]
-
-
-def subscription_clauses(kind: str, filters: Mapping[str, Any]) -> list[Any]:
-    """The same filters as WHERE clauses (for a one-off query, e.g. a list page of what a subscription matches)."""
-    conditions = device_conditions if kind == "device" else policy_conditions
-    return [or_(*(and_(*conditions(f)) for f in group)) for group in filter_groups(kind, filters)]
 
 
 # ---------------------------------------------------------------------------------------------- periods

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.mail.digest import normalize_filters
+from tracker.mail.filters import normalize_filters
 from tracker.mail.outbox import queue_confirmation
 from tracker.mail.tokens import TokenData
 from tracker.store.models import Consent, Subscriber, Subscription

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.audit.log import record
 from tracker.config import Settings
-from tracker.mail.digest import DigestBuilder, Entry, normalize_filters
+from tracker.mail.digest import DigestBuilder, Entry
+from tracker.mail.filters import normalize_filters
 from tracker.notify.message import event_payload
 from tracker.notify.outbox import Message, enqueue
 from tracker.read.certificates import recorded_between
