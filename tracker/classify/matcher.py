@@ -35,12 +35,16 @@ def _alnum(ch: str) -> bool:
 
 @dataclass(frozen=True)
 class CompiledRule:
-    """A rule with its words as automaton term ids: (shown in evidence, term id, must stand alone)."""
+    """A rule with its words as automaton term ids: (shown in evidence, term id, must stand alone).
+
+    `checked`: the rule has a mask word or a word that must stand alone, so each occurrence is looked at; for the
+    other rules any occurrence of a word counts."""
 
     rule: Rule
     words: tuple[tuple[str, int, bool], ...]
     unless: frozenset[int]
     mask: tuple[int, ...]
+    checked: bool
 
 
 class Matcher:
@@ -50,25 +54,23 @@ class Matcher:
         self.terms: dict[str, int] = {}
         compiled = []
         for rule in rules:
-            compiled.append(CompiledRule(
-                rule,
-                tuple((unicodedata.normalize("NFKC", w), self._term(w), normalize(w).isascii()) for w in rule.words),
-                frozenset(self._term(w) for w in rule.unless),
-                tuple(self._term(w) for w in rule.mask)))
+            words = tuple((unicodedata.normalize("NFKC", w), self._term(w), normalize(w).isascii()) for w in rule.words)
+            mask = tuple(self._term(w) for w in rule.mask)
+            compiled.append(CompiledRule(rule, words, frozenset(self._term(w) for w in rule.unless), mask,
+                                         bool(mask) or any(standalone for _, _, standalone in words)))
         self.rules: tuple[CompiledRule, ...] = tuple(compiled)
         self._automaton = ahocorasick.Automaton()
         for term, term_id in self.terms.items():
             self._automaton.add_word(term, (term_id, len(term)))
         self._automaton.make_automaton()
-        # field -> term id -> indexes (into self.rules) of the rules that list the term as a word for that field.
-        self._by_field: dict[str, dict[int, list[int]]] = {}
+        # field -> term id -> (index into self.rules, position among that rule's words) for every rule that lists
+        # the term as a word and reads the field.
+        self._by_field: dict[str, dict[int, list[tuple[int, int]]]] = {}
         for index, c in enumerate(self.rules):
             for field in c.rule.fields:
                 by_term = self._by_field.setdefault(field, {})
-                for _, term_id, _ in c.words:
-                    rules = by_term.setdefault(term_id, [])
-                    if not rules or rules[-1] != index:
-                        rules.append(index)
+                for position, (_, term_id, _) in enumerate(c.words):
+                    by_term.setdefault(term_id, []).append((index, position))
         self.fields = frozenset(self._by_field)
 
     def _term(self, word: str) -> int:
@@ -78,34 +80,55 @@ class Matcher:
         """Every occurrence of every term in `text` (already normalised): term id -> [(start, end)]."""
         found: dict[int, list[tuple[int, int]]] = {}
         for end, (term_id, length) in self._automaton.iter(text):
-            found.setdefault(term_id, []).append((end + 1 - length, end + 1))
+            spans = found.get(term_id)
+            if spans is None:
+                found[term_id] = [(end + 1 - length, end + 1)]
+            else:
+                spans.append((end + 1 - length, end + 1))
         return found
 
-    def candidates(self, field: str, found: dict[int, list[tuple[int, int]]]) -> set[int]:
-        """Indexes of the rules that list `field` and one of the terms found in it."""
+    def hits(self, field: str, text: str) -> dict[int, tuple[str, ...]]:
+        """Rule index -> the rule's words that count in `field` (see the module docstring), in the rule's order, for
+        every rule with at least one; `text` is normalised and scanned once."""
         by_term = self._by_field.get(field)
-        if not by_term:
-            return set()
-        out: set[int] = set()
+        if not by_term or not text:
+            return {}
+        found = self.scan(text)
+        positions: dict[int, list[int]] = {}
         for term_id in found:
-            rules = by_term.get(term_id)
-            if rules:
-                out.update(rules)
+            for index, position in by_term.get(term_id, ()):
+                listed = positions.get(index)
+                if listed is None:
+                    positions[index] = [position]
+                else:
+                    listed.append(position)
+        out: dict[int, tuple[str, ...]] = {}
+        for index, listed in positions.items():
+            c = self.rules[index]
+            if c.unless and not c.unless.isdisjoint(found):
+                continue
+            if len(listed) > 1:
+                listed.sort()
+            if c.checked:
+                words = _counted(c, (c.words[p] for p in listed), text, found)
+            else:
+                words = tuple(c.words[p][0] for p in listed)
+            if words:
+                out[index] = words
         return out
 
-    @staticmethod
-    def words(c: CompiledRule, text: str, found: dict[int, list[tuple[int, int]]]) -> tuple[str, ...]:
-        """The rule's words that count in a field (see the module docstring), as the rule lists them."""
-        if c.unless and not c.unless.isdisjoint(found):
-            return ()
-        masked = [span for term_id in c.mask for span in found.get(term_id, ())]
-        hits = []
-        for shown, term_id, standalone in c.words:
-            for start, end in found.get(term_id, ()):
-                if standalone and ((start > 0 and _alnum(text[start - 1])) or (end < len(text) and _alnum(text[end]))):
-                    continue
-                if any(start < m_end and m_start < end for m_start, m_end in masked):
-                    continue
-                hits.append(shown)
-                break
-        return tuple(hits)
+
+def _counted(c: CompiledRule, words: Iterable[tuple[str, int, bool]], text: str,
+             found: dict[int, list[tuple[int, int]]]) -> tuple[str, ...]:
+    """Those of `words` with an occurrence outside the rule's mask words that stands alone where it must."""
+    masked = [span for term_id in c.mask for span in found.get(term_id, ())]
+    hits = []
+    for shown, term_id, standalone in words:
+        for start, end in found[term_id]:
+            if standalone and ((start > 0 and _alnum(text[start - 1])) or (end < len(text) and _alnum(text[end]))):
+                continue
+            if any(start < m_end and m_start < end for m_start, m_end in masked):
+                continue
+            hits.append(shown)
+            break
+    return tuple(hits)
