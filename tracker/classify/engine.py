@@ -106,49 +106,50 @@ class Engine:
         recur across entities."""
         requires = self.rules[index].rule.requires
         key = (index, hits, tuple(conds[req] for req in requires)) if requires else (index, hits)
-        fired = self._fired.get(key)
-        if fired is None:
-            rule = self.rules[index].rule
-            evidence = self._make_evidence(index, hits, conds)
-            fired = _Fired(confidence, evidence, rule.beats_veto,
-                           Tag(rule.facet, rule.code, round(confidence, 3), evidence))
-            if len(self._fired) < _INTERN_LIMIT:
-                self._fired[key] = fired
+        return self._fired.get(key) or self._new_fired(key, conds, confidence)
+
+    def _new_fired(self, key: tuple[Any, ...], conds: dict[str, tuple[tuple[str, str], ...]],
+                   confidence: float) -> _Fired:
+        index, hits = key[0], key[1]
+        rule = self.rules[index].rule
+        evidence = self._make_evidence(index, hits, conds)
+        fired = _Fired(confidence, evidence, rule.beats_veto, Tag(rule.facet, rule.code, round(confidence, 3), evidence))
+        if len(self._fired) < _INTERN_LIMIT:
+            self._fired[key] = fired
         return fired
 
     def classify(self, key: tuple[Any, ...]) -> Classification:
         """The answer for an answer key ("device" or "policy", the raw fields, class III or not), computed afresh."""
         if key[0] == "device":
-            values = dict(zip(_DEVICE, key[1:7], strict=True))
+            norm = {f: normalize(v) for f, v in zip(_DEVICE, key[1:7], strict=True) if v}
         else:
             title = key[1]
-            values = dict(zip(_POLICY, key[1:5], strict=True))
-            values["title_prefix"] = title.partition("关于")[0] if "关于" in (title or "") else ""
-        norm = {f: normalize(v) for f, v in values.items() if v}
+            norm = {f: normalize(v) for f, v in zip(_POLICY, key[1:5], strict=True) if v}
+            if "关于" in (title or ""):
+                norm["title_prefix"] = normalize(title.partition("关于")[0])
         return self.decide(norm, _conditions(norm, key[-1]))
 
     def decide(self, norm: dict[str, str], conds: dict[str, tuple[tuple[str, str], ...]]) -> Classification:
         """Decide every rule from the normalised fields (empty ones left out) and the entity's conditions."""
         # The one pass: each field is scanned once for the words of every rule; only rules with a word found are tried.
-        hits: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+        hits: dict[int, tuple[tuple[str, tuple[str, ...]], ...]] = {}
         for f, text in norm.items():
             for index, words in self.matcher.hits(f, text).items():
                 listed = hits.get(index)
-                if listed is None:
-                    hits[index] = [(f, words)]
-                else:
-                    listed.append((f, words))
+                hits[index] = ((f, words),) if listed is None else listed + ((f, words),)
         found_tags: dict[tuple[str, str], list[_Fired]] = {}
         veto: float | None = None
         blocked = []
+        known = self._fired.get
         for index in sorted(hits):  # rule order: evidence is listed in the order of the rule table
             data = self.rules[index]
             rule = data.rule
-            if rule.requires and any(req not in conds for req in rule.requires):
+            requires = rule.requires
+            if requires and any(req not in conds for req in requires):
                 continue
             rule_hits = hits[index]
             if len(rule_hits) > 1:
-                rule_hits.sort(key=lambda hit: data.rank[hit[0]])
+                rule_hits = tuple(sorted(rule_hits, key=lambda hit: data.rank[hit[0]]))
                 confidence = max(data.confidence[f] for f, _ in rule_hits)
             else:
                 confidence = data.confidence[rule_hits[0][0]]
@@ -157,7 +158,9 @@ class Engine:
             elif rule.kind == "block":
                 blocked.append(data.key)
             else:
-                fired = self.fired(index, tuple(rule_hits), conds, confidence)
+                # Inlined `fired` (this loop is most of the cost of an answer).
+                key = (index, rule_hits, tuple(conds[req] for req in requires)) if requires else (index, rule_hits)
+                fired = known(key) or self._new_fired(key, conds, confidence)
                 listed = found_tags.get(data.key)
                 if listed is None:
                     found_tags[data.key] = [fired]
@@ -210,8 +213,12 @@ class Engine:
 def _ai_confidence(hits: list[_Fired], veto: float | None) -> float:
     if not hits:
         return 0.0
-    strong = max((fired.confidence for fired in hits if fired.beats_veto), default=0.0)
-    weak = max((fired.confidence for fired in hits if not fired.beats_veto), default=0.0)
+    strong = weak = 0.0
+    for fired in hits:
+        if fired.beats_veto:
+            strong = max(strong, fired.confidence)
+        else:
+            weak = max(weak, fired.confidence)
     if veto is not None:
         weak = min(weak, veto)
     return round(max(strong, weak), 3)

@@ -107,11 +107,12 @@ class Matcher:
             c = self.rules[index]
             if c.unless and not c.unless.isdisjoint(found):
                 continue
-            if len(listed) > 1:
-                listed.sort()
             if c.checked:
-                words = _counted(c, (c.words[p] for p in listed), text, found)
+                words = _counted(c, (c.words[p] for p in sorted(listed)), text, found)
+            elif len(listed) == 1:
+                words = (c.words[listed[0]][0],)
             else:
+                listed.sort()
                 words = tuple(c.words[p][0] for p in listed)
             if words:
                 out[index] = words
