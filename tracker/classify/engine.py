@@ -227,25 +227,36 @@ def _ai_confidence(hits: list[_Fired], veto: float | None) -> float:
 
 def _prune(tags: list[Tag]) -> tuple[Tag, ...]:
     """Drop area parents whose child is tagged, keep one tag of single-valued facets, and sort deterministically."""
-    parents = _area_parents()
-    drop = {parents[t.code] for t in tags if t.facet == "area"}
-    if drop:
+    areas = [t.code for t in tags if t.facet == "area"]
+    if len(areas) > 1:  # one area tag cannot be the parent of another
+        parents = _area_parents()
+        drop = {parents[code] for code in areas}
         tags = [t for t in tags if not (t.facet == "area" and t.code in drop)]
     for facet in SINGLE_VALUED:
         same = [t for t in tags if t.facet == facet]
         if len(same) > 1:
             keep = max(same, key=lambda t: t.confidence)  # max() keeps the first of equals: rule order decides
             tags = [t for t in tags if t.facet != facet or t is keep]
-    facet_order, position = _tag_order()
-    tags.sort(key=lambda t: (facet_order[t.facet], position.get(t.code, -1)))
+    rank = _rank()
+    tags.sort(key=lambda t: rank.get((t.facet, t.code)) or _rank_of(t.facet, t.code))
     return tuple(tags)
 
 
 @functools.cache
-def _tag_order() -> tuple[dict[str, int], dict[str, int]]:
+def _rank() -> dict[tuple[str, str], tuple[int, int]]:
     # The taxonomy is data fixed at import; the order of its codes is read for every classification.
-    return ({facet: i for i, facet in enumerate(_FACET_ORDER)},
-            {node.code: i for i, node in enumerate(taxonomy.all_nodes())})
+    nodes = [(node.facet, node.code) for node in taxonomy.all_nodes() if node.facet in _FACET_ORDER]
+    return {key: _rank_of(*key) for key in [("ai", "ai"), *nodes]}
+
+
+def _rank_of(facet: str, code: str) -> tuple[int, int]:
+    """Where a tag sorts: by facet (the AI flag first), then by taxonomy order (codes outside it first)."""
+    return _FACET_ORDER.index(facet), _positions().get(code, -1)
+
+
+@functools.cache
+def _positions() -> dict[str, int]:
+    return {node.code: i for i, node in enumerate(taxonomy.all_nodes())}
 
 
 @functools.cache
