@@ -125,11 +125,14 @@ def watch_add():
     filters = {"areas": form.getlist("area"), "functions": form.getlist("function"),
                "diseases": form.getlist("disease"), "issuers": form.getlist("issuer"), "stages": form.getlist("stage"),
                "companies": _words(form.get("companies")), "keywords": _words(form.get("keywords")),
-               "ai_only": not form.get("all_devices")}
+               "certificates": _words(form.get("certificates")), "ai_only": not form.get("all_devices")}
+    hour = form.get("hour", "0").strip()
+    # A non-number becomes an out-of-range hour, so add_watch refuses it with its own message.
+    daily_hour = int(hour) if hour.isdigit() else -1
     return _change(lambda db: watchlist.add_watch(
         db, name=form.get("name", "").strip(), filters=filters, channels=form.getlist("channel"),
         frequency=form.get("frequency", ""), include_devices=only != "policies", include_policies=only != "devices",
-        actor=current_user.username, now=context.now()), watchlist.WatchError, _watches_page, "notify_admin.watch_list")
+        daily_hour=daily_hour, actor=current_user.username, now=context.now()), watchlist.WatchError, _watches_page, "notify_admin.watch_list")
 
 
 @bp.post("/watches/<name>/remove")

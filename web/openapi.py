@@ -68,6 +68,8 @@ DEVICE_PARAMS = [
     ("registrant", _text(filters.MAX_TEXT_CHARS), "Registrant name contains."),
     ("catalogue", _text(32), "Catalogue code starts with (e.g. 21-04)."),
     ("company", _ID, "Company id of the registrant."),
+    ("cert", _text(80), "Registration certificate number (国械注准…, 国械注进…, 国械注许…; full-width digits and blanks "
+                        "are accepted)."),
     ("data", {"type": "string", "enum": list(filters.DATA_KINDS)}, "Live or sample data only."),
     ("sort", {"type": "string", "enum": [p + s for s in filters.DEVICE_SORTS for p in ("", "-")],
               "default": "-issued"}, "Sort key; a leading '-' sorts descending."),

@@ -101,6 +101,8 @@ def watch_group() -> None:
 @click.option("--function", "functions", multiple=True, help="A function code (repeatable).")
 @click.option("--disease", "diseases", multiple=True, help="A disease code (repeatable).")
 @click.option("--company", "companies", multiple=True, help="A registrant name or part of one (repeatable).")
+@click.option("--certificate", "certificates", multiple=True,
+              help="A registration certificate number, e.g. 国械注准20213219904 (repeatable).")
 @click.option("--keyword", "keywords", multiple=True, help="A word in names or titles (repeatable).")
 @click.option("--policy-type", "policy_types", multiple=True, help="A policy type code (repeatable).")
 @click.option("--issuer", "issuers", multiple=True, help="A policy issuer code, e.g. nmpa, cmde (repeatable).")
@@ -109,22 +111,25 @@ def watch_group() -> None:
 @click.option("--all-devices", is_flag=True, help="Not only AI devices and policies.")
 @click.option("--only", type=click.Choice(["devices", "policies"]), default=None, help="Follow only one kind.")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="immediate", show_default=True)
+@click.option("--hour", type=click.IntRange(0, 23), default=0, show_default=True,
+              help="Daily watches: the local hour after which the day's batch goes out (0: the first run of the day).")
 @click.pass_obj
-def watch_add(state: AppState, name: str, channels, areas, functions, diseases, companies, keywords, policy_types,
-              issuers, stages, all_devices: bool, only: str | None, frequency: str) -> None:
+def watch_add(state: AppState, name: str, channels, areas, functions, diseases, companies, certificates, keywords,
+              policy_types, issuers, stages, all_devices: bool, only: str | None, frequency: str, hour: int) -> None:
     """Add watch NAME: what arrives from now on and matches every given facet (any value within one)."""
     filters = {"areas": list(areas), "functions": list(functions), "diseases": list(diseases),
-               "companies": list(companies), "keywords": list(keywords), "policy_types": list(policy_types),
+               "companies": list(companies), "certificates": list(certificates), "keywords": list(keywords), "policy_types": list(policy_types),
                "issuers": list(issuers), "stages": list(stages), "ai_only": not all_devices}
     try:
         with state.sessions.begin() as session:
             watch = add_watch(session, name=name, filters=filters, channels=list(channels), frequency=frequency,
-                              include_devices=only != "policies", include_policies=only != "devices",
+                              include_devices=only != "policies", include_policies=only != "devices", daily_hour=hour,
                               actor=operator(), now=utcnow())
             watch_id = watch.id
     except WatchError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"watch {name} added (id {watch_id}, {frequency}, into {', '.join(channels)})")
+    when = f"daily after {hour:02d}:00" if frequency == "daily" else frequency
+    click.echo(f"watch {name} added (id {watch_id}, {when}, into {', '.join(channels)})")
 
 
 @watch_group.command("list")
@@ -139,7 +144,8 @@ def watch_list(state: AppState, as_json: bool) -> None:
             echo_json({**v.__dict__, "checked_until": v.checked_until.isoformat()})
         else:
             set_filters = {k: val for k, val in v.filters.items() if val and k != "ai_only"}
-            click.echo(f"{v.name:20} {v.frequency:9} → {', '.join(v.channels) or '(no channel)'}  "
+            when = f"daily {v.daily_hour:02d}:00" if v.frequency == "daily" else v.frequency
+            click.echo(f"{v.name:20} {when:11} → {', '.join(v.channels) or '(no channel)'}  "
                        f"{set_filters or 'everything'}{'' if v.filters.get('ai_only', True) else ' (all devices)'}")
 
 

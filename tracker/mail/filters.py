@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, false, or_
 
 from tracker.classify import taxonomy
+from tracker.ids import certno
 from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.read.lists import POLICY_TYPE_LABELS, device_conditions, policy_conditions
@@ -26,14 +27,45 @@ def _codes(values: Any, facet: str) -> list[str]:
     return out[:MAX_VALUES]
 
 
-def _texts(values: Any) -> list[str]:
+def _split(values: Any) -> list[Any]:
+    # A form's text box holds values separated by commas (either width) or lines; a list is taken as it is.
     if isinstance(values, str):
         values = values.replace("，", ",").replace("\n", ",").split(",")
+    return list(values) if isinstance(values, (list, tuple)) else []
+
+
+def _texts(values: Any) -> list[str]:
     out: list[str] = []
-    for value in values if isinstance(values, (list, tuple)) else []:
+    for value in _split(values):
         text = " ".join(str(value).split())[:MAX_TEXT]
         if text and text not in out:
             out.append(text)
+    return out[:MAX_VALUES]
+
+
+def certificate_numbers(values: Any) -> list[str]:
+    """Registration certificate numbers, canonical (tracker.ids.certno), in order, without repeats; a text that is
+    not one raises certno.CertNoError (filings are refused too: they are not certificates a team follows)."""
+    out: list[str] = []
+    for value in _split(values):
+        if not str(value).strip():
+            continue
+        parsed = certno.parse(str(value))
+        if not parsed.is_registration:
+            raise certno.CertNoError("a class I filing, not a registration certificate", value)
+        if parsed.normalised not in out:
+            out.append(parsed.normalised)
+    return out
+
+
+def _certificates(values: Any) -> list[str]:
+    # Stored dicts were checked when saved; a number that no longer parses is dropped rather than failing a digest.
+    out: list[str] = []
+    for value in _split(values):
+        try:
+            out += [c for c in certificate_numbers([value]) if c not in out]
+        except certno.CertNoError:
+            continue
     return out[:MAX_VALUES]
 
 
@@ -41,7 +73,8 @@ def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """The canonical filter dict of a subscription: known keys only, valid taxonomy codes, trimmed texts.
 
     Policy types and issuers are stored as taxonomy codes (`guidance`, `nmpa`, ...), stages as tracker.ids.policytype
-    STAGES (`draft`, `issued`, ...); digests' forms offer types, team watches all three. `ai_only` (default True) keeps the digest to
+    STAGES (`draft`, `issued`, ...); digests' forms offer types, team watches all three. Certificates are canonical
+    registration numbers (tracker.ids.certno), a device-only facet. `ai_only` (default True) keeps the digest to
     AI-tagged devices and policies, the tracker's subject.
     """
     raw = raw or {}
@@ -51,6 +84,7 @@ def normalize_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
         "functions": _codes(raw.get("functions"), "function"),
         "diseases": _codes(raw.get("diseases"), "disease"),
         "companies": _texts(raw.get("companies")),
+        "certificates": _certificates(raw.get("certificates")),
         "keywords": _texts(raw.get("keywords")),
         "policy_types": policy_types,
         "issuers": _codes(raw.get("issuers"), "issuer"),
@@ -70,8 +104,12 @@ def filter_groups(kind: str, filters: Mapping[str, Any]) -> list[list[Any]]:
             [DeviceFilter(function=c) for c in f["functions"]],
             [DeviceFilter(disease=c) for c in f["diseases"]],
             [DeviceFilter(registrant=c) for c in f["companies"]],
+            [DeviceFilter(cert=c) for c in f["certificates"]],
             [DeviceFilter(q=k) for k in f["keywords"]],
         ]
+    elif f["certificates"]:
+        # A policy holds no certificate: filters that follow certificates match no policy (an empty group).
+        return [[]]
     else:
         groups = [
             [PolicyFilter(ai=True)] if f["ai_only"] else [],
@@ -87,4 +125,4 @@ def filter_groups(kind: str, filters: Mapping[str, Any]) -> list[list[Any]]:
 def subscription_clauses(kind: str, filters: Mapping[str, Any]) -> list[Any]:
     """The same filters as WHERE clauses (for a one-off query, e.g. a list page of what a subscription matches)."""
     conditions = device_conditions if kind == "device" else policy_conditions
-    return [or_(*(and_(*conditions(f)) for f in group)) for group in filter_groups(kind, filters)]
+    return [or_(false(), *(and_(*conditions(f)) for f in group)) for group in filter_groups(kind, filters)]

@@ -1,5 +1,5 @@
-"""Watches: what a team follows (companies, areas, functions, diseases, keywords, policy types, issuers and stages:
-the digest subscriptions' filter dict) and which channels hear about it, immediately or as one daily batch.
+"""Watches: what a team follows (companies, certificates, areas, functions, diseases, keywords, policy types, issuers
+and stages: the digest subscriptions' filter dict) and which channels hear about it, immediately or as one daily batch.
 
 Matching is the digests' (tracker.mail.digest.DigestBuilder over tracker.read's list conditions): one definition
 of "matches these filters" for lists, digests and chat. Each run covers [checked_until, now) and, in one transaction,
@@ -8,13 +8,14 @@ window; a re-run stores nothing twice (deliveries are unique per channel and eve
 (`device:<id>:new`), so two watches that both match it post it once into a channel they share.
 
 Immediate watches post one message per event, or one batch when a run finds more than BATCH_OVER; daily watches
-post one batch on the first run of each local day, covering everything since the last one.
+post one batch on the first run after their local hour (`daily_hour`, 0 = the first run of the day) each day, covering
+everything since the last one (local time: Settings.timezone, the digests').
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -25,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.audit.log import record
 from tracker.config import Settings
 from tracker.mail.digest import DigestBuilder, Entry
-from tracker.mail.filters import normalize_filters
+from tracker.ids.certno import CertNoError
+from tracker.mail.filters import certificate_numbers, normalize_filters
 from tracker.notify.message import event_payload
 from tracker.notify.outbox import Message, enqueue
 from tracker.read.certificates import recorded_between
@@ -57,10 +59,15 @@ class WatchView:
     active: bool
     created_by: str
     checked_until: datetime
+    daily_hour: int
 
 
 def _filters(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical filter dict; a code that is not one of its facet's is refused rather than silently dropped."""
+    try:
+        certificate_numbers(raw.get("certificates"))
+    except CertNoError as exc:
+        raise WatchError(f"{exc.text!r} is not a registration certificate number ({exc.problem})") from None
     clean = normalize_filters(raw)
     for key, facet in CODE_FACETS.items():
         given = raw.get(key) or []
@@ -71,17 +78,25 @@ def _filters(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def add_watch(session: Session, *, name: str, filters: Mapping[str, Any], channels: list[str], frequency: str,
-              include_devices: bool = True, include_policies: bool = True, actor: str, now: datetime) -> Watch:
-    """Add a watch in the caller's transaction; it reports what arrives from `now` on."""
+              include_devices: bool = True, include_policies: bool = True, daily_hour: int = 0, actor: str,
+              now: datetime) -> Watch:
+    """Add a watch in the caller's transaction; it reports what arrives from `now` on (a daily one: once a day,
+    after `daily_hour` local time)."""
     if not NAME.match(name or "") or name != name.strip():
         raise WatchError("a watch name is 1-120 letters, digits, blanks, '.', '-' or '_'")
     if frequency not in FREQUENCIES:
         raise WatchError(f"the frequency is one of {', '.join(FREQUENCIES)}")
     if not include_devices and not include_policies:
         raise WatchError("a watch follows devices, policies or both")
+    if not isinstance(daily_hour, int) or not 0 <= daily_hour <= 23:
+        raise WatchError("the daily batch's hour is a whole number from 0 to 23")
     if not channels:
         raise WatchError("a watch posts into at least one channel")
     clean = _filters(filters)
+    if clean["certificates"] and not include_devices:
+        raise WatchError("certificates belong to devices: a watch that follows certificates follows devices")
+    # A policy holds no certificate (filter_groups matches none): say so in the stored watch.
+    include_policies = include_policies and not clean["certificates"]
     found = dict(session.execute(select(Channel.name, Channel.id).where(Channel.name.in_(channels))).all())
     missing = [c for c in channels if c not in found]
     if missing:
@@ -89,12 +104,14 @@ def add_watch(session: Session, *, name: str, filters: Mapping[str, Any], channe
     if session.execute(select(Watch.id).where(Watch.name == name)).first() is not None:
         raise WatchError(f"a watch named {name!r} exists already")
     watch = Watch(name=name, filters=clean, include_devices=include_devices, include_policies=include_policies,
-                  frequency=frequency, active=True, created_by=actor, created_at=now, checked_until=now)
+                  frequency=frequency, daily_hour=daily_hour, active=True, created_by=actor, created_at=now,
+                  checked_until=now)
     session.add(watch)
     session.flush()
     session.add_all(WatchChannel(watch_id=watch.id, channel_id=found[c]) for c in dict.fromkeys(channels))
     record(session, actor=actor, action="watch.add", now=now, target_type="watch", target_id=watch.id,
-           detail={"name": name, "filters": clean, "frequency": frequency, "channels": list(channels)})
+           detail={"name": name, "filters": clean, "frequency": frequency, "daily_hour": daily_hour,
+                   "channels": list(channels)})
     return watch
 
 
@@ -118,7 +135,7 @@ def list_watches(session: Session) -> list[WatchView]:
     return [WatchView(id=w.id, name=w.name, filters=w.filters, frequency=w.frequency,
                       channels=tuple(names.get(w.id, ())), include_devices=w.include_devices,
                       include_policies=w.include_policies, active=w.active, created_by=w.created_by,
-                      checked_until=w.checked_until)
+                      checked_until=w.checked_until, daily_hour=w.daily_hour)
             for w in session.execute(select(Watch).order_by(Watch.name)).scalars()]
 
 
@@ -163,11 +180,17 @@ def certificate_events(session: Session, entries: tuple[Entry, ...], since: date
     return {row.device_id: row.kind for row in session.execute(recorded_between(since, until, changed))}
 
 
+def batch_start(hour: int, now: datetime, tz: str) -> datetime:
+    """The start of the current daily batch period: the latest `hour`:00 local time at or before `now`."""
+    local = now.astimezone(ZoneInfo(tz))
+    start = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    # Aware arithmetic within one zone is wall-clock: the day before at the same hour, even across a DST change.
+    return start if start <= local else start - timedelta(days=1)
+
+
 def _due(watch: Watch, now: datetime, tz: str) -> bool:
-    if watch.frequency == "immediate":
-        return True
-    zone = ZoneInfo(tz)
-    return now.astimezone(zone).date() > watch.checked_until.astimezone(zone).date()
+    # A daily watch is due once its hour has come and its last window ended before that hour (hour 0: a new day).
+    return watch.frequency == "immediate" or watch.checked_until < batch_start(watch.daily_hour, now, tz)
 
 
 def _messages(watch: Watch, channels: list[Channel], entries: tuple[Entry, ...], settings: Settings,
@@ -178,8 +201,8 @@ def _messages(watch: Watch, channels: list[Channel], entries: tuple[Entry, ...],
     if watch.frequency == "immediate" and len(entries) <= BATCH_OVER:
         groups = [((e,), _event_key(e, now)) for e in entries]
     else:
-        local = now.astimezone(ZoneInfo(settings.timezone))
-        stamp = local.date().isoformat() if watch.frequency == "daily" else now.isoformat(timespec="seconds")
+        day = batch_start(watch.daily_hour, now, settings.timezone).date()
+        stamp = day.isoformat() if watch.frequency == "daily" else now.isoformat(timespec="seconds")
         groups = [(entries, f"batch:w{watch.id}:{watch.frequency}:{stamp}")]
     payloads: dict[tuple[str, str], dict] = {}
     out = []

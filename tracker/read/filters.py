@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, Iterable, Mapping
 
 from tracker.classify import taxonomy
+from tracker.ids import certno
 from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.records import ORIGINS
 from tracker.store.events import EVENT_KINDS
@@ -67,6 +68,7 @@ REFUSALS = {
     "not_flag": "not one of {accepted}", "not_choice": "not an accepted value", "not_code": "not a known {facet} code",
     "not_sort": "not a sort key", "past_end": "past the end: the last page is {last}",
     "query_too_long": "the query string is longer than {limit} bytes",
+    "not_certno": "not a registration certificate number (国械注准/进/许…)",
 }
 
 
@@ -151,6 +153,15 @@ class Args:
         if node is None or node.facet != facet or (top is True and node.parent) or (top is False and not node.parent):
             return self.bad(name, "not_code", facet=facet)
         return value
+
+    def certificate(self, name: str) -> str | None:
+        """A registration certificate number, canonicalised (full-width digits, stray blanks); filings and malformed
+        numbers are refused."""
+        value = self.text(name, 80)
+        if value is None:
+            return None
+        parsed = certno.try_parse(value)
+        return parsed.normalised if parsed and parsed.is_registration else self.bad(name, "not_certno")
 
     def sort(self, allowed: Iterable[str], default: str) -> str:
         """A sort key of `allowed`, optionally with a leading '-'."""
@@ -242,6 +253,8 @@ class DeviceFilter(_Filter):
     registrant: str | None = None
     catalogue: str | None = None
     company: int | None = None
+    # One registration certificate, canonical (tracker.ids.certno): "follow this certificate".
+    cert: str | None = None
     data: str | None = None
     sort: str = "-issued"
     page: int = 1
@@ -259,7 +272,7 @@ class DeviceFilter(_Filter):
             issued_from=a.date("issued_from"), issued_to=a.date("issued_to"), seen_from=a.date("seen_from"),
             event=a.choice("event", EVENT_KINDS), event_from=a.date("event_from"), event_to=a.date("event_to"),
             registrant=a.text("registrant", MAX_TEXT_CHARS), catalogue=a.text("catalogue", 32),
-            company=a.int("company", 1, MAX_ID), data=a.choice("data", DATA_KINDS),
+            company=a.int("company", 1, MAX_ID), cert=a.certificate("cert"), data=a.choice("data", DATA_KINDS),
             sort=a.sort(DEVICE_SORTS, "-issued"), **a.paging(),
         )
         return f, a.errors

@@ -63,6 +63,8 @@ def device_conditions(f: DeviceFilter, lookup: str = "exists") -> list[Any]:
         conds.append(Device.catalogue_code.like(f"{escape_like(f.catalogue)}%", escape="\\"))
     if f.company is not None:
         conds.append(Device.company_id == f.company)
+    if f.cert:
+        conds.append(Device.cert_no == f.cert)
     if f.data:
         conds.append(Device.is_sample.is_(f.data == "sample"))
     return conds

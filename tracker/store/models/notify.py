@@ -47,6 +47,8 @@ class Watch(Base):
     include_devices: Mapped[bool] = mapped_column(Boolean, default=True)
     include_policies: Mapped[bool] = mapped_column(Boolean, default=True)
     frequency: Mapped[str] = mapped_column(String(16), default="immediate")  # immediate | daily
+    # A daily watch's batch goes out on the first run after this local hour (0-23; 0 = the first run of the day).
+    daily_hour: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
