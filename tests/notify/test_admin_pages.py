@@ -85,3 +85,18 @@ def test_the_deliveries_page_shows_a_failure_with_the_platforms_answer(client, a
     page = client.get("/admin/deliveries?status=failed").get_data(as_text=True)
     assert "93000" in page and "wc" in page
     assert client.get("/admin/deliveries?status=bogus").status_code == 400
+
+
+def test_a_watch_follows_a_certificate_with_a_daily_hour_and_a_malformed_number_is_refused(client, accounts, chats):
+    login(client, "admin")
+    _post(client, "/admin/channels", {"name": "wc", "kind": "wecom", "url": chats.wecom_url("k"), "lang": "zh"},
+          "/admin/channels")
+    bad = _post(client, "/admin/watches", {"name": "坏号", "certificates": "国械注准20213219904，国械注准2021321990",
+                                           "frequency": "immediate", "channel": ["wc"]}, "/admin/watches")
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "is not a registration certificate number" in html and "2021321990" in html
+    good = _post(client, "/admin/watches", {"name": "我们的证", "certificates": "国械注准 20213219904",
+                                            "frequency": "daily", "hour": "8", "channel": ["wc"]}, "/admin/watches")
+    assert good.status_code == 302
+    listed = client.get("/admin/watches").get_data(as_text=True)
+    assert "国械注准20213219904" in listed and "每日汇总（08:00 后）" in listed

@@ -73,3 +73,16 @@ def test_watch_commands(run_cli, live_chats):
     assert run_cli("watch", "remove", "影像").exit_code == 0
     assert run_cli("watch", "list").output == ""
 
+
+
+def test_watch_add_follows_a_certificate_with_a_daily_hour_and_refuses_a_malformed_number(run_cli, live_chats):
+    run_cli("channel", "add", "wecom", "--kind", "wecom", "--url", live_chats.wecom_url("k"))
+    added = run_cli("watch", "add", "我们的证", "--channel", "wecom", "--certificate", "国械注准 2021３２１９９０４",
+                    "--certificate", "国械注进20233210001", "--frequency", "daily", "--hour", "8")
+    assert added.exit_code == 0 and "daily after 08:00" in added.output, added.output
+    listed = run_cli("watch", "list").output
+    assert "daily 08:00" in listed and "国械注准20213219904" in listed and "国械注进20233210001" in listed
+    refused = run_cli("watch", "add", "坏号", "--channel", "wecom", "--certificate", "国械注准2021321990")
+    assert refused.exit_code == 2 and "'国械注准2021321990' is not a registration certificate number" in refused.output
+    late = run_cli("watch", "add", "晚", "--channel", "wecom", "--frequency", "daily", "--hour", "24")
+    assert late.exit_code == 2 and "--hour" in late.output

@@ -8,12 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.mail.mailkit import add_device, add_policy
-from tests.notify.test_watches import _deliveries, _setup, clock, site  # noqa: F401 (fixtures)
+from tests.notify import test_watches as base
 from tracker.notify.outbox import send_pending
 from tracker.notify.watches import WatchError, add_watch, batch_start, list_watches, run_watches
 from tracker.store.models import CertificateEvent, Watch
 
 TZ = "Asia/Shanghai"
+clock, site = base.clock, base.site            # the watch tests' fixtures: their clock and public base URL
+_setup, _deliveries = base._setup, base._deliveries
 
 
 def _corrected(session, device, when):

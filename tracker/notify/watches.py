@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.audit.log import record
 from tracker.config import Settings
-from tracker.mail.digest import DigestBuilder, Entry
 from tracker.ids.certno import CertNoError
+from tracker.mail.digest import DigestBuilder, Entry
 from tracker.mail.filters import certificate_numbers, normalize_filters
 from tracker.notify.message import event_payload
 from tracker.notify.outbox import Message, enqueue
