@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.classify import taxonomy
+from tracker.ids import certno
 from tracker.read import filters
 from tracker.read.health import RUN_OUTCOMES
 
@@ -19,6 +20,10 @@ _INT = {"type": "integer"}
 _DATE = {"type": "string", "format": "date", "pattern": filters.DATE_PATTERN,
          "description": f"A day from {filters.MIN_DATE} to {filters.MAX_DATE}."}
 _FLAG = {"type": "string", "enum": list(filters.FLAG_VALUES)}
+# The canonical shapes of a current registration number that tracker.ids.certno accepts: 国 issues classes II and
+# III of every origin, a province class II domestic ones; the digits after the mark are year, class, category, serial.
+_YEAR = "(199[0-9]|20[0-9]{2})"
+CERT_PATTERN = f"^(国械注[准进许]{_YEAR}[23]|[{certno.PROVINCES}]械注准{_YEAR}2)[0-9]{{6}}$"
 _ID = {"type": "integer", "minimum": 1, "maximum": filters.MAX_ID}
 
 
@@ -68,8 +73,9 @@ DEVICE_PARAMS = [
     ("registrant", _text(filters.MAX_TEXT_CHARS), "Registrant name contains."),
     ("catalogue", _text(32), "Catalogue code starts with (e.g. 21-04)."),
     ("company", _ID, "Company id of the registrant."),
-    ("cert", _text(80), "Registration certificate number (国械注准…, 国械注进…, 国械注许…; full-width digits and blanks "
-                        "are accepted)."),
+    ("cert", {"type": "string", "pattern": CERT_PATTERN},
+     "Registration certificate number (国械注准…, 国械注进…, 国械注许…, or a province's 械注准 class II number; "
+     "full-width digits and blanks are accepted too)."),
     ("data", {"type": "string", "enum": list(filters.DATA_KINDS)}, "Live or sample data only."),
     ("sort", {"type": "string", "enum": [p + s for s in filters.DEVICE_SORTS for p in ("", "-")],
               "default": "-issued"}, "Sort key; a leading '-' sorts descending."),

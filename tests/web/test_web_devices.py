@@ -62,6 +62,9 @@ def test_list_shows_every_device(client):
     ("event=change", set()),
     ("event=renewal", set()),
     ("event_from=2026-11-15&event_to=2026-11-30", {"肺结节CT影像辅助检测软件"}),
+    # one certificate, typed with full-width digits and a blank as copied from a web page
+    ("cert=国械注准%202020３２１９９０１", {"肺结节CT影像辅助检测软件"}),
+    ("cert=国械注准20203219909", set()),
 ])
 def test_each_filter(client, query, expected):
     assert set(names(client.get(f"/devices?{query}"))) == expected
@@ -69,11 +72,12 @@ def test_each_filter(client, query, expected):
 
 def test_malformed_filter_values_are_refused_by_name(client):
     # a dropped filter would answer another question than the one asked: every bad value is a 400 naming it
-    response = client.get("/devices?area=nonsense&class=9&year=abc&issued_from=2026-13-40&sort=drop&page=-3&lang=en")
+    response = client.get("/devices?area=nonsense&class=9&year=abc&issued_from=2026-13-40&sort=drop&page=-3&lang=en"
+                          "&cert=国械备20150001")
     assert response.status_code == 400
     refused = {li.code.get_text() for li in BeautifulSoup(response.get_data(as_text=True), "lxml")
                .select(".invalid-params li")}
-    assert refused == {"area", "class", "year", "issued_from", "sort", "page"}
+    assert refused == {"area", "class", "year", "issued_from", "sort", "page", "cert"}
     assert client.get("/devices?area=&class=&q=&lang=en").status_code == 200  # an empty field is "any"
 
 

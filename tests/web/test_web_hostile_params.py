@@ -27,7 +27,7 @@ from tests.audit.conftest import PASSWORD, login
 from tracker.audit import users
 from tracker.read import filters
 
-KINDS = ("int", "date", "flag", "choice", "code", "sort", "text")
+KINDS = ("int", "date", "flag", "choice", "code", "sort", "certificate", "text")
 LONG = "長" * 3 + "x" * 9_997  # 10,000 characters
 MIXED = "肺结节 Лёгкое ＣＴ αβγ العربية 🫁"  # mixed scripts: fine wherever text is fine
 HOSTILE = {
@@ -38,6 +38,7 @@ HOSTILE = {
     "choice": ["bogus", "x" * 81, "ok\x00"],
     "code": ["bogus", "medical_imaging\x00", "medical_imaging\x1b[31m"],
     "sort": ["bogus", "--issued", "-"],
+    "certificate": ["国械注准2021321990", "国械备20150001", "国械注准20213219904\x00", "x" * 81, "abc"],
     "text": ["a\x00b", "a\x1bb", "a\x7f", "x" * (filters.MAX_TEXT_CHARS + 1)],
 }
 BENIGN = {"text": [MIXED, " ", "'; DROP TABLE device; --", "%00", "<script>alert(1)</script>"]}
