@@ -86,6 +86,10 @@ def test_batch_matching_equals_one_query_per_subscription(sessions, catalogue):
               {"diseases": ["lung_nodule", "arrhythmia"], "keywords": ["软件"]}, {"companies": ["鹰瞳", "乐普"]},
               {"policy_types": ["guidance", "normative"], "areas": ["internet_hospital", "medical_imaging"]},
               {"ai_only": False, "keywords": ["注射器 无菌"]}]
+    with sessions() as s:
+        # A certificate facet matches its device and no policy (a policy holds no certificate).
+        lung = s.execute(select(Device.cert_no).where(Device.product_name.startswith("肺结节"))).scalar_one()
+    shapes.append({"certificates": [lung]})
     with sessions.begin() as s:
         for n, filters in enumerate(shapes):
             add_subscriber(s, f"s{n}@example.org", created=T0, filters=filters)
@@ -99,6 +103,7 @@ def test_batch_matching_equals_one_query_per_subscription(sessions, catalogue):
                     _window(model, T0, now), *subscription_clauses(kind, filters))).scalars()}
             assert {(e.item.kind, e.item.id) for e in got[f"s{n}@example.org"].entries} == expected, filters
     assert titles(got["s5@example.org"]) == {"一次性使用无菌注射器"}
+    assert titles(got["s6@example.org"]) == {"肺结节CT图像辅助检测软件"}
 
 
 def test_items_link_to_their_pages_and_carry_their_areas(sessions, catalogue):
@@ -158,10 +163,11 @@ def test_period_keys_are_in_beijing_time():
 def test_normalize_filters_drops_unknown_codes_and_splits_texts():
     f = normalize_filters({"areas": ["medical_imaging", "not_a_code", "detection"], "functions": "detection",
                            "companies": "推想， 鹰瞳,推想", "keywords": "", "policy_types": ["guidance", "ct"],
-                           "issuers": ["cmde", "fda"], "stages": ["draft", "final", "draft"], "bogus": 1})
+                           "issuers": ["cmde", "fda"], "stages": ["draft", "final", "draft"], "bogus": 1,
+                           "certificates": "国械注准 2021３２１９９０４，国械注准20213219904, 国械备20150001"})
     assert f == {"areas": ["medical_imaging"], "functions": ["detection"], "diseases": [],
-                 "companies": ["推想", "鹰瞳"], "keywords": [], "policy_types": ["guidance"], "issuers": ["cmde"],
-                 "stages": ["draft"], "ai_only": True}
+                 "companies": ["推想", "鹰瞳"], "certificates": ["国械注准20213219904"], "keywords": [],
+                 "policy_types": ["guidance"], "issuers": ["cmde"], "stages": ["draft"], "ai_only": True}
 
 
 def test_a_device_entry_says_why_ai_in_both_languages(sessions, catalogue):
