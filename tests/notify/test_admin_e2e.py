@@ -33,7 +33,7 @@ def test_admin_adds_a_webhook_tests_it_and_adds_a_watch_in_chromium(live, browse
     try:
         url = receiver.webhook_url("ra", "a-shared-secret-0123456789")
         SCREENS.mkdir(parents=True, exist_ok=True)
-        for width, suffix in ((1360, "desktop"), (390, "phone")):
+        for width, suffix in ((1366, "desktop"), (390, "phone")):
             context = browser.new_context(viewport={"width": width, "height": 900}, base_url=live)
             page = context.new_page()
             problems: list[str] = []
@@ -57,16 +57,19 @@ def test_admin_adds_a_webhook_tests_it_and_adds_a_watch_in_chromium(live, browse
                 form = page.locator("form[action$='/admin/watches']")
                 form.locator("input[name=name]").fill("影像")
                 form.locator("select[name=area]").select_option("medical_imaging")
+                form.locator("input[name=certificates]").fill("国械注准20213219904")
+                form.locator("select[name=frequency]").select_option("daily")
+                form.locator("select[name=hour]").select_option("8")
                 form.locator("input[name=channel][value=ra-hook]").check()
                 form.locator("button[type=submit]").click()
-                assert page.locator("table.list").inner_text().count("影像") >= 1
-            for path in ("channels", "watches", "deliveries"):
-                page.goto(f"/admin/{path}")
+                listed = page.locator("table.list").inner_text()
+                assert "影像" in listed and "国械注准20213219904" in listed and "08:00" in listed
+            for path, lang in (("channels", "zh"), ("watches", "zh"), ("watches", "en"), ("deliveries", "zh")):
+                page.goto(f"/admin/{path}?lang={lang}")
                 assert page.locator("h1").count() == 1
-                # No horizontal scrolling at phone width: the page is as wide as the screen.
                 # No sideways scrolling at phone width: the page is as wide as the screen.
                 assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, (path, suffix)
-                page.screenshot(path=str(SCREENS / f"admin-{path}-{suffix}.png"), full_page=True)
+                page.screenshot(path=str(SCREENS / f"admin-{path}-{lang}-{suffix}.png"), full_page=True)
             assert problems == []
             context.close()
         assert len(receiver.messages("webhook:ra")) == 1 and receiver.refused == []
