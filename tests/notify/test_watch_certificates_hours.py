@@ -103,3 +103,17 @@ def test_an_hour_outside_the_day_is_refused(sessions, clock, chats, hour):
     with sessions.begin() as s, pytest.raises(WatchError, match="hour"):
         add_watch(s, name="x", filters={}, channels=["hook"], frequency="daily", daily_hour=hour, actor="t",
                   now=clock())
+
+
+def test_a_batch_link_of_a_one_certificate_watch_opens_the_list_on_that_certificate():
+    from urllib.parse import parse_qs, urlsplit
+
+    from tracker.mail.digest import Entry
+    from tracker.notify.watches import list_url
+
+    watch = Watch(name="我们的证", filters={"certificates": ["国械注准20213219904"]})
+    device = type("Item", (), {"kind": "device"})()
+    url = list_url("https://t.example.org", watch, datetime(2026, 11, 20, tzinfo=timezone.utc),
+                   (Entry(item=device, change="changed"),))
+    assert url.startswith("https://t.example.org/devices?")
+    assert parse_qs(urlsplit(url).query)["cert"] == ["国械注准20213219904"]

@@ -151,12 +151,14 @@ class FanOut:
 
 
 def list_url(base_url: str, watch: Watch, since: datetime, entries: tuple[Entry, ...]) -> str:
-    """The tracker's list of what arrived since `since`, narrowed to the watch's area when it follows exactly one."""
+    """The tracker's list of what arrived since `since`, narrowed to the watch's area (or certificate) when it follows
+    exactly one."""
     filters = normalize_filters(watch.filters)
     area = filters["areas"][0] if len(filters["areas"]) == 1 else None
     if any(e.item.kind == "device" for e in entries):
         top, sub = (area.split(".")[0], area) if area and "." in area else (area, None)
-        flt = DeviceFilter(seen_from=since.date(), area=top, sub=sub, ai=filters["ai_only"])
+        cert = filters["certificates"][0] if len(filters["certificates"]) == 1 else None
+        flt = DeviceFilter(seen_from=since.date(), area=top, sub=sub, cert=cert, ai=filters["ai_only"])
         return f"{base_url.rstrip('/')}/devices?{urlencode(flt.to_args())}"
     flt = PolicyFilter(date_from=since.date(), area=area, ai=filters["ai_only"])
     return f"{base_url.rstrip('/')}/policies?{urlencode(flt.to_args())}"
