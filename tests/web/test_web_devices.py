@@ -70,6 +70,13 @@ def test_each_filter(client, query, expected):
     assert set(names(client.get(f"/devices?{query}"))) == expected
 
 
+def test_a_certificate_filter_shows_its_canonical_number_in_the_form(client):
+    # A watch's batch link opens the list on one certificate: the form shows it, so it can be seen and cleared.
+    soup = BeautifulSoup(client.get("/devices?cert=国械注准%202020３２１９９０１").get_data(as_text=True), "lxml")
+    assert soup.select_one("input#f-cert")["value"] == "国械注准20203219901"
+    assert BeautifulSoup(client.get("/devices").get_data(as_text=True), "lxml").select_one("input#f-cert") is None
+
+
 def test_malformed_filter_values_are_refused_by_name(client):
     # a dropped filter would answer another question than the one asked: every bad value is a 400 naming it
     response = client.get("/devices?area=nonsense&class=9&year=abc&issued_from=2026-13-40&sort=drop&page=-3&lang=en"
