@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, load_only
 from tracker.clock import as_utc
 from tracker.read import certificates, lists, tags
 from tracker.read.filters import DeviceFilter, PolicyFilter
-from tracker.store import tag_rule
+from tracker.store import stamp, tag_rule
 from tracker.store.models import Company, Device, Policy, ScrapeRun, SourceDocument, Tag
 
 # What a row of the device list shows; the rest (description, model, field ownership JSON) is left unread, and
@@ -91,6 +91,12 @@ def last_changed(session: Session, f: DeviceFilter | PolicyFilter) -> datetime |
     tagged = session.execute(select(func.max(Tag.updated_at)).where(
         Tag.entity_type == _entity_type(f))).scalar_one_or_none()
     return max((as_utc(t) for t in (rows, tagged) if t is not None), default=None)
+
+
+def data_stamp(session: Session) -> int:
+    """A number every committed write to the store changes (tracker.store.stamp): equal stamps, same data. The page
+    cache keys its entries by it; `last_changed` is the date the feeds print, this is the cheap "changed at all?"."""
+    return stamp.current(session)
 
 
 def event_rows(session: Session, f: DeviceFilter, limit: int) -> list[tuple[Any, Any]]:
