@@ -113,9 +113,16 @@ def events_last_changed(session: Session, f: DeviceFilter) -> datetime | None:
 
 
 def registration_years(session: Session) -> list[int]:
-    """The first-registration years present, newest first (the device filter's year choices)."""
-    return list(session.execute(select(Device.first_reg_year).where(Device.first_reg_year.is_not(None)).distinct()
-                                .order_by(Device.first_reg_year.desc())).scalars())
+    """The first-registration years present, newest first (the device filter's year choices).
+
+    Every list page asks, so the years are found by skipping through the year index, one probe per year (a
+    recursive "next smaller year" query), rather than with DISTINCT, which reads all of it: 12 ms of every list
+    request on 100,000 devices against 0.1 ms (SQLite; bench/README.md)."""
+    year = Device.first_reg_year
+    years = select(func.max(year).label("y")).cte("years", recursive=True)
+    below = select(func.max(year)).where(year < years.c.y).scalar_subquery()
+    years = years.union_all(select(below).where(years.c.y.is_not(None)))
+    return list(session.execute(select(years.c.y).where(years.c.y.is_not(None)).order_by(years.c.y.desc())).scalars())
 
 
 def companies_page(session: Session, q: str | None, page: int, per_page: int) -> tuple[list[Any], int]:
