@@ -1,5 +1,5 @@
-"""A cache of rendered pages (the device list, search and device page): the same answer is not built twice while the
-data it shows has not changed.
+"""A cache of rendered pages (the device list, search and device page, and the API's device list): the same answer
+is not built twice while the data it shows has not changed.
 
 An entry is the page's body, kept under everything that decides it:
 - the path and the query string, normalised (parameters sorted, so two spellings of one filter share an entry);

@@ -56,11 +56,13 @@ def test_a_run_shows_on_the_next_list_and_device_page(cached_app, sessions, cloc
     device = f"/devices/{_device_id(sessions)}"
     assert LUNG in client.get("/devices").get_data(as_text=True)
     assert LUNG in client.get(device).get_data(as_text=True)
+    assert client.get("/api/v1/devices").get_json()["total"] == 1
     _write(sessions, clock, "国械注准20263210002", "眼底图像辅助诊断软件")
     _write(sessions, clock, "国械注准20263210001", "肺结节CT影像辅助检测软件（第二版）")
     listed = client.get("/devices").get_data(as_text=True)
     assert "眼底图像辅助诊断软件" in listed and "肺结节CT影像辅助检测软件（第二版）" in listed
     assert "肺结节CT影像辅助检测软件（第二版）" in client.get(device).get_data(as_text=True)
+    assert client.get("/api/v1/devices").get_json()["total"] == 2
 
 
 def test_a_reviewer_decision_shows_on_the_next_page(cached_app, sessions, clock):
