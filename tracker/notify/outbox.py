@@ -15,8 +15,8 @@ The one window left is a crash after a platform accepted a message and before it
 an exception still settles on its way out, so only the row it was posting stays `sending`; a run killed outright
 leaves its whole batch `sending`. The next run posts every `sending` row again with the same X-Tracker-Delivery id (a
 webhook receiver de-duplicates on it; chat platforms have no such id, so a chat may show up to one batch of messages
-twice — at least once, never zero times). BATCH bounds that window: a commit per delivery was half of a delivery's
-cost (bench/README.md, chat fan-out).
+twice — at least once, never zero times). BATCH bounds that window; a commit per delivery instead was most of the
+outbox's own cost (bench/README.md, chat fan-out).
 """
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def _claim(conn, due: list, targets: dict[int, Target]) -> list:
 
 def _send_loop(sessions, client: httpx.Client, now: Clock, limit: int | None, should_stop, result: SendResult,
                only: set[int] | None) -> None:
-    # One connection for the whole run, and one commit per batch: a commit per delivery was half of its cost.
+    # One connection for the whole run, and one commit per batch: a commit per delivery was most of its cost.
     conn = sessions.kw["bind"].connect()
     last_id = 0
     paused: set[int] = set()  # channels that answered 429 in this run
