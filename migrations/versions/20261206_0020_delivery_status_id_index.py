@@ -1,8 +1,8 @@
 """chat outbox: an index on delivery (status, id), so that each batch the sender claims is an index range
 (status = 'pending' AND id > the last batch's, in id order) rather than a sort of every pending row
 
-Revision ID: 0019
-Revises: 0010
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 21:10:00
 
 Without it SQLite answered each claim by sorting all pending rows: at 1,000,000 queued deliveries and 100 per batch,
@@ -10,8 +10,8 @@ Without it SQLite answered each claim by sorting all pending rows: at 1,000,000 
 """
 from alembic import op
 
-revision = '0019'
-down_revision = '0010'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
