@@ -1,6 +1,7 @@
 """Where one list request's time goes: SQL (each statement, the count among them), template rendering, the rest.
 
     .venv/bin/python bench/profile_list.py [--db sqlite|postgresql] [--requests 40] [--profile] [--path /devices?…]
+                                           [--cache-mb 0]
 
 Runs the real app (`web.create_app`) in this process on web_seed's store (SQLite: the cached file; PostgreSQL: a
 throwaway cluster seeded the same way, see bench/pgstore.py) and requests each path through Flask's test client,
@@ -8,7 +9,8 @@ one at a time, after a warm-up. For every request it records the wall time, the 
 execute, from SQLAlchemy's engine events; the count is the statement starting `SELECT count(`) and the time inside
 `render_template` (Flask's before_render_template / template_rendered signals), and this process's CPU time (on a
 shared machine the figure least moved by other work; PostgreSQL's own CPU is in its server process, so there it
-covers the app only). Medians per path are printed; with
+covers the app only). The app's page cache (web/pagecache.py) is off unless `--cache-mb` gives it room: every request
+then builds its page, which is what is profiled. Medians per path are printed; with
 `--profile` a cProfile of all requests follows (top functions by own time and by cumulative time).
 """
 from __future__ import annotations
@@ -68,12 +70,13 @@ class Clock:
         self.template += time.perf_counter() - self._t_tpl.pop()
 
 
-def measure(db_url: str, paths: tuple[str, ...], requests: int, profile: bool) -> None:
+def measure(db_url: str, paths: tuple[str, ...], requests: int, profile: bool, cache_mb: float = 0) -> None:
     """Request every path `requests` times (after 3 warm-up requests each) and print the medians."""
     from web import create_app  # the app's imports count as start-up, not as the request
 
     with tempfile.TemporaryDirectory() as var:
-        settings = Settings.from_env({**os.environ, "TRACKER_DATABASE_URL": db_url, "TRACKER_VAR_DIR": var})
+        settings = Settings.from_env({**os.environ, "TRACKER_DATABASE_URL": db_url, "TRACKER_VAR_DIR": var,
+                                      "TRACKER_PAGE_CACHE_MB": str(cache_mb)})
         app = create_app(settings)
         engine = app.extensions["tracker"].engine  # web.context.AppState
         clock = Clock()
@@ -119,6 +122,7 @@ def main() -> None:
     parser.add_argument("--policies", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=40, help="timed requests per path")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the timed requests")
+    parser.add_argument("--cache-mb", type=float, default=0, help="the page cache's size (default 0: off)")
     parser.add_argument("--path", action="append", help="a path to time (repeatable; default: five list paths)")
     args = parser.parse_args()
     paths = tuple(args.path) if args.path else PATHS
@@ -126,7 +130,7 @@ def main() -> None:
     with ExitStack() as stack:
         from pgstore import store_url  # noqa: E402  (bench/pgstore.py: SQLite file or seeded throwaway cluster)
         db_url = stack.enter_context(store_url(args.db, args.devices, args.policies))
-        measure(db_url, paths, args.requests, args.profile)
+        measure(db_url, paths, args.requests, args.profile, args.cache_mb)
     print(f"load average after: {open('/proc/loadavg').read().strip()}")
 
 

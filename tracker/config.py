@@ -36,6 +36,8 @@ class Settings:
     chromium_path: str = "/usr/bin/chromium"
     sample_mode: bool = False
     require_login_for_lists: bool = False
+    # The web app's cache of rendered list, search and device pages, per worker process (web/pagecache.py); 0: off.
+    page_cache_mb: float = 64.0
     # ≥ 5 s between pages per host is the rule for real sites; a local stand-in (make run's sample server) may be
     # read faster. Only ever applied to loopback hosts.
     loopback_browser_interval: float = 0.2
@@ -91,6 +93,8 @@ class Settings:
                           ("TRACKER_REQUIRE_LOGIN_FOR_LISTS", "require_login_for_lists")):
             if env.get(var):
                 kwargs[name] = env[var].lower() in ("1", "true", "yes")
+        if env.get("TRACKER_PAGE_CACHE_MB"):
+            kwargs["page_cache_mb"] = float(env["TRACKER_PAGE_CACHE_MB"])
         prefix, suffix = "TRACKER_SOURCE_", "_URL"
         kwargs["source_urls"] = {
             key[len(prefix):-len(suffix)].lower(): value

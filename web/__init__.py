@@ -30,6 +30,7 @@ from web import (
     fulltext,
     i18n,
     notify_admin,
+    pagecache,
     params,
     policies,
     security,
@@ -69,6 +70,7 @@ def create_app(
     security.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
+    pagecache.init_app(app)
     auth.init_app(app)
     params.init_app(app)  # before the blueprints: their routes use its `id` converter
     for module in BLUEPRINTS:

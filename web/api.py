@@ -17,7 +17,7 @@ from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import EntityDetail, load_device, load_policy
 from tracker.read.health import RUN_OUTCOMES
 from tracker.read.links import reason_of
-from web import context, params
+from web import context, pagecache, params
 from web.context import db
 from web.openapi import openapi_document
 from web.serialize import device_dict, plain, policy_dict, run_dict
@@ -85,6 +85,7 @@ def root():
 
 
 @bp.get("/devices")
+@pagecache.cached
 def devices():
     """Devices with the approvals list's filters and paging."""
     return _listing("devices")

@@ -7,7 +7,7 @@ from tracker.classify import taxonomy
 from tracker.read import filters, pages
 from tracker.read.asof import as_of, end_of_day
 from tracker.read.detail import load_device
-from web import context, params
+from web import context, pagecache, params
 from web.context import db
 from web.i18n import gettext, label
 
@@ -34,6 +34,7 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 
 
 @bp.get("/devices")
+@pagecache.cached
 def index():
     """The approvals list: filters, search, sorting and pages, all in the URL."""
     f = params.list_filter(filters.DeviceFilter)
@@ -44,6 +45,7 @@ def index():
 
 
 @bp.get("/devices/<id:device_id>")
+@pagecache.cached
 def detail(device_id: int):
     """All of one device: fields, DIs, notices, news, tags with evidence, policies, sources, history, as-of view."""
     day = params.asof()

@@ -3,14 +3,20 @@
 Enqueue inserts one row per (channel, event key) with INSERT … ON CONFLICT DO NOTHING: a second fan-out of the same
 window, from this process or another, adds nothing, so a team never gets an event twice from a re-run.
 
-Send: one sender at a time (the `notify-outbox` ProcessLock). Each row is claimed (`pending` → `sending`, committed
-together with the previous row's `sent`), posted, and marked `sent`. Temporary failures (5xx, 429, timeouts, a
-platform's rate-limit code) go back to `pending` with exponential back-off, or the platform's Retry-After when it is
+Send: one sender at a time (the `notify-outbox` ProcessLock). Due rows are claimed in batches of up to BATCH
+(`pending` → `sending`, one commit), posted one by one, and the whole batch is settled in the commit that claims the
+next one: posted rows `sent` (or failed, or back to `pending` to retry), rows not posted (the run hit `limit`, was asked
+to stop, or their channel answered 429) back to `pending` as if never claimed. Temporary failures (5xx, 429, timeouts,
+a platform's rate-limit code) go back to `pending` with exponential back-off, or the platform's Retry-After when it is
 longer; after MAX_ATTEMPTS tries, or at once on a permanent failure, the row is `failed` with the platform's answer.
-A 429 also pauses the rest of that channel's rows for this run. The one window left is a crash after the platform
-accepted a message and before `sent` was committed: the row is still `sending`, and the next run posts it again
-with the same X-Tracker-Delivery id (a webhook receiver de-duplicates on it; chat platforms have no such id, so a
-chat may show that one message twice — at least once, never zero times).
+A 429 also pauses the rest of that channel's rows for this run.
+
+The one window left is a crash after a platform accepted a message and before its batch was settled. A run stopped by
+an exception still settles on its way out, so only the row it was posting stays `sending`; a run killed outright
+leaves its whole batch `sending`. The next run posts every `sending` row again with the same X-Tracker-Delivery id (a
+webhook receiver de-duplicates on it; chat platforms have no such id, so a chat may show up to one batch of messages
+twice — at least once, never zero times). BATCH bounds that window; a commit per delivery instead was most of the
+outbox's own cost (bench/README.md, chat fan-out).
 """
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=2)
-BATCH = 200
+BATCH = 100  # rows per claim: also the most messages a killed sender can leave posted but not marked `sent`
 LOCK_NAME = "notify-outbox"
 
 
@@ -109,104 +115,139 @@ def _recover_sending(sessions: sessionmaker[Session]) -> int:
     with sessions.begin() as session:
         count = session.execute(update(Delivery).where(Delivery.status == "sending").values(
             status="pending", next_attempt_at=None,
-            answer="the sender stopped while posting; posted again with the same delivery id")).rowcount or 0
+            answer="the sender stopped before recording this row; posted again with the same delivery id")).rowcount or 0
     if count:
         log.warning("notify: %d message(s) may have been posted before a crash; posting them again", count)
     return count
 
 
 _T = Delivery.__table__
-_CLAIM = update(_T).where(_T.c.id == bindparam("row_id"), _T.c.status == "pending").values(
-    status="sending", attempts=_T.c.attempts + 1)
-_SENT = update(_T).where(_T.c.id == bindparam("row_id")).values(
-    status="sent", sent_at=bindparam("when"), next_attempt_at=None, answer=bindparam("answer"))
+# Core statements, compiled once. A claim takes up to BATCH due rows in one commit; the commit that claims the next
+# batch also settles this one: each row's outcome (_SETTLE), and the rows not posted back to `pending` (_RELEASE).
+_CLAIM = update(_T).where(_T.c.id.in_(bindparam("ids", expanding=True)), _T.c.status == "pending").values(
+    status="sending", attempts=_T.c.attempts + 1).returning(_T.c.id)
+_SETTLE = update(_T).where(_T.c.id == bindparam("row_id")).values(
+    status=bindparam("outcome"), sent_at=bindparam("when"), next_attempt_at=bindparam("retry_at"),
+    answer=bindparam("note"))
+_RELEASE = update(_T).where(_T.c.id.in_(bindparam("ids", expanding=True)), _T.c.status == "sending").values(
+    status="pending", attempts=_T.c.attempts - 1)
 
 
-def _targets(session: Session, ids: set[int]) -> dict[int, Target]:
-    rows = session.execute(select(Channel).where(Channel.id.in_(sorted(ids)))).scalars()
-    return {c.id: Target(id=c.id, name=c.name, kind=c.kind, url=c.url, secret=c.secret, lang=c.lang)
-            for c in rows}
+@dataclass
+class _Batch:
+    """The rows of one claim, and the outcome of each row done so far."""
+
+    rows: list = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)
+    posting: int | None = None  # the row being posted: if the run dies now, it may have reached the platform
+
+    def unposted(self) -> list[int]:
+        """Rows claimed and never handed to the platform: they go back to `pending` as if never claimed."""
+        done = {o["row_id"] for o in self.outcomes} | {self.posting}
+        return [r.id for r in self.rows if r.id not in done]
+
+    def settle(self, conn) -> None:
+        """Write the outcomes and release the unposted rows (in the caller's transaction)."""
+        if self.outcomes:
+            conn.execute(_SETTLE, self.outcomes)
+        if unposted := self.unposted():
+            conn.execute(_RELEASE, {"ids": unposted})
+
+
+def _due(conn, now: datetime, after: int, paused: set[int], only: set[int] | None):
+    stmt = (select(_T.c.id, _T.c.channel_id, _T.c.uid, _T.c.payload, _T.c.attempts)
+            .join(Channel.__table__, Channel.__table__.c.id == _T.c.channel_id)
+            .where(_T.c.status == "pending", _T.c.id > after, Channel.__table__.c.active.is_(True),
+                   or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now))
+            .order_by(_T.c.id).limit(BATCH))
+    if paused:
+        stmt = stmt.where(_T.c.channel_id.not_in(sorted(paused)))
+    if only is not None:
+        stmt = stmt.where(_T.c.id.in_(sorted(only)))
+    return conn.execute(stmt).all()
+
+
+def _targets(conn, ids: set[int]) -> dict[int, Target]:
+    c = Channel.__table__.c
+    rows = conn.execute(select(c.id, c.name, c.kind, c.url, c.secret, c.lang).where(c.id.in_(sorted(ids))))
+    return {r.id: Target(id=r.id, name=r.name, kind=r.kind, url=r.url, secret=r.secret, lang=r.lang) for r in rows}
+
+
+def _claim(conn, due: list, targets: dict[int, Target]) -> list:
+    """Claim the due rows (those still `pending`), loading the targets of channels not seen yet."""
+    if not due:
+        return []
+    claimed = set(conn.execute(_CLAIM, {"ids": [r.id for r in due]}).scalars())
+    rows = [r for r in due if r.id in claimed]
+    if missing := {r.channel_id for r in rows} - targets.keys():
+        targets.update(_targets(conn, missing))
+    return rows
 
 
 def _send_loop(sessions, client: httpx.Client, now: Clock, limit: int | None, should_stop, result: SendResult,
                only: set[int] | None) -> None:
-    # One connection for the claims of the whole run: a pool checkout per delivery was a tenth of its time.
+    # One connection for the whole run, and one commit per batch: a commit per delivery was most of its cost.
     conn = sessions.kw["bind"].connect()
     last_id = 0
     paused: set[int] = set()  # channels that answered 429 in this run
     targets: dict[int, Target] = {}
-    sent: dict | None = None  # the row just delivered: marked `sent` in the same commit as the next claim
+    batch = _Batch()
     try:
         while True:
-            with sessions() as session:
-                stmt = (select(Delivery.id, Delivery.channel_id, Delivery.uid, Delivery.payload, Delivery.attempts)
-                        .join(Channel, Channel.id == Delivery.channel_id)
-                        .where(Delivery.status == "pending", Delivery.id > last_id, Channel.active.is_(True),
-                               or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now()))
-                        .order_by(Delivery.id).limit(BATCH))
-                if only is not None:
-                    stmt = stmt.where(Delivery.id.in_(sorted(only)))
-                batch = session.execute(stmt).all()
-                missing = {r.channel_id for r in batch} - targets.keys()
-                if missing:
-                    targets.update(_targets(session, missing))
-            if not batch:
+            room = BATCH if limit is None else limit - result.sent  # never claim more than the limit lets us post
+            with conn.begin():
+                batch.settle(conn)
+                due = _due(conn, now(), last_id, paused, only)
+                fresh = [] if room <= 0 else _claim(conn, due[:room], targets)
+            batch = _Batch(rows=fresh)  # only once the commit holds: a rolled-back settle is done again on the way out
+            if not due:
                 return
-            for row_id, channel_id, uid, payload, attempts in batch:
-                last_id = row_id
+            if room <= 0:
+                result.stopped_early = "limit reached"
+                return
+            due = due[:room]
+            last_id = due[-1].id
+            for row in batch.rows:
                 if should_stop():
                     result.stopped_early = "asked to stop"
                     return
-                if limit is not None and result.sent >= limit:
-                    result.stopped_early = "limit reached"
-                    return
-                if channel_id in paused:
-                    continue
-                with conn.begin():
-                    if sent is not None:
-                        conn.execute(_SENT, sent)
-                        sent = None
-                    claimed = conn.execute(_CLAIM, {"row_id": row_id}).rowcount == 1
-                if not claimed:
-                    continue
-                target = targets[channel_id]
-                try:
-                    answer = kind(target.kind).send(client, target, payload, uid, now())
-                except PermanentFailure as exc:
-                    _finish(sessions, row_id, "failed", f"{exc}: {exc.answer}")
-                    result.failed += 1
-                    result.failed_channels.add(channel_id)
-                    continue
-                except TemporaryFailure as exc:
-                    tries = attempts + 1
-                    if tries >= MAX_ATTEMPTS:
-                        _finish(sessions, row_id, "failed", f"gave up after {tries} tries: {exc}: {exc.answer}")
-                        result.failed += 1
-                        result.failed_channels.add(channel_id)
-                    else:
-                        wait = backoff(tries)
-                        if exc.retry_after is not None:
-                            wait = max(wait, timedelta(seconds=exc.retry_after))
-                            paused.add(channel_id)
-                        _finish(sessions, row_id, "pending", f"{exc}: {exc.answer}", retry_at=now() + wait)
-                        result.retry += 1
-                        result.failed_channels.add(channel_id)
-                    continue
-                sent = {"row_id": row_id, "when": now(), "answer": answer[:500]}
-                result.sent += 1
-                result.ok_channels.add(channel_id)
+                if row.channel_id in paused:
+                    continue  # released with the batch: not tried, so not counted as a try
+                batch.posting = row.id
+                batch.outcomes.append(_post(client, targets[row.channel_id], row, now, paused, result))
+                batch.posting = None
     finally:
-        if sent is not None:
-            with conn.begin():
-                conn.execute(_SENT, sent)
+        # Also on the way out of an exception: what was posted is recorded, what was not goes back to `pending`;
+        # only a row caught mid-post stays `sending`, for the next run to post again (see the module docstring).
+        with conn.begin():
+            batch.settle(conn)
         conn.close()
 
 
-def _finish(sessions: sessionmaker[Session], row_id: int, status: str, error: str,
-            retry_at: datetime | None = None) -> None:
-    with sessions.begin() as session:
-        session.execute(update(Delivery).where(Delivery.id == row_id).values(
-            status=status, answer=error[:2000], next_attempt_at=retry_at))
+def _post(client: httpx.Client, target: Target, row, now: Clock, paused: set[int], result: SendResult) -> dict:
+    """Post one claimed row and return its outcome (a _SETTLE row); a 429 pauses the channel for the run."""
+    outcome = {"row_id": row.id, "outcome": "failed", "when": None, "retry_at": None}
+    try:
+        answer = kind(target.kind).send(client, target, row.payload, row.uid, now())
+    except PermanentFailure as exc:
+        result.failed += 1
+        result.failed_channels.add(target.id)
+        return {**outcome, "note": f"{exc}: {exc.answer}"[:2000]}
+    except TemporaryFailure as exc:
+        result.failed_channels.add(target.id)
+        tries = row.attempts + 1
+        if tries >= MAX_ATTEMPTS:
+            result.failed += 1
+            return {**outcome, "note": f"gave up after {tries} tries: {exc}: {exc.answer}"[:2000]}
+        wait = backoff(tries)
+        if exc.retry_after is not None:
+            wait = max(wait, timedelta(seconds=exc.retry_after))
+            paused.add(target.id)
+        result.retry += 1
+        return {**outcome, "outcome": "pending", "retry_at": now() + wait, "note": f"{exc}: {exc.answer}"[:2000]}
+    result.sent += 1
+    result.ok_channels.add(target.id)
+    return {**outcome, "outcome": "sent", "when": now(), "note": answer[:500]}
 
 
 def _record_channel_health(sessions: sessionmaker[Session], result: SendResult) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, load_only
 from tracker.clock import as_utc
 from tracker.read import certificates, lists, tags
 from tracker.read.filters import DeviceFilter, PolicyFilter
-from tracker.store import tag_rule
+from tracker.store import stamp, tag_rule
 from tracker.store.models import Company, Device, Policy, ScrapeRun, SourceDocument, Tag
 
 # What a row of the device list shows; the rest (description, model, field ownership JSON) is left unread, and
@@ -93,6 +93,12 @@ def last_changed(session: Session, f: DeviceFilter | PolicyFilter) -> datetime |
     return max((as_utc(t) for t in (rows, tagged) if t is not None), default=None)
 
 
+def data_stamp(session: Session) -> int:
+    """A number every committed write to the store changes (tracker.store.stamp): equal stamps, same data. The page
+    cache keys its entries by it; `last_changed` is the date the feeds print, this is the cheap "changed at all?"."""
+    return stamp.current(session)
+
+
 def event_rows(session: Session, f: DeviceFilter, limit: int) -> list[tuple[Any, Any]]:
     """Up to `limit` (event, device) pairs for an events feed: the certificate events of the devices `f` lists, of
     `f.event` kind within `f.event_from`..`f.event_to` when given, most recently recorded first."""
@@ -107,9 +113,16 @@ def events_last_changed(session: Session, f: DeviceFilter) -> datetime | None:
 
 
 def registration_years(session: Session) -> list[int]:
-    """The first-registration years present, newest first (the device filter's year choices)."""
-    return list(session.execute(select(Device.first_reg_year).where(Device.first_reg_year.is_not(None)).distinct()
-                                .order_by(Device.first_reg_year.desc())).scalars())
+    """The first-registration years present, newest first (the device filter's year choices).
+
+    Every list page asks, so the years are found by skipping through the year index, one probe per year (a
+    recursive "next smaller year" query), rather than with DISTINCT, which reads all of it: 12 ms of every list
+    request on 100,000 devices against 0.1 ms (SQLite; bench/README.md)."""
+    year = Device.first_reg_year
+    years = select(func.max(year).label("y")).cte("years", recursive=True)
+    below = select(func.max(year)).where(year < years.c.y).scalar_subquery()
+    years = years.union_all(select(below).where(years.c.y.is_not(None)))
+    return list(session.execute(select(years.c.y).where(years.c.y.is_not(None)).order_by(years.c.y.desc())).scalars())
 
 
 def companies_page(session: Session, q: str | None, page: int, per_page: int) -> tuple[list[Any], int]:

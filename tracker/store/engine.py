@@ -1,5 +1,5 @@
 """Engine and session factories; SQLite gets WAL, foreign keys, a busy timeout and the search index's bigram function
-on every connection."""
+on every connection; every engine raises the data stamp on each committed write (tracker.store.stamp)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.store import bigrams
+from tracker.store import bigrams, stamp
 
 
 def make_engine(database_url: str, **kwargs) -> Engine:
@@ -19,11 +19,14 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        stamp.install(engine)
         return engine
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
         # psycopg 3 is the driver we install; a plain postgresql:// URL would otherwise ask for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    stamp.install(engine)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -29,6 +29,7 @@ from tracker.store.models.notify import Channel, Delivery, Watch, WatchChannel
 from tracker.store.models.operation import (
     AuditLog,
     Consent,
+    DataStamp,
     LoginAttempt,
     Outbox,
     SourceAlert,
@@ -41,6 +42,7 @@ __all__ = [
     "NAMING_CONVENTION", "Base", "UTCDateTime", "RUN_OUTCOMES",
     "Company", "Device", "DeviceIdentifier", "ApprovalEventRow", "CertificateEvent", "NewsItem", "NewsDevice", "Policy", "PolicyDevice", "ScrapeRun", "SourceDocument", "RecordSource", "Revision", "Tag",
     "AttachmentFile", "PolicyAttachment", "Passage",
-    "Subscriber", "Consent", "Subscription", "Outbox", "SourceAlert", "User", "LoginAttempt", "AuditLog",
+    "Subscriber", "Consent",
+    "DataStamp", "Subscription", "Outbox", "SourceAlert", "User", "LoginAttempt", "AuditLog",
     "Channel", "Watch", "WatchChannel", "Delivery",
 ]

@@ -73,7 +73,9 @@ class Delivery(Base):
 
     __tablename__ = "delivery"
     __table_args__ = (UniqueConstraint("channel_id", "event_key"),
-                      Index("ix_delivery_status_next", "status", "next_attempt_at"))
+                      Index("ix_delivery_status_next", "status", "next_attempt_at"),
+                      # The sender's claims walk pending rows in id order (tracker.notify.outbox._due).
+                      Index("ix_delivery_status_id", "status", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"), index=True)
     watch_id: Mapped[int | None] = mapped_column(ForeignKey("watch.id", ondelete="SET NULL"))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -145,3 +146,12 @@ class AuditLog(Base):
     target_id: Mapped[str | None] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DataStamp(Base):
+    """One row: a counter every committed write raises (tracker.store.stamp), so a cache of pages can tell with one
+    read whether anything it kept may be stale."""
+
+    __tablename__ = "data_stamp"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
