@@ -1,7 +1,7 @@
 """watches: the local hour after which a daily watch's batch goes out
 
 Revision ID: 0021
-Revises: 0010
+Revises: 0020
 Create Date: 2026-12-06 21:20:00
 
 One column with a server default of 0, which is the behaviour before it (the first run of each local day), so existing
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0021'
-down_revision = '0010'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
