@@ -50,8 +50,10 @@ def _cert(raw: str) -> certno.CertNo | None:
 _by_shape = lru_cache(maxsize=4_096)(certno.try_parse)
 
 
+@lru_cache(maxsize=1_024)
 def _scope_cert(raw: str) -> certno.CertNo | None:
     """A parse of `raw` that is enough to decide its scope (kind and class): the number's shape's when it has one."""
+    # Cached too, as _cert is: the next rows usually repeat the number, and a hit costs less than the shape's regex.
     shape = certno.shape(raw)
     return _cert(raw) if shape is None else _by_shape(shape)
 
