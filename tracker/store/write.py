@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
 from psycopg import sql
-from sqlalchemy import Integer, String, Table, insert, literal, select, update
+from sqlalchemy import Integer, String, Table, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -225,6 +225,12 @@ def mark_missing(session: Session, ctx: WriteContext) -> int:
     in_listing = select(RecordSource.id).where(
         RecordSource.entity_type == "device", RecordSource.entity_id == Device.id,
         RecordSource.document_id == ctx.document_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # This run's rows may be most of these tables, and statistics are only as fresh as the last ANALYZE
+        # (autovacuum's comes a minute or more after the commit). Without them PostgreSQL read record_source once
+        # per device, quadratic in the release: 1.2 s at 3,334 devices, 2 ms after an ANALYZE (which counts the
+        # transaction's own rows).
+        session.execute(text("ANALYZE device, record_source, source_document"))
     conditions = [Device.status == "active", of_source.exists(), ~in_listing.exists()]
     if ctx.document_id is not None:
         # Documents stored after this listing hold newer knowledge (sources are read oldest first): a device they
