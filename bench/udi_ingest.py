@@ -213,15 +213,15 @@ def _child(name: str, zip_path: str, url: str | None, queue) -> None:
             importlib.import_module(module)
         except ImportError:
             pass
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if name == "bare":
         rows = bare_loop(Path(zip_path))
     elif name == "parse_file":
         rows = scraper_loop(Path(zip_path))
     else:
         rows = measure_ingest(Path(zip_path), url, again=name.startswith("again"))
-    elapsed = time.perf_counter() - started
-    queue.put((rows, elapsed, peak_rss_kib()))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    queue.put((rows, elapsed, cpu, peak_rss_kib()))
 
 
 def peak_rss_kib() -> int:
@@ -240,8 +240,9 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_once(name: str, zip_path: Path, url: str | None = None) -> tuple[int | None, float, int]:
-    """(rows, seconds, peak RSS KiB) of one measurement in a freshly spawned process (`url`: the ingest's database)."""
+def run_once(name: str, zip_path: Path, url: str | None = None) -> tuple[int | None, float, float, int]:
+    """(rows, wall seconds, CPU seconds, peak RSS KiB) of one measurement in a freshly spawned process (`url`: the
+    ingest's database). The CPU time is the child's own (not PostgreSQL's): on a loaded machine it moves less."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(name, str(zip_path), url, queue))
@@ -263,6 +264,7 @@ def measure_all(zip_path: Path, measurements: tuple[str, ...], runs: int,
     from pgstore import new_database
 
     times: dict[str, list[float]] = {name: [] for name in measurements}
+    cpus: dict[str, list[float]] = {name: [] for name in measurements}
     peaks: dict[str, list[int]] = {name: [] for name in measurements}
     rows: dict[str, int] = {}
     unavailable: set[str] = set()  # measurements that returned no rows (the ingest hook without a runs layer)
@@ -273,20 +275,22 @@ def measure_all(zip_path: Path, measurements: tuple[str, ...], runs: int,
             if cluster is not None and {"ingest_pg", "again_pg"} & set(measurements):
                 urls["ingest_pg"] = urls["again_pg"] = new_database(cluster, f"ingest_{round_no}")
             for name in (m for m in measurements if m not in unavailable):
-                count, elapsed, peak_kib = run_once(name, zip_path, urls.get(name))
+                count, elapsed, cpu, peak_kib = run_once(name, zip_path, urls.get(name))
                 if count is None:
                     unavailable.add(name)
                     continue
                 rows[name] = count
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
                 peaks[name].append(peak_kib)
-                print(f"  round {round_no} {name:<10} {elapsed:7.2f} s  load average {load_average()}", flush=True)
+                print(f"  round {round_no} {name:<10} {elapsed:7.2f} s  CPU {cpu:7.2f} s  load average {load_average()}",
+                      flush=True)
             Path(urls["ingest"].removeprefix("sqlite:///")).unlink(missing_ok=True)
     results: dict[str, dict | None] = dict.fromkeys(measurements)
     for name, count in rows.items():
         median = statistics.median(times[name])
         results[name] = {"rows": count, "seconds": median, "best": min(times[name]), "rate": count / median,
-                         "peak_mib": max(peaks[name]) / 1024}
+                         "cpu": statistics.median(cpus[name]), "peak_mib": max(peaks[name]) / 1024}
     return results
 
 
@@ -321,18 +325,20 @@ def main(argv: list[str]) -> int:
 
             cluster = stack.enter_context(scratch_cluster())
         results = measure_all(zip_path, measurements, args.runs, cluster)
-    print(f"\n{'measurement':<12} {'rows':>9} {'median s':>9} {'best s':>7} {'rows/s':>10} {'peak RSS MiB':>13}")
+    print(f"\n{'measurement':<12} {'rows':>9} {'median s':>9} {'best s':>7} {'rows/s':>10} {'CPU s':>8} "
+          f"{'peak RSS MiB':>13}")
     for name, r in results.items():
         if r is None:
             print(f"{name:<12} {'n/a':>9}")
             continue
-        print(f"{name:<12} {r['rows']:>9} {r['seconds']:>9.2f} {r['best']:>7.2f} {r['rate']:>10.0f} "
+        print(f"{name:<12} {r['rows']:>9} {r['seconds']:>9.2f} {r['best']:>7.2f} {r['rate']:>10.0f} {r['cpu']:>8.2f} "
               f"{r['peak_mib']:>13.1f}")
     if results.get("bare"):
         for name, goal in (("parse_file", ""), ("ingest", " (goal at 1 M: <= 1.5)"), ("again", " (goal: <= 1.2)"),
                            ("ingest_pg", ""), ("again_pg", " (goal: <= 1.2)")):
             if results.get(name):
-                print(f"{name} / bare time ratio: {results[name]['seconds'] / results['bare']['seconds']:.2f}{goal}")
+                print(f"{name} / bare time ratio: {results[name]['seconds'] / results['bare']['seconds']:.2f}{goal}; "
+                      f"CPU ratio {results[name]['cpu'] / results['bare']['cpu']:.2f}")
     print(f"load average at the end: {Path('/proc/loadavg').read_text().strip()}")
     return 0
 

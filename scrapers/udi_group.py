@@ -45,6 +45,19 @@ def _cert(raw: str) -> certno.CertNo | None:
     return certno.try_parse(raw)
 
 
+# Most rows are out of scope (class II, filings), and whether a number is, certno decides from its shape: one parse
+# per shape (a few thousand in a release) instead of one per number. Bounded, so hostile input cannot grow it.
+_by_shape = lru_cache(maxsize=4_096)(certno.try_parse)
+
+
+@lru_cache(maxsize=1_024)
+def _scope_cert(raw: str) -> certno.CertNo | None:
+    """A parse of `raw` that is enough to decide its scope (kind and class): the number's shape's when it has one."""
+    # Cached too, as _cert is: the next rows usually repeat the number, and a hit costs less than the shape's regex.
+    shape = certno.shape(raw)
+    return _cert(raw) if shape is None else _by_shape(shape)
+
+
 def _clean(text: str | None) -> str | None:
     if not text:
         return None
@@ -92,13 +105,13 @@ class _Grouper:
         # iterchildren filters by tag in C: a third of findtext's cost (a path search), paid on every row.
         found = next(elem.iterchildren(CERT_TAG), None)
         raw = (found.text or "").strip() if found is not None else ""
-        cert = _cert(raw) if raw else None
+        cert = _scope_cert(raw) if raw else None
         if cert is None:
             self.stats.skipped += 1
         elif not cert.is_registration or cert.mgmt_class not in self.classes:
             self.stats.out_of_scope += 1
         else:
-            return cert
+            return _cert(raw)  # in scope: the number itself (its normalised form is the device key)
         return None
 
     def _keep(self, cert: certno.CertNo, row: dict[str, str | None]) -> None:

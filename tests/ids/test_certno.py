@@ -5,10 +5,10 @@ Numbers invented for these tests use serials 9xxx so they are recognisably fake;
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, example, given
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from tracker.ids.certno import CertNo, CertNoError, find_all, normalise, parse, try_parse
+from tracker.ids.certno import CertNo, CertNoError, find_all, normalise, parse, shape, try_parse
 
 # Written out here rather than imported, so a province dropped from the module fails the round-trip test.
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
@@ -260,3 +260,61 @@ def test_find_all_skips_malformed_and_invalid_numbers():
     assert [c.normalised for c in find_all(text)] == ["国械注准20203210172"]
     assert find_all("") == []
     assert find_all("本文没有证号。") == []
+
+
+# Anything a UDI row might hold where a number belongs: plain numbers of every shape (valid or not: class 0-9,
+# provincial class 3, imported from a province, years far out, a city before 械备), typographic variants, junk.
+_NUMBER_CHARS = "国" + PROVINCES + "械注准进许备食药监字第号潮()（）" + "0123456789０１" + " \u3000\u200b"
+_YEARS = st.integers(1985, 2105).map(str) | st.from_regex(r"[0-9]{4}", fullmatch=True)
+_PLAIN_NUMBERS = st.one_of(
+    st.builds("{}械注{}{}{}{}".format, st.sampled_from("国国国" + PROVINCES + "X械"), st.sampled_from("准准进许备"), _YEARS,
+              st.sampled_from("01223334567"), st.from_regex(r"[0-9]{6}", fullmatch=True) | st.from_regex(r"[0-9]{5,7}", fullmatch=True)),
+    st.builds("{}{}械备{}{}".format, st.sampled_from("国" + PROVINCES + "X"), st.sampled_from(["", "潮", "械", "国", "x"]),
+              _YEARS, st.from_regex(r"[0-9]{3,5}", fullmatch=True)),
+    st.text(alphabet=_NUMBER_CHARS, max_size=22),
+)
+_UDI_SAMPLE_NUMBERS = ["国械注准20203210172", "国械注进20192219901", "粤械注准20212709903", "京械注准20213219901",
+                       "国械备20150001", "粤潮械备20140023", "京海械备20230001", "国械注准19893210001",
+                       "国械注准21013210001", "苏械注进20202210001", "京械注准20201210001", "国械注准20204210001"]
+
+
+@settings(max_examples=500)
+@given(_PLAIN_NUMBERS)
+@example("国械注准20203210172")
+def test_a_numbers_shape_decides_as_the_number_does(text):
+    """What the UDI scope check relies on: parsing a number's shape fails or succeeds as parsing the number does,
+    with the same kind, form, authority, origin, year and class."""
+    if shape(text) is not None:
+        _assert_shape_decides(text)
+
+
+def test_every_prefix_class_and_boundary_year_decides_by_its_shape():
+    """Every authority, origin and class digit with the years at and past both limits, and two serials each."""
+    for auth in "国" + PROVINCES + "X":
+        for year in (1989, 1990, 2014, 2100, 2101):
+            for serial in ("000000", "219901", "999999"):
+                for origin in "准进许":
+                    for digit in "0123456789":
+                        _assert_shape_decides(f"{auth}械注{origin}{year}{digit}{serial}")
+                for city in ("", "潮"):
+                    _assert_shape_decides(f"{auth}{city}械备{year}{serial[:4]}")
+
+
+def _assert_shape_decides(text: str) -> None:
+    whole, by_shape = try_parse(text), try_parse(shape(text))
+    assert (whole is None) == (by_shape is None), text
+    if whole is not None:
+        assert (whole.kind, whole.form, whole.authority, whole.origin, whole.year, whole.mgmt_class) == (
+            by_shape.kind, by_shape.form, by_shape.authority, by_shape.origin, by_shape.year, by_shape.mgmt_class)
+
+
+@pytest.mark.parametrize("text", _UDI_SAMPLE_NUMBERS)
+def test_plain_sample_numbers_have_a_shape_that_decides_as_they_do(text):
+    assert shape(text) is not None and len(shape(text)) == len(text)
+    _assert_shape_decides(text)
+
+
+@pytest.mark.parametrize("text", ["国械注准 20203210172", "国械注准２0203210172", "国食药监械(准)字2013第3210001号",
+                                  "国械注准20203210172号", "国械注准2020321017", ""])
+def test_numbers_not_written_plainly_have_no_shape(text):
+    assert shape(text) is None
