@@ -16,7 +16,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from tracker.classify import taxonomy
 from tracker.mail import subscriptions
 from tracker.mail.digest import FREQUENCIES
-from tracker.mail.filters import normalize_filters
+from tracker.ids import certno
+from tracker.mail.filters import certificate_numbers, normalize_filters
 from tracker.mail.tokens import PATHS, InvalidToken, make_token, read_token
 from tracker.store.models import Subscriber
 from web import context
@@ -47,8 +48,8 @@ def _form_values(source) -> dict:
     filters = normalize_filters({
         "areas": source.getlist("areas"), "functions": source.getlist("functions"),
         "diseases": source.getlist("diseases"), "policy_types": source.getlist("policy_types"),
-        "companies": source.get("companies", ""), "keywords": source.get("keywords", ""),
-        "ai_only": source.get("ai_only") in ("1", "on", "true") if "frequency" in source else True,
+        "companies": source.get("companies", ""), "certificates": source.get("certificates", ""),
+        "keywords": source.get("keywords", ""), "ai_only": source.get("ai_only") in ("1", "on", "true") if "frequency" in source else True,
     })
     frequency = source.get("frequency") if source.get("frequency") in FREQUENCIES else subscriptions.DEFAULT_FREQUENCY
     submitted = "frequency" in source
@@ -57,6 +58,18 @@ def _form_values(source) -> dict:
         "include_devices": source.get("include_devices") in ("1", "on") if submitted else True,
         "include_policies": source.get("include_policies") in ("1", "on") if submitted else True,
     }
+
+
+def _form_errors(source, prefs: dict) -> list[str]:
+    """What is wrong with submitted preferences, in the reader's language (empty: nothing)."""
+    errors = []
+    try:
+        certificate_numbers(source.get("certificates", ""))
+    except certno.CertNoError as exc:
+        errors.append(t("bad_certificate", number=str(exc.text), problem=exc.problem))
+    if not (prefs["include_devices"] or prefs["include_policies"]):
+        errors.append(t("need_content"))
+    return errors
 
 
 def _render_form(template: str, prefs: dict, **extra):
@@ -99,8 +112,7 @@ def submit():
         errors.append(t("bad_email"))
     if request.form.get("consent") not in ("1", "on"):
         errors.append(t("need_consent"))
-    if not (prefs["include_devices"] or prefs["include_policies"]):
-        errors.append(t("need_content"))
+    errors += _form_errors(request.form, prefs)
     if errors:
         return _render_form("form.html", prefs, email=email, errors=errors), 400
     state = context.state()
@@ -140,9 +152,8 @@ def manage(token: str):
     errors: list[str] = []
     if request.method == "POST":
         prefs = _form_values(request.form)
-        if not (prefs["include_devices"] or prefs["include_policies"]):
-            errors.append(t("need_content"))
-        else:
+        errors = _form_errors(request.form, prefs)
+        if not errors:
             with context.state().sessions.begin() as session:
                 subscriptions.change_preferences(session, subscriber.id, prefs, _requester(), context.now())
             notice = t("saved")

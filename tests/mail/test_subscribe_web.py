@@ -176,6 +176,38 @@ def test_form_errors_store_nothing(client, sessions):
         assert s.execute(select(Subscriber)).first() is None
 
 
+def test_a_subscriber_can_follow_certificates(client, sessions):
+    # Full-width digits and spaces as typed from a scanned certificate; stored in the canonical form.
+    response = subscribe(client, "ra@example.org", certificates="国械注准２０２１３２１９９０４ , 国械注进20233210001")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with sessions() as s:
+        sub = s.execute(select(Subscription)).scalar_one()
+    assert sub.filters["certificates"] == ["国械注准20213219904", "国械注进20233210001"]
+
+
+@pytest.mark.parametrize("lang, words", [("zh", "不是注册证编号"), ("en", "is not a registration certificate number")])
+def test_a_malformed_certificate_is_refused_and_nothing_stored(client, sessions, lang, words):
+    client.get(f"/subscribe?lang={lang}")
+    bad = subscribe(client, "ra@example.org", certificates="国械注准2021321, 国械备20230001")
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and words in text and "国械注准2021321" in text
+    assert 'name="certificates"' in text  # the form is shown again, to correct the number
+    with sessions() as s:
+        assert s.execute(select(Subscriber)).first() is None
+
+
+def test_the_manage_page_refuses_a_malformed_certificate_and_keeps_the_old_preferences(
+        client, sessions, mail_settings, active_reader):
+    body = active_reader.get_body(("plain",)).get_content()
+    manage_path = path_of(re.search(rf"{re.escape(BASE_URL)}/subscribe/manage/\S+", body).group(0))
+    response = client.post(manage_path, data={"csrf_token": csrf(client, manage_path), "frequency": "weekly",
+                                              "include_devices": "1", "certificates": "国械注准abc"})
+    assert response.status_code == 400 and "不是注册证编号" in response.get_data(as_text=True)
+    with sessions() as s:
+        sub = s.execute(select(Subscription)).scalar_one()
+    assert (sub.frequency, sub.filters.get("certificates", [])) == ("daily", [])
+
+
 def test_forged_or_foreign_tokens_are_refused(client, mail_settings, active_reader, sessions):
     with sessions() as s:
         subscriber = s.execute(select(Subscriber)).scalar_one()
