@@ -11,11 +11,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from tracker import i18n
 from tracker.classify import taxonomy
 from tracker.ids.policytype import STAGES as POLICY_STAGES
 from tracker.notify import channels as chans
 from tracker.notify import watches as watchlist
 from tracker.notify.kinds import KINDS
+from tracker.notify.refusal import NotifyRefusal
 from web import context, params
 from web.auth import require_role, role_required
 from web.i18n import gettext
@@ -29,6 +31,13 @@ def _reviewers_only():
     return require_role("reviewer")
 
 
+def refusal_text(exc: ValueError) -> str:
+    """A refusal's reason in the reader's language (tracker.notify.refusal); the English one when not keyed."""
+    if isinstance(exc, NotifyRefusal) and i18n.known(exc.catalogue_key):
+        return gettext(exc.catalogue_key, **{k: str(v) for k, v in exc.values.items()})
+    return str(exc)
+
+
 def _change(action, refused: type[ValueError], page, back: str, status: int = 400):
     """Run `action(db)` in one transaction; on success flash "saved" and go to `back`, on a refusal show `page` with
     the reason and `status`."""
@@ -36,7 +45,7 @@ def _change(action, refused: type[ValueError], page, back: str, status: int = 40
         with context.state().sessions.begin() as db:
             action(db)
     except refused as exc:
-        return page(error=str(exc), status=status)
+        return page(error=refusal_text(exc), status=status)
     flash(gettext("saved"))
     return redirect(url_for(back))
 
@@ -66,7 +75,7 @@ def channel_add():
                 secret=form.get("secret") or None, lang=form.get("lang", "zh"), actor=current_user.username,
                 now=context.now())
     except chans.ChannelError as exc:
-        return _channels_page(error=str(exc), status=400)
+        return _channels_page(error=refusal_text(exc), status=400)
     if generated:
         return _channels_page(generated=generated)
     flash(gettext("saved"))
@@ -81,7 +90,7 @@ def channel_test(name: str):
         outcome = chans.send_test_message(context.state().sessions, context.state().settings, name,
                                           now=context.now, actor=current_user.username, wait=10.0)
     except chans.ChannelError as exc:
-        return _channels_page(error=str(exc), status=404)
+        return _channels_page(error=refusal_text(exc), status=404)
     flash(gettext("channel_test_ok" if outcome.ok else "channel_test_failed", channel=name,
                   answer=outcome.answer or outcome.status))
     return redirect(url_for("notify_admin.channel_list"))

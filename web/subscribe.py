@@ -14,9 +14,9 @@ import re
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from tracker.classify import taxonomy
+from tracker.ids import certno
 from tracker.mail import subscriptions
 from tracker.mail.digest import FREQUENCIES
-from tracker.ids import certno
 from tracker.mail.filters import certificate_numbers, normalize_filters
 from tracker.mail.tokens import PATHS, InvalidToken, make_token, read_token
 from tracker.store.models import Subscriber

@@ -56,13 +56,24 @@ def test_a_generated_webhook_secret_is_shown_once_and_never_again(client, accoun
     assert len(secret) >= 32 and secret not in client.get("/admin/channels").get_data(as_text=True)
 
 
-def test_bad_input_is_a_400_with_the_reason(client, accounts):
+@pytest.mark.parametrize("lang, url_reason, channel_reason, duplicate", [
+    ("zh", "slack 频道需要带主机名的 http(s) 网址", "关注至少需要一个通知频道", "已有名为“hook”的频道"),
+    ("en", "a slack channel needs an http(s) URL with a host", "a watch posts into at least one channel",
+     "a channel named “hook” exists already"),
+])
+def test_bad_input_is_a_400_with_the_reason_in_the_readers_language(client, accounts, lang, url_reason,
+                                                                     channel_reason, duplicate):
     login(client, "admin")
+    client.get(f"/admin/channels?lang={lang}")
     bad = _post(client, "/admin/channels", {"name": "x", "kind": "slack", "url": "ftp://nope", "lang": "zh"},
                 "/admin/channels")
-    assert bad.status_code == 400 and "http(s) URL" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and url_reason in bad.get_data(as_text=True)
     no_channel = _post(client, "/admin/watches", {"name": "w", "frequency": "immediate"}, "/admin/watches")
-    assert no_channel.status_code == 400 and "at least one channel" in no_channel.get_data(as_text=True)
+    assert no_channel.status_code == 400 and channel_reason in no_channel.get_data(as_text=True)
+    form = {"name": "hook", "kind": "webhook", "url": "https://receiver.example/h", "lang": "zh"}
+    assert _post(client, "/admin/channels", form, "/admin/channels").status_code == 200  # shows the new secret
+    again = _post(client, "/admin/channels", form, "/admin/channels")
+    assert again.status_code == 400 and duplicate in again.get_data(as_text=True)
 
 
 def test_a_reviewer_manages_watches_but_not_channels(client, accounts, chats):
@@ -94,7 +105,7 @@ def test_a_watch_follows_a_certificate_with_a_daily_hour_and_a_malformed_number_
     bad = _post(client, "/admin/watches", {"name": "坏号", "certificates": "国械注准20213219904，国械注准2021321990",
                                            "frequency": "immediate", "channel": ["wc"]}, "/admin/watches")
     html = bad.get_data(as_text=True)
-    assert bad.status_code == 400 and "is not a registration certificate number" in html and "2021321990" in html
+    assert bad.status_code == 400 and "不是注册证编号" in html and "2021321990" in html
     good = _post(client, "/admin/watches", {"name": "我们的证", "certificates": "国械注准 20213219904",
                                             "frequency": "daily", "hour": "8", "channel": ["wc"]}, "/admin/watches")
     assert good.status_code == 302

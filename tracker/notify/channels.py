@@ -23,6 +23,7 @@ from tracker.notify.apprise_kind import recognised
 from tracker.notify.kinds import KINDS, SIGNED
 from tracker.notify.message import probe_payload
 from tracker.notify.outbox import Message, SendResult, enqueue, send_pending
+from tracker.notify.refusal import NotifyRefusal
 from tracker.notify.transport import where
 from tracker.store.models import Channel, Delivery, Watch
 
@@ -31,8 +32,22 @@ NAME = re.compile(r"^[\w.\-\u4e00-\u9fff]{1,80}$")
 MAX_URL = 2000
 
 
-class ChannelError(ValueError):
+class ChannelError(NotifyRefusal):
     """A channel refused: the message says why, and never holds the URL or the secret."""
+
+    PREFIX = "channel_refused_"
+    WORDING = {
+        "name": "a channel name is 1-80 letters, digits, '.', '-' or '_'",
+        "kind": "unknown channel kind {kind!r}: one of {kinds}",
+        "lang": "the language is one of {langs}",
+        "url": "the URL is empty, has blanks or is longer than {limit} characters",
+        "apprise_url": "Apprise does not recognise this URL (see its list of services)",
+        "http_url": "a {kind} channel needs an http(s) URL with a host",
+        "secret": "the secret is empty or longer than 500 characters",
+        "no_secret": "a {kind} channel takes no signing secret",
+        "exists": "a channel named {name!r} exists already",
+        "missing": "no channel named {name!r}",
+    }
 
 
 def mask(url: str) -> str:
@@ -62,24 +77,24 @@ class ChannelView:
 
 def _check(name: str, kind: str, url: str, secret: str | None, lang: str) -> None:
     if not NAME.match(name or ""):
-        raise ChannelError("a channel name is 1-80 letters, digits, '.', '-' or '_'")
+        raise ChannelError("name")
     if kind not in KINDS:
-        raise ChannelError(f"unknown channel kind {kind!r}: one of {', '.join(KINDS)}")
+        raise ChannelError("kind", kind=kind, kinds=", ".join(KINDS))
     if lang not in LANGS:
-        raise ChannelError(f"the language is one of {', '.join(LANGS)}")
+        raise ChannelError("lang", langs=", ".join(LANGS))
     if not url or len(url) > MAX_URL or any(c.isspace() for c in url):
-        raise ChannelError(f"the URL is empty, has blanks or is longer than {MAX_URL} characters")
+        raise ChannelError("url", limit=MAX_URL)
     if kind == "apprise":
         if not recognised(url):
-            raise ChannelError("Apprise does not recognise this URL (see its list of services)")
+            raise ChannelError("apprise_url")
     else:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ChannelError(f"a {kind} channel needs an http(s) URL with a host")
+            raise ChannelError("http_url", kind=kind)
     if secret is not None and (not secret.strip() or len(secret) > 500):
-        raise ChannelError("the secret is empty or longer than 500 characters")
+        raise ChannelError("secret")
     if secret and kind not in SIGNED:
-        raise ChannelError(f"a {kind} channel takes no signing secret")
+        raise ChannelError("no_secret", kind=kind)
 
 
 def add_channel(session: Session, *, name: str, kind: str, url: str, secret: str | None = None, lang: str = "zh",
@@ -87,7 +102,7 @@ def add_channel(session: Session, *, name: str, kind: str, url: str, secret: str
     """Add a channel in the caller's transaction; returns it and the generated secret (shown once), if any."""
     _check(name, kind, url, secret, lang)
     if session.execute(select(Channel.id).where(Channel.name == name)).first() is not None:
-        raise ChannelError(f"a channel named {name!r} exists already")
+        raise ChannelError("exists", name=name)
     generated = None
     if kind == "webhook" and not secret:
         secret = generated = secrets.token_urlsafe(32)
@@ -104,7 +119,7 @@ def get_channel(session: Session, name: str) -> Channel:
     """The channel called `name`; ChannelError otherwise."""
     channel = session.execute(select(Channel).where(Channel.name == name)).scalar_one_or_none()
     if channel is None:
-        raise ChannelError(f"no channel named {name!r}")
+        raise ChannelError("missing", name=name)
     return channel
 
 

@@ -30,6 +30,7 @@ from tracker.mail.digest import DigestBuilder, Entry
 from tracker.mail.filters import certificate_numbers, normalize_filters
 from tracker.notify.message import event_payload
 from tracker.notify.outbox import Message, enqueue
+from tracker.notify.refusal import NotifyRefusal
 from tracker.read.certificates import recorded_between
 from tracker.read.filters import DeviceFilter, PolicyFilter
 from tracker.store.models import Channel, Watch, WatchChannel
@@ -41,8 +42,23 @@ CODE_FACETS = {"areas": "area", "functions": "function", "diseases": "disease", 
                "issuers": "issuer", "stages": "stage"}
 
 
-class WatchError(ValueError):
+class WatchError(NotifyRefusal):
     """A watch refused, and why."""
+
+    PREFIX = "watch_refused_"
+    WORDING = {
+        "certificate": "{number!r} is not a registration certificate number ({problem})",
+        "code": "{code!r} is not a known {facet} code",
+        "name": "a watch name is 1-120 letters, digits, blanks, '.', '-' or '_'",
+        "frequency": "the frequency is one of {choices}",
+        "content": "a watch follows devices, policies or both",
+        "hour": "the daily batch's hour is a whole number from 0 to 23",
+        "no_channels": "a watch posts into at least one channel",
+        "certificates_need_devices": "certificates belong to devices: a watch that follows certificates follows devices",
+        "unknown_channels": "no channel named {names}",
+        "exists": "a watch named {name!r} exists already",
+        "missing": "no watch named {name!r}",
+    }
 
 
 @dataclass(frozen=True)
@@ -67,13 +83,13 @@ def _filters(raw: Mapping[str, Any]) -> dict[str, Any]:
     try:
         certificate_numbers(raw.get("certificates"))
     except CertNoError as exc:
-        raise WatchError(f"{exc.text!r} is not a registration certificate number ({exc.problem})") from None
+        raise WatchError("certificate", number=exc.text, problem=exc.problem) from None
     clean = normalize_filters(raw)
     for key, facet in CODE_FACETS.items():
         given = raw.get(key) or []
         for code in [given] if isinstance(given, str) else given:
             if code not in clean[key]:
-                raise WatchError(f"{code!r} is not a known {facet} code")
+                raise WatchError("code", code=code, facet=facet)
     return clean
 
 
@@ -83,26 +99,26 @@ def add_watch(session: Session, *, name: str, filters: Mapping[str, Any], channe
     """Add a watch in the caller's transaction; it reports what arrives from `now` on (a daily one: once a day,
     after `daily_hour` local time)."""
     if not NAME.match(name or "") or name != name.strip():
-        raise WatchError("a watch name is 1-120 letters, digits, blanks, '.', '-' or '_'")
+        raise WatchError("name")
     if frequency not in FREQUENCIES:
-        raise WatchError(f"the frequency is one of {', '.join(FREQUENCIES)}")
+        raise WatchError("frequency", choices=", ".join(FREQUENCIES))
     if not include_devices and not include_policies:
-        raise WatchError("a watch follows devices, policies or both")
+        raise WatchError("content")
     if not isinstance(daily_hour, int) or not 0 <= daily_hour <= 23:
-        raise WatchError("the daily batch's hour is a whole number from 0 to 23")
+        raise WatchError("hour")
     if not channels:
-        raise WatchError("a watch posts into at least one channel")
+        raise WatchError("no_channels")
     clean = _filters(filters)
     if clean["certificates"] and not include_devices:
-        raise WatchError("certificates belong to devices: a watch that follows certificates follows devices")
+        raise WatchError("certificates_need_devices")
     # A policy holds no certificate (filter_groups matches none): say so in the stored watch.
     include_policies = include_policies and not clean["certificates"]
     found = dict(session.execute(select(Channel.name, Channel.id).where(Channel.name.in_(channels))).all())
     missing = [c for c in channels if c not in found]
     if missing:
-        raise WatchError(f"no channel named {', '.join(missing)}")
+        raise WatchError("unknown_channels", names=", ".join(missing))
     if session.execute(select(Watch.id).where(Watch.name == name)).first() is not None:
-        raise WatchError(f"a watch named {name!r} exists already")
+        raise WatchError("exists", name=name)
     watch = Watch(name=name, filters=clean, include_devices=include_devices, include_policies=include_policies,
                   frequency=frequency, daily_hour=daily_hour, active=True, created_by=actor, created_at=now,
                   checked_until=now)
@@ -119,7 +135,7 @@ def remove_watch(session: Session, name: str, *, actor: str, now: datetime) -> N
     """Remove a watch (its sent deliveries stay, without it)."""
     watch = session.execute(select(Watch).where(Watch.name == name)).scalar_one_or_none()
     if watch is None:
-        raise WatchError(f"no watch named {name!r}")
+        raise WatchError("missing", name=name)
     record(session, actor=actor, action="watch.remove", now=now, target_type="watch", target_id=watch.id,
            detail={"name": name})
     session.delete(watch)
