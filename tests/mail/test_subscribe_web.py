@@ -185,7 +185,7 @@ def test_a_subscriber_can_follow_certificates(client, sessions):
     assert sub.filters["certificates"] == ["国械注准20213219904", "国械注进20233210001"]
 
 
-@pytest.mark.parametrize("lang, words", [("zh", "不是注册证编号"), ("en", "is not a registration certificate number")])
+@pytest.mark.parametrize("lang, words", [("zh", "不是有效的注册证编号"), ("en", "is not a registration certificate number")])
 def test_a_malformed_certificate_is_refused_and_nothing_stored(client, sessions, lang, words):
     client.get(f"/subscribe?lang={lang}")
     bad = subscribe(client, "ra@example.org", certificates="国械注准2021321, 国械备20230001")
@@ -202,7 +202,7 @@ def test_the_manage_page_refuses_a_malformed_certificate_and_keeps_the_old_prefe
     manage_path = path_of(re.search(rf"{re.escape(BASE_URL)}/subscribe/manage/\S+", body).group(0))
     response = client.post(manage_path, data={"csrf_token": csrf(client, manage_path), "frequency": "weekly",
                                               "include_devices": "1", "certificates": "国械注准abc"})
-    assert response.status_code == 400 and "不是注册证编号" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "不是有效的注册证编号" in response.get_data(as_text=True)
     with sessions() as s:
         sub = s.execute(select(Subscription)).scalar_one()
     assert (sub.frequency, sub.filters.get("certificates", [])) == ("daily", [])

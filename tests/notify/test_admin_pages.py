@@ -105,7 +105,7 @@ def test_a_watch_follows_a_certificate_with_a_daily_hour_and_a_malformed_number_
     bad = _post(client, "/admin/watches", {"name": "坏号", "certificates": "国械注准20213219904，国械注准2021321990",
                                            "frequency": "immediate", "channel": ["wc"]}, "/admin/watches")
     html = bad.get_data(as_text=True)
-    assert bad.status_code == 400 and "不是注册证编号" in html and "2021321990" in html
+    assert bad.status_code == 400 and "不是有效的注册证编号" in html and "2021321990" in html
     good = _post(client, "/admin/watches", {"name": "我们的证", "certificates": "国械注准 20213219904",
                                             "frequency": "daily", "hour": "8", "channel": ["wc"]}, "/admin/watches")
     assert good.status_code == 302
