@@ -72,6 +72,12 @@ def _form_errors(source, prefs: dict) -> list[str]:
     return errors
 
 
+def _as_typed(prefs: dict, source) -> dict:
+    """`prefs` to show again after a refusal: the certificate numbers as typed, so a mistyped one can be corrected
+    (the stored form drops numbers that do not parse)."""
+    return {**prefs, "typed_certificates": source.get("certificates", "")}
+
+
 def _render_form(template: str, prefs: dict, **extra):
     return render_template(f"subscribe/{template}", t=t, prefs=prefs, options=_options(), frequencies=FREQUENCIES,
                            consent_wording=subscriptions.SUBSCRIBE_WORDING[lang()], **extra)
@@ -114,7 +120,7 @@ def submit():
         errors.append(t("need_consent"))
     errors += _form_errors(request.form, prefs)
     if errors:
-        return _render_form("form.html", prefs, email=email, errors=errors), 400
+        return _render_form("form.html", _as_typed(prefs, request.form), email=email, errors=errors), 400
     state = context.state()
     with state.sessions.begin() as session:
         subscriptions.sign_up(session, state.settings, email, prefs, lang(), _requester(), context.now())
@@ -160,7 +166,7 @@ def manage(token: str):
     else:
         prefs = subscriptions.preferences_of(subscriptions.latest_subscription(context.db(), subscriber.id))
     unsub = make_token(current_app.config["SECRET_KEY"], "unsubscribe", subscriber.id, subscriber.email)
-    return _render_form("manage.html", prefs, subscriber=subscriber, notice=notice, errors=errors,
+    return _render_form("manage.html", _as_typed(prefs, request.form) if errors else prefs, subscriber=subscriber, notice=notice, errors=errors,
                         unsubscribe_url=url_for("subscribe.unsubscribe_page", token=unsub)), 400 if errors else 200
 
 

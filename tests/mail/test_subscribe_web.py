@@ -191,9 +191,16 @@ def test_a_malformed_certificate_is_refused_and_nothing_stored(client, sessions,
     bad = subscribe(client, "ra@example.org", certificates="国械注准2021321, 国械备20230001")
     text = bad.get_data(as_text=True)
     assert bad.status_code == 400 and words in text and "国械注准2021321" in text
-    assert 'name="certificates"' in text  # the form is shown again, to correct the number
+    # The form is shown again with the numbers as typed, so the wrong one can be corrected in place.
+    assert 'value="国械注准2021321, 国械备20230001"' in text
     with sessions() as s:
         assert s.execute(select(Subscriber)).first() is None
+
+
+def test_a_hostile_certificate_text_comes_back_escaped(client, sessions):
+    bad = subscribe(client, "ra@example.org", certificates='"><script>alert(1)</script>')
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
 
 
 def test_the_manage_page_refuses_a_malformed_certificate_and_keeps_the_old_preferences(
@@ -202,7 +209,8 @@ def test_the_manage_page_refuses_a_malformed_certificate_and_keeps_the_old_prefe
     manage_path = path_of(re.search(rf"{re.escape(BASE_URL)}/subscribe/manage/\S+", body).group(0))
     response = client.post(manage_path, data={"csrf_token": csrf(client, manage_path), "frequency": "weekly",
                                               "include_devices": "1", "certificates": "国械注准abc"})
-    assert response.status_code == 400 and "不是有效的注册证编号" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "不是有效的注册证编号" in html and 'value="国械注准abc"' in html
     with sessions() as s:
         sub = s.execute(select(Subscription)).scalar_one()
     assert (sub.frequency, sub.filters.get("certificates", [])) == ("daily", [])
